@@ -1,0 +1,245 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// HA is the home agent's config file (ha.conf).
+type HA struct {
+	HomeAgent struct {
+		Address       Addr     `toml:"address"`        // the HA's address on the home link
+		HomePrefix    Prefix   `toml:"home_prefix"`    // the home link's prefix
+		HomeInterface string   `toml:"home_interface"` // real mode: the home link (proxy ND)
+		MaxLifetime   Duration `toml:"max_lifetime"`   // binding lifetime cap
+		WireForm      string   `toml:"wire_form"`      // "tunnel" (RFC 4877 §3) or "transport" (RFC 3776)
+	} `toml:"home_agent"`
+	IKE         IKE          `toml:"ike"`
+	Addresses   AddressPool  `toml:"addresses"`
+	MobileNodes []MobileNode `toml:"mobile_node"`
+	RADIUS      RADIUS       `toml:"radius"`
+	Store       struct {
+		Path string `toml:"path"`
+	} `toml:"store"`
+	Daemon Daemon `toml:"daemon"`
+}
+
+// IKE is the IKEv2 part of a role's config.
+type IKE struct {
+	Listen          []AddrPort `toml:"listen"`
+	Identity        string     `toml:"identity"` // our IDr/IDi; defaults to the address
+	Proposals       []string   `toml:"proposals"`
+	ESPProposals    []string   `toml:"esp_proposals"`
+	Certificate     string     `toml:"certificate"`
+	PrivateKey      string     `toml:"private_key"`
+	CA              []string   `toml:"ca"`
+	CookieThreshold int        `toml:"cookie_threshold"` // half-open SAs before cookies are required
+	KeyLog          string     `toml:"key_log"`          // file for Wireshark-readable keys; empty = off
+	Lifetime        Duration   `toml:"lifetime"`         // IKE SA lifetime before rekeying
+}
+
+// AddressPool says where home addresses come from.
+type AddressPool struct {
+	Source          string `toml:"source"` // "pool" (default) or "dhcpv6"
+	Pool            Prefix `toml:"pool"`   // must lie inside the home prefix
+	DHCPv6Interface string `toml:"dhcpv6_interface"`
+}
+
+// MobileNode is one PAD entry: an identity, how it authenticates and which
+// home address it may claim.
+type MobileNode struct {
+	Identity    string `toml:"identity"`
+	Auth        string `toml:"auth"` // "psk", "pubkey" or "eap"
+	PSK         string `toml:"psk"`
+	HomeAddress Addr   `toml:"home_address"` // static HoA; empty = assigned from the pool
+}
+
+// RADIUS is the AAA server list for EAP pass-through and accounting.
+type RADIUS struct {
+	Servers         []AddrPort `toml:"servers"`
+	Secret          string     `toml:"secret"`
+	NASIdentifier   string     `toml:"nas_identifier"`
+	Accounting      bool       `toml:"accounting"`
+	InterimInterval Duration   `toml:"interim_interval"`
+	Timeout         Duration   `toml:"timeout"`
+}
+
+// Daemon holds what every role has: control socket, metrics and logs.
+type Daemon struct {
+	ControlSocket string   `toml:"control_socket"`
+	MetricsListen AddrPort `toml:"metrics_listen"`
+	LogLevel      string   `toml:"log_level"`  // debug, info, warn, error
+	LogFormat     string   `toml:"log_format"` // text or json
+}
+
+// LoadHA reads and validates a home agent config file.
+func LoadHA(path string) (*HA, error) {
+	var c HA
+	src, err := decodeFile(path, &c)
+	if err != nil {
+		return nil, err
+	}
+	c.defaults()
+	if errs := c.validate(src); len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+func (c *HA) defaults() {
+	if c.HomeAgent.MaxLifetime.Duration == 0 {
+		c.HomeAgent.MaxLifetime.Duration = 10 * time.Minute
+	}
+	if c.HomeAgent.WireForm == "" {
+		c.HomeAgent.WireForm = "tunnel"
+	}
+	if c.Addresses.Source == "" {
+		c.Addresses.Source = "pool"
+	}
+	if !c.Addresses.Pool.IsValid() {
+		c.Addresses.Pool = c.HomeAgent.HomePrefix
+	}
+	if c.IKE.CookieThreshold == 0 {
+		c.IKE.CookieThreshold = 64
+	}
+	if c.IKE.Lifetime.Duration == 0 {
+		c.IKE.Lifetime.Duration = 4 * time.Hour
+	}
+	if c.RADIUS.Timeout.Duration == 0 {
+		c.RADIUS.Timeout.Duration = 3 * time.Second
+	}
+	c.Daemon.defaults("/run/mip6/ha.sock")
+}
+
+func (d *Daemon) defaults(sock string) {
+	if d.ControlSocket == "" {
+		d.ControlSocket = sock
+	}
+	if d.LogLevel == "" {
+		d.LogLevel = "info"
+	}
+	if d.LogFormat == "" {
+		d.LogFormat = "text"
+	}
+}
+
+func (c *HA) validate(src *source) Errors {
+	var errs Errors
+	add := func(field, format string, args ...any) { errs = append(errs, src.errorf(field, format, args...)) }
+	ha := &c.HomeAgent
+	if !ha.HomePrefix.IsValid() {
+		add("home_agent.home_prefix", "missing: the home link's prefix, e.g. 2001:db8:1::/64")
+	}
+	if !ha.Address.IsValid() {
+		add("home_agent.address", "missing: the home agent's address on the home link")
+	} else if ha.HomePrefix.IsValid() && !ha.HomePrefix.Contains(ha.Address.Addr) {
+		add("home_agent.address", "%s is outside home_prefix %s", ha.Address, ha.HomePrefix)
+	}
+	if ha.WireForm != "tunnel" && ha.WireForm != "transport" {
+		add("home_agent.wire_form", "%q: use \"tunnel\" (RFC 4877 §3) or \"transport\" (RFC 3776)", ha.WireForm)
+	}
+	if len(c.IKE.Listen) == 0 {
+		add("ike.listen", "missing: where IKE listens, e.g. [\"[2001:db8:1::1]:500\", \"[2001:db8:1::1]:4500\"]")
+	}
+	errs = append(errs, c.IKE.validate(src, "ike")...)
+	switch c.Addresses.Source {
+	case "pool":
+		if ha.HomePrefix.IsValid() && !prefixInside(c.Addresses.Pool.Prefix, ha.HomePrefix.Prefix) {
+			add("addresses.pool", "%s is not inside home_prefix %s", c.Addresses.Pool, ha.HomePrefix)
+		}
+	case "dhcpv6":
+		if c.Addresses.DHCPv6Interface == "" {
+			add("addresses.dhcpv6_interface", "missing: the home-link interface to ask the DHCPv6 server on")
+		}
+	default:
+		add("addresses.source", "%q: use \"pool\" or \"dhcpv6\"", c.Addresses.Source)
+	}
+	errs = append(errs, c.validateMobileNodes(src)...)
+	errs = append(errs, c.Daemon.validate(src, "daemon")...)
+	if c.Store.Path == "" {
+		add("store.path", "missing: the file where leases, bindings and PAD entries survive restarts")
+	}
+	return errs
+}
+
+func (c *HA) validateMobileNodes(src *source) Errors {
+	var errs Errors
+	ids := map[string]int{}
+	hoas := map[netip.Addr]int{}
+	usesEAP := false
+	for i, m := range c.MobileNodes {
+		f := fmt.Sprintf("mobile_node.%d.", i)
+		add := func(field, format string, args ...any) {
+			errs = append(errs, src.errorf(f+field, format, args...))
+		}
+		if m.Identity == "" {
+			add("identity", "missing: the mobile node's IKE identity, e.g. alice@example.net")
+		} else if j, dup := ids[m.Identity]; dup {
+			add("identity", "%q is also mobile_node %d: each identity once", m.Identity, j)
+		}
+		ids[m.Identity] = i
+		switch m.Auth {
+		case "psk":
+			if len(m.PSK) < 16 {
+				add("psk", "shorter than 16 characters: use a long random secret")
+			}
+		case "pubkey":
+		case "eap":
+			usesEAP = true
+		default:
+			add("auth", "%q: use \"psk\", \"pubkey\" or \"eap\"", m.Auth)
+		}
+		if m.HomeAddress.IsValid() {
+			if c.HomeAgent.HomePrefix.IsValid() && !c.HomeAgent.HomePrefix.Contains(m.HomeAddress.Addr) {
+				add("home_address", "%s is outside home_prefix %s", m.HomeAddress, c.HomeAgent.HomePrefix)
+			}
+			if j, dup := hoas[m.HomeAddress.Addr]; dup {
+				add("home_address", "%s is also mobile_node %d's: one home address, one mobile node", m.HomeAddress, j)
+			}
+			hoas[m.HomeAddress.Addr] = i
+		}
+	}
+	if usesEAP && (len(c.RADIUS.Servers) == 0 || c.RADIUS.Secret == "") {
+		errs = append(errs, src.errorf("radius.servers", "a mobile node uses auth = \"eap\": give radius.servers and radius.secret"))
+	}
+	return errs
+}
+
+func (k *IKE) validate(src *source, sect string) Errors {
+	var errs Errors
+	if (k.Certificate == "") != (k.PrivateKey == "") {
+		errs = append(errs, src.errorf(sect+".private_key", "certificate and private_key go together: give both or neither"))
+	}
+	for _, f := range []struct{ field, path string }{{"certificate", k.Certificate}, {"private_key", k.PrivateKey}} {
+		if f.path != "" && !readable(f.path) {
+			errs = append(errs, src.errorf(sect+"."+f.field, "cannot read %s", f.path))
+		}
+	}
+	for _, p := range k.CA {
+		if !readable(p) {
+			errs = append(errs, src.errorf(sect+".ca", "cannot read %s", p))
+		}
+	}
+	if k.CookieThreshold < 0 {
+		errs = append(errs, src.errorf(sect+".cookie_threshold", "negative: give the number of half-open SAs before cookies are asked"))
+	}
+	return errs
+}
+
+func (d *Daemon) validate(src *source, sect string) Errors {
+	var errs Errors
+	switch d.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, src.errorf(sect+".log_level", "%q: use debug, info, warn or error", d.LogLevel))
+	}
+	if d.LogFormat != "text" && d.LogFormat != "json" {
+		errs = append(errs, src.errorf(sect+".log_format", "%q: use text or json", d.LogFormat))
+	}
+	return errs
+}
+
+func prefixInside(inner, outer netip.Prefix) bool {
+	return inner.Bits() >= outer.Bits() && outer.Contains(inner.Addr())
+}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// MN is the mobile node's config file (mn.conf). Only the identity and one
+// credential are required (RFC 4640 §8 minimal seed information).
+type MN struct {
+	Identity   string `toml:"identity"` // NAI, e.g. alice@example.net
+	Credential struct {
+		PSK         string   `toml:"psk"`
+		Certificate string   `toml:"certificate"`
+		PrivateKey  string   `toml:"private_key"`
+		EAPMethod   string   `toml:"eap_method"` // md5, mschapv2, tls
+		EAPIdentity string   `toml:"eap_identity"`
+		Password    string   `toml:"password"`
+		CA          []string `toml:"ca"` // to authenticate the home agent
+	} `toml:"credential"`
+	HomeAgent struct {
+		Address    Addr     `toml:"address"`
+		FQDN       string   `toml:"fqdn"`
+		Domain     string   `toml:"domain"`
+		HomePrefix Prefix   `toml:"home_prefix"`
+		DNSServer  AddrPort `toml:"dns_server"`
+		Identity   string   `toml:"identity"` // expected IDr of the HA
+	} `toml:"home_agent"`
+	HomeAddress Addr `toml:"home_address"` // suggested in CFG_REQUEST; optional
+	Mobility    struct {
+		Interfaces []string `toml:"interfaces"`
+		Lifetime   Duration `toml:"lifetime"`
+		WireForm   string   `toml:"wire_form"`
+	} `toml:"mobility"`
+	IKE   IKE `toml:"ike"`
+	Cache struct {
+		Path  string   `toml:"path"`
+		Items []string `toml:"items"` // home_agent, home_address
+	} `toml:"cache"`
+	Daemon Daemon `toml:"daemon"`
+}
+
+// LoadMN reads and validates a mobile node config file.
+func LoadMN(path string) (*MN, error) {
+	var c MN
+	src, err := decodeFile(path, &c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Mobility.Lifetime.Duration == 0 {
+		c.Mobility.Lifetime.Duration = 10 * time.Minute
+	}
+	if c.Mobility.WireForm == "" {
+		c.Mobility.WireForm = "tunnel"
+	}
+	c.Daemon.defaults("/run/mip6/mn.sock")
+	if errs := c.validate(src); len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+// Realm is the domain part of the NAI, or "".
+func (c *MN) Realm() string {
+	if i := strings.LastIndexByte(c.Identity, '@'); i >= 0 {
+		return c.Identity[i+1:]
+	}
+	return ""
+}
+
+func (c *MN) validate(src *source) Errors {
+	var errs Errors
+	add := func(field, format string, args ...any) { errs = append(errs, src.errorf(field, format, args...)) }
+	if c.Identity == "" {
+		add("identity", "missing: the mobile node's identity (an NAI such as alice@example.net)")
+	}
+	cr := &c.Credential
+	kinds := 0
+	if cr.PSK != "" {
+		kinds++
+	}
+	if cr.Certificate != "" || cr.PrivateKey != "" {
+		kinds++
+		if cr.Certificate == "" || cr.PrivateKey == "" {
+			add("credential.private_key", "certificate and private_key go together: give both")
+		}
+	}
+	if cr.EAPMethod != "" {
+		kinds++
+		switch cr.EAPMethod {
+		case "md5", "mschapv2":
+			if cr.Password == "" {
+				add("credential.password", "missing: eap_method %q needs a password", cr.EAPMethod)
+			}
+		case "tls":
+			if cr.Certificate == "" {
+				add("credential.certificate", "missing: eap_method \"tls\" needs certificate and private_key")
+			}
+			kinds-- // the certificate belongs to EAP-TLS here
+		default:
+			add("credential.eap_method", "%q: use md5, mschapv2 or tls", cr.EAPMethod)
+		}
+	}
+	switch {
+	case kinds == 0:
+		add("credential", "missing: give one credential: psk, certificate + private_key, or eap_method + password")
+	case kinds > 1:
+		add("credential", "more than one credential: give exactly one of psk, certificate + private_key, eap_method")
+	}
+	ha := &c.HomeAgent
+	// RFC 4640 §7.4/§9.1: with no infrastructure to find or trust an HA, refuse.
+	if !ha.Address.IsValid() && ha.FQDN == "" && ha.Domain == "" && !ha.HomePrefix.IsValid() && c.Realm() == "" {
+		add("home_agent", "nothing to find a home agent with: give identity as user@domain, or home_agent.domain, fqdn, home_prefix or address (RFC 4640 §9.1 refuses infrastructure-less bootstrapping)")
+	}
+	if c.HomeAddress.IsValid() && ha.HomePrefix.IsValid() && !ha.HomePrefix.Contains(c.HomeAddress.Addr) {
+		add("home_address", "%s is outside home_agent.home_prefix %s", c.HomeAddress, ha.HomePrefix)
+	}
+	if c.Mobility.WireForm != "tunnel" && c.Mobility.WireForm != "transport" {
+		add("mobility.wire_form", "%q: use \"tunnel\" or \"transport\"", c.Mobility.WireForm)
+	}
+	for _, it := range c.Cache.Items {
+		if it != "home_agent" && it != "home_address" {
+			add("cache.items", "%q: use home_agent and/or home_address", it)
+		}
+	}
+	errs = append(errs, c.IKE.validate(src, "ike")...)
+	errs = append(errs, c.Daemon.validate(src, "daemon")...)
+	return errs
+}
