@@ -18,6 +18,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"status", "show a running daemon's bindings, SAs and counters (-s SOCKET, --json)", runStatus},
 	}
 }
 
