@@ -1,0 +1,39 @@
+// Package eap implements EAP methods for mip6 (RFC 3748): the peer side
+// used by the mobile node inside IKEv2 (RFC 7296 §2.16, RFC 4877 §8), and
+// the authenticator interface the home agent drives.
+//
+// # Peer (mobile node)
+//
+//	peer := eap.NewPeer("alice@example.net",
+//		eap.NewMSCHAPv2("alice@example.net", password)) // or NewMD5, NewTLS
+//	// for each EAP payload from the responder:
+//	resp, err := peer.Handle(msg) // resp: EAP-Response for the next IKE_AUTH
+//	// after EAP-Success: Handle returns (nil, nil), peer.Succeeded() is true
+//	msk := peer.MSK() // AUTH shared key; nil for EAP-MD5
+//
+// Methods:
+//   - MD5: EAP-MD5-Challenge; one-way, no MSK.
+//   - MSCHAPv2: RFC 2759 NT-Response; the server's authenticator response
+//     is verified before Success is accepted; MSK = server MS-MPPE-Recv-Key
+//     | MS-MPPE-Send-Key | 32 zero bytes (RFC 3079 keys, as hostapd and
+//     strongSwan do; RADIUS hands the same two keys to the HA).
+//   - TLS: EAP-TLS (RFC 5216) on crypto/tls, TLS 1.2 at most, fragments of
+//     TLS.Fragment bytes with L/M flags and ACKs; MSK = first 64 bytes of the
+//     "client EAP encryption" exporter. Call Close if the conversation is
+//     abandoned.
+//
+// Handle errors are typed: *FailureError (the server refused: EAP-Failure,
+// MSCHAPv2 E=691...), *ServerAuthError (the server failed to prove itself
+// or sent Success too early: treat as an attack), *ProtocolError
+// (malformed or out-of-sequence messages).
+//
+// # Authenticator (home agent)
+//
+// Authenticator.Start opens a Conversation per IKE_AUTH; Conversation.Next
+// takes each EAP-Response from the peer (nil first) and returns an Outcome:
+// the EAP message to send, and at the end Accepted, the MSK and the
+// authenticated UserName (which may differ from IDi). Package aaa
+// implements it over RADIUS; LocalAuthenticator implements EAP-MD5 and
+// EAP-MSCHAPv2 against a password table (demo, tests, and the back end of
+// aaa's in-process RADIUS server).
+package eap
