@@ -1,0 +1,32 @@
+// Package lease assigns home addresses for the home agent (RFC 4877 §9):
+// the IKE engine's CP handler calls Assign for a CFG_REQUEST with
+// INTERNAL_IP6_ADDRESS, Renew when the IKE SA is rekeyed and Release when
+// it is deleted. Both assigners implement Assigner:
+//
+//   - Pool: a range of the home prefix, next-fit. Never hands out the
+//     Subnet-Router anycast address nor the RFC 2526 reserved anycast range
+//     (see Reserved), nor Exclude'd addresses (the HA's own).
+//   - DHCPv6: asks a DHCPv6 server on the home link (RFC 8415
+//     Solicit/Advertise/Request/Reply for IA_NA, Renew, Release), with a
+//     DUID derived from the identity so a restarted HA, or a re-bootstrapping
+//     MN, is given the same address again.
+//
+// Rules, common to both:
+//   - an identity with a live lease in the home prefix gets that address
+//     back (re-bootstrapping), whatever it suggests;
+//   - otherwise a suggested address is kept when it is inside the home
+//     prefix, not reserved, free, and Policy.Authorize (if set) allows it;
+//   - a lease lasts Policy.LeaseTime (the IKE SA lifetime) and Renew
+//     extends it by as much again; Release ends it;
+//   - the lease and a temporary PAD entry (identity -> address) are written
+//     in one store transaction: both or neither. Leases are keyed by
+//     address in the store, which refuses a live-leased address to another
+//     identity, also after a restart, so no address ever has two holders;
+//   - failures leave nothing behind: *ExhaustedError (pool full),
+//     *DHCPv6Error (server silent or refusing), *store.ConflictError,
+//     *NotHeldError (Renew/Release of an address the identity does not
+//     hold).
+//
+// The HA calls Pool.Expire (or DHCPv6.Expire) periodically to drop leases
+// whose IKE SA went away without a Release.
+package lease
