@@ -30,18 +30,28 @@ const (
 
 // Error is returned for malformed input. Msg names the message or header,
 // Field the offending field.
+// Offset is the position of the offending field in the buffer given to the
+// parser (for ICMPv6 Parameter Problem pointers); -1 when not meaningful.
 type Error struct {
 	Msg    string
 	Field  string
+	Offset int
 	Detail string
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("ipv6: %s: %s: %s", e.Msg, e.Field, e.Detail)
+	if e.Offset < 0 {
+		return fmt.Sprintf("ipv6: %s: %s: %s", e.Msg, e.Field, e.Detail)
+	}
+	return fmt.Sprintf("ipv6: %s: %s: %s (offset %d)", e.Msg, e.Field, e.Detail, e.Offset)
 }
 
 func errf(msg, field, format string, args ...any) *Error {
-	return &Error{Msg: msg, Field: field, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Msg: msg, Field: field, Offset: -1, Detail: fmt.Sprintf(format, args...)}
+}
+
+func errAt(msg, field string, off int, format string, args ...any) *Error {
+	return &Error{Msg: msg, Field: field, Offset: off, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Header is the fixed IPv6 header (RFC 8200 §3).
