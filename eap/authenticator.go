@@ -38,4 +38,7 @@ type Outcome struct {
 	// UserName is the authenticated identity: the AAA server's User-Name,
 	// which may differ from the IKE IDi. Empty unless Accepted.
 	UserName string
+	// Reason explains a refusal for the operator's log (e.g. the RADIUS
+	// server and its Reply-Message); empty on success.
+	Reason string
 }

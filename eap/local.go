@@ -207,7 +207,7 @@ func (c *localConversation) finish(ok bool) (Outcome, error) {
 	}
 	b, _ := wire.Append(nil, code, c.id, nil)
 	if !ok {
-		return Outcome{Message: b, Done: true}, nil
+		return Outcome{Message: b, Done: true, Reason: fmt.Sprintf("EAP %v authentication of %q failed", c.method, c.identity)}, nil
 	}
 	return Outcome{Message: b, Done: true, Accepted: true, MSK: c.msk, UserName: c.userName}, nil
 }
