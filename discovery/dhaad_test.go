@@ -117,7 +117,9 @@ func TestDHAADNoReply(t *testing.T) {
 	}
 	t.Log(err)
 	// Unusable list only.
-	conn = fakeHA(t, func(_ int, req ipv6.DHAADRequest) []byte { return reply(req.Identifier, netip.MustParseAddr("ff02::1")) })
+	conn = fakeHA(t, func(_ int, req ipv6.DHAADRequest) []byte {
+		return reply(req.Identifier, netip.MustParseAddr("ff02::1"))
+	})
 	c = &DHAADClient{Conn: conn, Timeout: 10 * time.Millisecond, Retries: -1}
 	if _, err := c.Discover(context.Background(), homePfx); !errors.As(err, &de) || !strings.Contains(err.Error(), "no usable") {
 		t.Fatalf("%v", err)

@@ -62,12 +62,12 @@ func TestOrderSRVWeights(t *testing.T) {
 
 func TestRealm(t *testing.T) {
 	for nai, want := range map[string]string{
-		"alice@example.net":                "example.net",
+		"alice@example.net":                 "example.net",
 		"example.org!alice@visited.example": "visited.example",
-		"alice":                            "",
-		"alice@":                           "",
-		"@":                                "",
-		"alice@bad..name":                  "",
+		"alice":                             "",
+		"alice@":                            "",
+		"@":                                 "",
+		"alice@bad..name":                   "",
 	} {
 		if got := Realm(nai); got != want {
 			t.Errorf("Realm(%q) = %q, want %q", nai, got, want)

@@ -284,4 +284,3 @@ func (r *Resolver) LookupSRV(ctx context.Context, domain string, intn func(int) 
 	}
 	return out, nil
 }
-

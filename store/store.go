@@ -14,11 +14,11 @@ import (
 )
 
 var (
-	bucketLeases   = []byte("leases")      // address(16) -> lease
-	bucketLeaseIDs = []byte("lease-ids")   // identity 0x00 address(16) -> nil
-	bucketBindings = []byte("bindings")    // home address(16) -> binding
-	bucketPAD      = []byte("pad")         // identity 0x00 address(16) -> PAD entry
-	bucketMeta     = []byte("meta")        // "schema" -> 1; free-form keys for users
+	bucketLeases   = []byte("leases")    // address(16) -> lease
+	bucketLeaseIDs = []byte("lease-ids") // identity 0x00 address(16) -> nil
+	bucketBindings = []byte("bindings")  // home address(16) -> binding
+	bucketPAD      = []byte("pad")       // identity 0x00 address(16) -> PAD entry
+	bucketMeta     = []byte("meta")      // "schema" -> 1; free-form keys for users
 	allBuckets     = [][]byte{bucketLeases, bucketLeaseIDs, bucketBindings, bucketPAD, bucketMeta}
 	keySchema      = []byte("schema")
 	schemaVersion1 = []byte{1}
