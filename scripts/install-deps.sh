@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   tshark iproute2 nftables iputils-ping iperf3 tcpdump
   charon-systemd strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-extra-plugins
+  libstrongswan-standard-plugins
   freeradius freeradius-utils eapoltest
   knot knot-dnsutils
   kea-dhcp6-server
