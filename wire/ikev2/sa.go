@@ -148,13 +148,24 @@ func (sa *SA) AppendBody(b []byte) ([]byte, error) {
 	return b, nil
 }
 
+// saPath names proposal pi, transform ti and attribute ai (0 = none).
+func saPath(pi, ti, ai int) string {
+	s := joinPath("", "proposal", pi)
+	if ti > 0 {
+		s = joinPath(s, "transform", ti)
+	}
+	if ai > 0 {
+		s = joinPath(s, "attribute", ai)
+	}
+	return s
+}
+
 func (p *Proposal) appendTo(b []byte, last bool, idx int) ([]byte, error) {
-	path := joinPath("", "proposal", idx)
 	if len(p.SPI) > 255 {
-		return b, encErr("SA", path, "SPI size", ProblemLong, len(p.SPI), 255)
+		return b, encErr("SA", saPath(idx, 0, 0), "SPI size", ProblemLong, len(p.SPI), 255)
 	}
 	if len(p.Transforms) > 255 {
-		return b, encErr("SA", path, "transforms", ProblemLong, len(p.Transforms), 255)
+		return b, encErr("SA", saPath(idx, 0, 0), "transforms", ProblemLong, len(p.Transforms), 255)
 	}
 	start := len(b)
 	ls := byte(2)
@@ -165,19 +176,18 @@ func (p *Proposal) appendTo(b []byte, last bool, idx int) ([]byte, error) {
 	b = append(b, p.SPI...)
 	for j := range p.Transforms {
 		var err error
-		if b, err = p.Transforms[j].appendTo(b, j == len(p.Transforms)-1, path, j+1); err != nil {
+		if b, err = p.Transforms[j].appendTo(b, j == len(p.Transforms)-1, idx, j+1); err != nil {
 			return b, err
 		}
 	}
 	if n := len(b) - start; n > maxPayloadLen {
-		return b, encErr("SA", path, "length", ProblemLong, n, maxPayloadLen)
+		return b, encErr("SA", saPath(idx, 0, 0), "length", ProblemLong, n, maxPayloadLen)
 	}
 	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start))
 	return b, nil
 }
 
-func (t *Transform) appendTo(b []byte, last bool, path string, idx int) ([]byte, error) {
-	path = joinPath(path, "transform", idx)
+func (t *Transform) appendTo(b []byte, last bool, pi, idx int) ([]byte, error) {
 	start := len(b)
 	ls := byte(3)
 	if last {
@@ -190,9 +200,8 @@ func (t *Transform) appendTo(b []byte, last bool, path string, idx int) ([]byte,
 		b = binary.BigEndian.AppendUint16(b, t.KeyLength)
 	}
 	for k, a := range t.Attributes {
-		apath := joinPath(path, "attribute", k+1)
 		if a.Type > 0x7fff || a.Type == AttributeKeyLength {
-			return b, encErr("SA", apath, "type", ProblemInvalid, int(a.Type), 0)
+			return b, encErr("SA", saPath(pi, idx, k+1), "type", ProblemInvalid, int(a.Type), 0)
 		}
 		if a.TV {
 			b = binary.BigEndian.AppendUint16(b, 0x8000|a.Type)
@@ -200,14 +209,14 @@ func (t *Transform) appendTo(b []byte, last bool, path string, idx int) ([]byte,
 			continue
 		}
 		if len(a.Data) > maxPayloadLen {
-			return b, encErr("SA", apath, "length", ProblemLong, len(a.Data), maxPayloadLen)
+			return b, encErr("SA", saPath(pi, idx, k+1), "length", ProblemLong, len(a.Data), maxPayloadLen)
 		}
 		b = binary.BigEndian.AppendUint16(b, a.Type)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(a.Data)))
 		b = append(b, a.Data...)
 	}
 	if n := len(b) - start; n > maxPayloadLen {
-		return b, encErr("SA", path, "length", ProblemLong, n, maxPayloadLen)
+		return b, encErr("SA", saPath(pi, idx, 0), "length", ProblemLong, n, maxPayloadLen)
 	}
 	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start))
 	return b, nil
@@ -220,17 +229,16 @@ func parseSA(b []byte) (*SA, error) {
 		if err != nil {
 			return nil, err
 		}
-		path := joinPath("", "proposal", i)
 		if len(sa.Proposals) > 0 {
 			prev := sa.Proposals[len(sa.Proposals)-1].Number
 			if p.Number != prev+1 {
-				return nil, errf("SA", path, "proposal number", ProblemMismatch, int(p.Number), int(prev)+1)
+				return nil, errf("SA", saPath(i, 0, 0), "proposal number", ProblemMismatch, int(p.Number), int(prev)+1)
 			}
 		}
 		sa.Proposals = append(sa.Proposals, p)
 		b = b[n:]
 		if last != (len(b) == 0) {
-			return nil, errf("SA", path, "last substructure", ProblemInvalid, boolInt(!last)*2, 0)
+			return nil, errf("SA", saPath(i, 0, 0), "last substructure", ProblemInvalid, boolInt(!last)*2, 0)
 		}
 	}
 	if len(sa.Proposals) == 0 {
@@ -252,53 +260,53 @@ func boolInt(v bool) int {
 // parseProposal decodes the proposal at the start of b; it returns its
 // length and whether its Last Substruc says it is the last one.
 func parseProposal(b []byte, idx int) (Proposal, int, bool, error) {
-	path := joinPath("", "proposal", idx)
+	path := lazyPath{idx, 0, 0}
 	if len(b) < 8 {
-		return Proposal{}, 0, false, errf("SA", path, "header", ProblemOverrun, 8, len(b))
+		return Proposal{}, 0, false, errf("SA", path.String(), "header", ProblemOverrun, 8, len(b))
 	}
 	plen := int(binary.BigEndian.Uint16(b[2:4]))
 	if plen < 8 {
-		return Proposal{}, 0, false, errf("SA", path, "length", ProblemShort, plen, 8)
+		return Proposal{}, 0, false, errf("SA", path.String(), "length", ProblemShort, plen, 8)
 	}
 	if plen > len(b) {
-		return Proposal{}, 0, false, errf("SA", path, "length", ProblemOverrun, plen, len(b))
+		return Proposal{}, 0, false, errf("SA", path.String(), "length", ProblemOverrun, plen, len(b))
 	}
 	if b[0] != 0 && b[0] != 2 {
-		return Proposal{}, 0, false, errf("SA", path, "last substructure", ProblemInvalid, int(b[0]), 0)
+		return Proposal{}, 0, false, errf("SA", path.String(), "last substructure", ProblemInvalid, int(b[0]), 0)
 	}
 	p := Proposal{Number: b[4], Protocol: ProtocolID(b[5])}
 	if p.Number == 0 {
-		return p, 0, false, errf("SA", path, "proposal number", ProblemInvalid, 0, 0)
+		return p, 0, false, errf("SA", path.String(), "proposal number", ProblemInvalid, 0, 0)
 	}
 	spiSize, nt := int(b[6]), int(b[7])
-	if err := checkSPISize("SA", path, p.Protocol, spiSize, true); err != nil {
+	if err := checkSPISize("SA", path.String(), p.Protocol, spiSize, true); err != nil {
 		return p, 0, false, err
 	}
 	if 8+spiSize > plen {
-		return p, 0, false, errf("SA", path, "SPI size", ProblemOverrun, spiSize, plen-8)
+		return p, 0, false, errf("SA", path.String(), "SPI size", ProblemOverrun, spiSize, plen-8)
 	}
 	p.SPI = orNil(b[8 : 8+spiSize])
 	rest := b[8+spiSize : plen]
 	if nt == 0 {
-		return p, 0, false, errf("SA", path, "transforms", ProblemShort, 0, 1)
+		return p, 0, false, errf("SA", path.String(), "transforms", ProblemShort, 0, 1)
 	}
 	if nt*8 > len(rest) {
-		return p, 0, false, errf("SA", path, "transforms", ProblemOverrun, nt, len(rest))
+		return p, 0, false, errf("SA", path.String(), "transforms", ProblemOverrun, nt, len(rest))
 	}
 	p.Transforms = make([]Transform, 0, nt)
 	for j := 1; j <= nt; j++ {
-		t, n, last, err := parseTransform(rest, path, j)
+		t, n, last, err := parseTransform(rest, idx, j)
 		if err != nil {
 			return p, 0, false, err
 		}
 		p.Transforms = append(p.Transforms, t)
 		rest = rest[n:]
 		if last != (j == nt) {
-			return p, 0, false, errf("SA", joinPath(path, "transform", j), "last substructure", ProblemInvalid, boolInt(!last)*3, 0)
+			return p, 0, false, errf("SA", saPath(idx, j, 0), "last substructure", ProblemInvalid, boolInt(!last)*3, 0)
 		}
 	}
 	if len(rest) != 0 {
-		return p, 0, false, errf("SA", path, "transforms", ProblemTrailing, len(rest), 0)
+		return p, 0, false, errf("SA", path.String(), "transforms", ProblemTrailing, len(rest), 0)
 	}
 	return p, plen, b[0] == 0, nil
 }
@@ -320,33 +328,33 @@ func checkSPISize(where, path string, proto ProtocolID, size int, allowZeroIKE b
 	return nil
 }
 
-func parseTransform(b []byte, path string, idx int) (Transform, int, bool, error) {
-	path = joinPath(path, "transform", idx)
+func parseTransform(b []byte, pi, idx int) (Transform, int, bool, error) {
+	path := lazyPath{pi, idx, 0}
 	if len(b) < 8 {
-		return Transform{}, 0, false, errf("SA", path, "header", ProblemOverrun, 8, len(b))
+		return Transform{}, 0, false, errf("SA", path.String(), "header", ProblemOverrun, 8, len(b))
 	}
 	tlen := int(binary.BigEndian.Uint16(b[2:4]))
 	if tlen < 8 {
-		return Transform{}, 0, false, errf("SA", path, "length", ProblemShort, tlen, 8)
+		return Transform{}, 0, false, errf("SA", path.String(), "length", ProblemShort, tlen, 8)
 	}
 	if tlen > len(b) {
-		return Transform{}, 0, false, errf("SA", path, "length", ProblemOverrun, tlen, len(b))
+		return Transform{}, 0, false, errf("SA", path.String(), "length", ProblemOverrun, tlen, len(b))
 	}
 	if b[0] != 0 && b[0] != 3 {
-		return Transform{}, 0, false, errf("SA", path, "last substructure", ProblemInvalid, int(b[0]), 0)
+		return Transform{}, 0, false, errf("SA", path.String(), "last substructure", ProblemInvalid, int(b[0]), 0)
 	}
 	t := Transform{Type: TransformType(b[4]), ID: binary.BigEndian.Uint16(b[6:8])}
-	if err := t.parseAttributes(b[8:tlen], path); err != nil {
+	if err := t.parseAttributes(b[8:tlen], pi, idx); err != nil {
 		return t, 0, false, err
 	}
 	return t, tlen, b[0] == 0, nil
 }
 
-func (t *Transform) parseAttributes(b []byte, path string) error {
+func (t *Transform) parseAttributes(b []byte, pi, ti int) error {
 	for k := 1; len(b) > 0; k++ {
-		apath := joinPath(path, "attribute", k)
+		apath := lazyPath{pi, ti, k}
 		if len(b) < 4 {
-			return errf("SA", apath, "header", ProblemOverrun, 4, len(b))
+			return errf("SA", apath.String(), "header", ProblemOverrun, 4, len(b))
 		}
 		v := binary.BigEndian.Uint16(b[0:2])
 		a := TransformAttribute{Type: v & 0x7fff, TV: v&0x8000 != 0}
@@ -356,7 +364,7 @@ func (t *Transform) parseAttributes(b []byte, path string) error {
 		} else {
 			l := int(binary.BigEndian.Uint16(b[2:4]))
 			if 4+l > len(b) {
-				return errf("SA", apath, "length", ProblemOverrun, l, len(b)-4)
+				return errf("SA", apath.String(), "length", ProblemOverrun, l, len(b)-4)
 			}
 			a.Data = orNil(b[4 : 4+l])
 			n += l
@@ -367,12 +375,17 @@ func (t *Transform) parseAttributes(b []byte, path string) error {
 			continue
 		}
 		if !a.TV {
-			return errf("SA", apath, "Key Length format", ProblemInvalid, 0, 0)
+			return errf("SA", apath.String(), "Key Length format", ProblemInvalid, 0, 0)
 		}
 		if t.KeyLength != 0 || a.Value == 0 {
-			return errf("SA", apath, "Key Length", ProblemInvalid, int(a.Value), 0)
+			return errf("SA", apath.String(), "Key Length", ProblemInvalid, int(a.Value), 0)
 		}
 		t.KeyLength = a.Value
 	}
 	return nil
 }
+
+// lazyPath is an SA position whose text is built only for an error.
+type lazyPath struct{ p, t, a int }
+
+func (l lazyPath) String() string { return saPath(l.p, l.t, l.a) }
