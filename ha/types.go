@@ -151,12 +151,13 @@ const (
 	DropBadChecksum                 // MH checksum mismatch
 	DropBadPayloadProto             // MH Payload Proto not 59
 	DropNoBinding                   // solicitation from a home address with no binding
+	DropUnexpectedType              // a known MH type the home agent does not take (BA, HoT, ...)
 	numDropReasons
 )
 
 var dropNames = [...]string{"none", "unprotected", "wrong-sa", "no-identity", "identity-mismatch",
 	"alt-coa-mismatch", "missing-alt-coa", "bad-home-address", "bad-care-of", "malformed",
-	"bad-checksum", "bad-payload-proto", "no-binding"}
+	"bad-checksum", "bad-payload-proto", "no-binding", "unexpected-type"}
 
 func (r DropReason) String() string {
 	if int(r) < len(dropNames) {
