@@ -2,8 +2,8 @@ package ipv6
 
 import (
 	"bytes"
-	"reflect"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
