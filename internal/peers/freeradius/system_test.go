@@ -1,0 +1,206 @@
+package freeradius_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"mip6/aaa"
+	"mip6/eap"
+	"mip6/internal/peers/freeradius"
+	wire "mip6/wire/eap"
+)
+
+var users = []freeradius.User{
+	{Name: "alice@example.net", Password: "alice-secret"},
+	{Name: "bob@example.net", Password: "bob-secret"},
+}
+
+func client(s *freeradius.Server, secret string) *aaa.Client {
+	return &aaa.Client{Servers: []aaa.Server{{Addr: s.AuthAddr(), Secret: []byte(secret)}},
+		Timeout: time.Second, Retries: 1, NASIdentifier: "mip6-ha-test"}
+}
+
+// authenticate runs peer through the RADIUS pass-through to the end.
+func authenticate(t *testing.T, a *aaa.EAPAuthenticator, peer *eap.Peer) (eap.Outcome, error, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conv, err := a.StartSession(ctx, peer.Identity(), "2001:db8:2::5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp []byte
+	for i := 0; i < 40; i++ {
+		out, err := conv.Next(ctx, resp)
+		if err != nil {
+			return out, err, nil
+		}
+		var perr error
+		resp, perr = peer.Handle(out.Message)
+		if out.Done || perr != nil {
+			return out, nil, perr
+		}
+	}
+	t.Fatal("EAP conversation did not end in 40 rounds")
+	return eap.Outcome{}, nil, nil
+}
+
+func TestFreeRADIUS(t *testing.T) {
+	s := freeradius.Start(t, freeradius.Config{Secret: "s3cret-1", Users: users})
+	a := &aaa.EAPAuthenticator{Client: client(s, "s3cret-1"), CalledStationID: "2001:db8:1::1"}
+
+	t.Run("MD5", func(t *testing.T) {
+		peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
+		out, err, perr := authenticate(t, a, peer)
+		if err != nil || perr != nil || !out.Accepted || !peer.Succeeded() {
+			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+		if out.MSK != nil || peer.MSK() != nil {
+			t.Fatalf("EAP-MD5 produced an MSK: %x / %x", out.MSK, peer.MSK())
+		}
+	})
+
+	t.Run("MSCHAPv2", func(t *testing.T) {
+		peer := eap.NewPeer("bob@example.net", eap.NewMSCHAPv2("bob@example.net", "bob-secret"))
+		out, err, perr := authenticate(t, a, peer)
+		if err != nil || perr != nil || !out.Accepted {
+			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+		if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+			t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
+		}
+		if out.UserName != "bob@example.net" || peer.Method() != wire.TypeMSCHAPv2 {
+			t.Fatalf("user %q, method %v", out.UserName, peer.Method())
+		}
+	})
+
+	t.Run("TLS", func(t *testing.T) {
+		cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
+			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
+		m := eap.NewTLS(cfg)
+		defer m.Close()
+		peer := eap.NewPeer("carol@example.net", m)
+		out, err, perr := authenticate(t, a, peer)
+		if err != nil || perr != nil || !out.Accepted {
+			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+		if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+			t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
+		}
+	})
+
+	t.Run("TLSUntrustedServer", func(t *testing.T) {
+		other := freeradius.NewPKI(t)
+		cfg := &tls.Config{RootCAs: other.Pool, ServerName: s.Name,
+			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
+		m := eap.NewTLS(cfg)
+		defer m.Close()
+		peer := eap.NewPeer("carol@example.net", m)
+		out, _, perr := authenticate(t, a, peer)
+		var sa *eap.ServerAuthError
+		if !errors.As(perr, &sa) || out.Accepted || peer.MSK() != nil {
+			t.Fatalf("peer %v, outcome %+v", perr, out)
+		}
+	})
+
+	t.Run("WrongPassword", func(t *testing.T) {
+		peer := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "not-it"))
+		out, err, perr := authenticate(t, a, peer)
+		var f *eap.FailureError
+		if err != nil || out.Accepted || !errors.As(perr, &f) {
+			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+		if !strings.Contains(out.Reason, "rejected \"alice@example.net\"") || !strings.Contains(out.Reason, s.AuthAddr()) {
+			t.Fatalf("reason %q", out.Reason)
+		}
+	})
+
+	t.Run("WrongSharedSecret", func(t *testing.T) {
+		bad := &aaa.EAPAuthenticator{Client: client(s, "not-the-secret")}
+		peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
+		_, err, _ := authenticate(t, bad, peer)
+		var be *aaa.BadAuthenticatorError
+		if !errors.As(err, &be) || be.Server != s.AuthAddr() {
+			t.Fatalf("err %v", err)
+		}
+		t.Log(err)
+	})
+
+	t.Run("Accounting", func(t *testing.T) {
+		c := &aaa.Client{Servers: []aaa.Server{{Addr: s.AcctAddr(), Secret: []byte("s3cret-1")}}, Timeout: time.Second}
+		ctx := context.Background()
+		now := time.Now()
+		sess := &aaa.Session{ID: "mip6-binding-42", UserName: "alice@example.net",
+			HomeAddress: netip.MustParseAddr("2001:db8:1::100"), CareOf: netip.MustParseAddr("2001:db8:2::5"), Started: now}
+		if err := c.AccountingStart(ctx, sess, now); err != nil {
+			t.Fatal(err)
+		}
+		sess.InputOctets, sess.OutputOctets = 1500, 3000
+		if err := c.AccountingInterim(ctx, sess, now.Add(10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AccountingStop(ctx, sess, now.Add(20*time.Second), aaa.CauseUserRequest); err != nil {
+			t.Fatal(err)
+		}
+		d := s.Detail()
+		for _, want := range []string{"Acct-Status-Type = Start", "Acct-Status-Type = Interim-Update", "Acct-Status-Type = Stop",
+			"Framed-IPv6-Address = 2001:db8:1::100", "Acct-Session-Id = \"mip6-binding-42\"", "Acct-Session-Time = 20",
+			"Acct-Output-Octets = 3000", "Acct-Terminate-Cause = User-Request"} {
+			if !strings.Contains(d, want) {
+				t.Fatalf("detail file lacks %q:\n%s", want, d)
+			}
+		}
+	})
+}
+
+func TestFreeRADIUSDown(t *testing.T) {
+	// A bound socket that never answers stands for a dead server.
+	conn, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	addr := conn.LocalAddr().String()
+	a := &aaa.EAPAuthenticator{Client: &aaa.Client{Servers: []aaa.Server{{Addr: addr, Secret: []byte("x")}},
+		Timeout: 200 * time.Millisecond, Retries: 1}}
+	peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
+	_, err, _ = authenticate(t, a, peer)
+	var te *aaa.TimeoutError
+	if !errors.As(err, &te) || te.Server != addr || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// RFC 4640 §7.3: the serving MSP's AAA server proxies by realm to the
+// mobility service authorizer's AAA server in another domain.
+func TestFreeRADIUSProxyByRealm(t *testing.T) {
+	home := freeradius.Start(t, freeradius.Config{Secret: "msa-secret",
+		Users: []freeradius.User{{Name: "carol@msa.example", Password: "carol-secret"}}})
+	serving := freeradius.Start(t, freeradius.Config{Secret: "msp-secret", Users: users,
+		Realms: []freeradius.Realm{{Name: "msa.example", Server: home}}})
+	a := &aaa.EAPAuthenticator{Client: client(serving, "msp-secret")}
+
+	peer := eap.NewPeer("carol@msa.example", eap.NewMSCHAPv2("carol@msa.example", "carol-secret"))
+	out, err, perr := authenticate(t, a, peer)
+	if err != nil || perr != nil || !out.Accepted {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+	if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) || out.UserName != "carol@msa.example" {
+		t.Fatalf("MSK %x vs %x, user %q", out.MSK, peer.MSK(), out.UserName)
+	}
+	if len(home.TranscriptLines("carol@msa.example")) == 0 {
+		t.Fatal("home server never saw the proxied request")
+	}
+	// A local user of the serving domain is still served locally.
+	local := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "alice-secret"))
+	if out, err, perr := authenticate(t, a, local); err != nil || perr != nil || !out.Accepted {
+		t.Fatalf("local user: %v %v %+v", err, perr, out)
+	}
+}
