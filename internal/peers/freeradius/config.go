@@ -158,9 +158,17 @@ server default {
 		ok
 	}
 	post-auth {
-		# The real identity for the home agent (RFC 4877 §8).
-		update reply {
-			User-Name := "%{User-Name}"
+		# The real identity for the home agent (RFC 4877 §8): the
+		# certificate's name for EAP-TLS, else the EAP identity.
+		if (&TLS-Client-Cert-Common-Name) {
+			update reply {
+				User-Name := "%{TLS-Client-Cert-Common-Name}"
+			}
+		}
+		else {
+			update reply {
+				User-Name := "%{User-Name}"
+			}
 		}
 		Post-Auth-Type REJECT {
 			eap

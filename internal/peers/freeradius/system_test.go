@@ -96,6 +96,20 @@ func TestFreeRADIUS(t *testing.T) {
 		}
 	})
 
+	// RFC 4877 §8: IDi is only a routing identity; the HA learns the real
+	// one (here the certificate's) from the AAA answer.
+	t.Run("TLSRealIdentity", func(t *testing.T) {
+		cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
+			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "dave@example.net")}}
+		m := eap.NewTLS(cfg)
+		defer m.Close()
+		peer := eap.NewPeer("anonymous@example.net", m)
+		out, err, perr := authenticate(t, a, peer)
+		if err != nil || perr != nil || !out.Accepted || out.UserName != "dave@example.net" {
+			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+	})
+
 	t.Run("TLSUntrustedServer", func(t *testing.T) {
 		other := freeradius.NewPKI(t)
 		cfg := &tls.Config{RootCAs: other.Pool, ServerName: s.Name,
@@ -123,7 +137,9 @@ func TestFreeRADIUS(t *testing.T) {
 	})
 
 	t.Run("WrongSharedSecret", func(t *testing.T) {
-		bad := &aaa.EAPAuthenticator{Client: client(s, "not-the-secret")}
+		c := client(s, "not-the-secret")
+		c.Timeout = 300 * time.Millisecond
+		bad := &aaa.EAPAuthenticator{Client: c}
 		peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
 		_, err, _ := authenticate(t, bad, peer)
 		var be *aaa.BadAuthenticatorError

@@ -1,0 +1,76 @@
+package freeradius_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"mip6/aaa"
+	"mip6/eap"
+	"mip6/internal/peers/freeradius"
+)
+
+// startLocal runs aaa's in-process RADIUS server on ::1.
+func startLocal(t *testing.T, secret string) *net.UDPAddr {
+	conn, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &aaa.LocalServer{Secret: []byte(secret), Authenticator: &eap.LocalAuthenticator{
+		Users: map[string]string{"alice@example.net": "alice-secret"}}, Logf: t.Logf}
+	done := make(chan struct{})
+	go func() { s.Serve(conn); close(done) }()
+	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
+	return conn.LocalAddr().(*net.UDPAddr)
+}
+
+// Cross-checks with hostapd's EAP peer and RADIUS client: eapol_test
+// compares the MS-MPPE keys from our in-process server with the MSK it
+// derived itself ("MPPE keys OK").
+func TestEapolTestAgainstLocalServer(t *testing.T) {
+	addr := startLocal(t, "eapol-secret")
+	t.Run("MSCHAPv2", func(t *testing.T) {
+		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret",
+			`eap=MSCHAPV2
+	identity="alice@example.net"
+	password="alice-secret"`, false)
+		if !r.Success || !strings.Contains(r.Output, "MPPE keys OK: 1  mismatch: 0") {
+			t.Fatalf("eapol_test:\n%s", r.Output)
+		}
+		if len(r.MSK) < 32 {
+			t.Fatalf("no MSK in eapol_test output:\n%s", r.Output)
+		}
+	})
+	t.Run("MD5", func(t *testing.T) {
+		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret",
+			`eap=MD5
+	identity="alice@example.net"
+	password="alice-secret"`, true)
+		if !r.Success {
+			t.Fatalf("eapol_test:\n%s", r.Output)
+		}
+	})
+	t.Run("WrongPassword", func(t *testing.T) {
+		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret",
+			`eap=MSCHAPV2
+	identity="alice@example.net"
+	password="wrong"`, false)
+		if r.Success {
+			t.Fatalf("eapol_test succeeded with a wrong password:\n%s", r.Output)
+		}
+	})
+}
+
+// The same MSK from FreeRADIUS reaches eapol_test and our RADIUS client:
+// eapol_test checks FreeRADIUS's keys against hostapd's peer, our system
+// test (TestFreeRADIUS/MSCHAPv2) checks them against our peer.
+func TestEapolTestAgainstFreeRADIUS(t *testing.T) {
+	s := freeradius.Start(t, freeradius.Config{Secret: "s3cret-2", Users: users})
+	r := freeradius.RunEapolTest(t, "::1", s.AuthPort, "s3cret-2",
+		`eap=MSCHAPV2
+	identity="alice@example.net"
+	password="alice-secret"`, false)
+	if !r.Success || !strings.Contains(r.Output, "MPPE keys OK: 1  mismatch: 0") {
+		t.Fatalf("eapol_test:\n%s", r.Output)
+	}
+}
