@@ -143,3 +143,12 @@ func TestOptions(t *testing.T) {
 		t.Fatal("invalid UAT row accepted")
 	}
 }
+
+func TestMissingTsharkFails(t *testing.T) {
+	path := writePcap(t, ipv6.AppendUDP(nil, src, dst, nil))
+	t.Setenv("PATH", t.TempDir())
+	r := capture(t, func(tb testing.TB) { Run(tb, path, Options{}) })
+	if !r.failed || !strings.Contains(r.log.String(), "tshark is required") {
+		t.Fatalf("missing tshark not fatal:\n%s", r.log.String())
+	}
+}

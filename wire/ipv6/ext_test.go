@@ -194,3 +194,30 @@ func TestPadTo(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChain walks arbitrary chains: no panics, headers tile the buffer.
+func FuzzChain(f *testing.F) {
+	var b []byte
+	b = AppendOptionsHeader(b, ProtoRouting, nil)
+	r := Type2Routing{NextHeader: ProtoFragment, SegmentsLeft: 1, HomeAddress: home}
+	b = r.Append(b)
+	fr := Fragment{NextHeader: ProtoAH}
+	b = fr.Append(b)
+	b = append(b, ProtoNoNext, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	f.Add(ProtoHopByHop, b)
+	f.Add(ProtoDstOpts, AppendDestOptsHAO(nil, ProtoMobility, home))
+	f.Fuzz(func(t *testing.T, first uint8, b []byte) {
+		c := NewChain(first, b)
+		end := 0
+		for c.Next() {
+			h := c.Header()
+			if h.Offset != end || len(h.Data) < 8 || h.Offset+len(h.Data) > len(b) {
+				t.Fatalf("header %d at %d+%d, previous ended at %d", h.Proto, h.Offset, len(h.Data), end)
+			}
+			end = h.Offset + len(h.Data)
+		}
+		if c.Err() == nil && c.UpperOffset() != end {
+			t.Fatalf("upper at %d, last header ended at %d", c.UpperOffset(), end)
+		}
+	})
+}

@@ -120,7 +120,8 @@ func (h *Header) Append(b []byte) []byte {
 
 // AppendPacket appends an IPv6 header (hop limit 64) followed by payload,
 // whose first header is nextHeader. payload is copied as is: callers fill in
-// upper-layer checksums first (see Checksum, AppendUDP).
+// upper-layer checksums first (see Checksum, AppendUDP). Payloads must fit
+// the 16-bit Payload Length (no jumbograms); callers bound them by the MTU.
 func AppendPacket(b []byte, src, dst netip.Addr, nextHeader uint8, payload []byte) []byte {
 	h := Header{PayloadLength: uint16(len(payload)), NextHeader: nextHeader, HopLimit: DefaultHopLimit, Src: src, Dst: dst}
 	b = h.Append(b)

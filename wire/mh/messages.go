@@ -69,8 +69,11 @@ func ParseBindingRefreshRequest(b []byte) (BindingRefreshRequest, error) {
 	if err != nil {
 		return BindingRefreshRequest{}, err
 	}
-	o, err := parseOptions(h.Data, fixedLen[TypeBindingRefreshRequest])
-	return BindingRefreshRequest{Options: o}, err
+	var m BindingRefreshRequest
+	if err := parseOptions(h.Data, fixedLen[TypeBindingRefreshRequest], &m.Options); err != nil {
+		return BindingRefreshRequest{}, err
+	}
+	return m, nil
 }
 
 func (m *BindingRefreshRequest) Append(b []byte, src, dst netip.Addr) []byte {
@@ -132,12 +135,10 @@ func parseTestInit(b []byte, t Type) (cookie [8]byte, o Options, err error) {
 	if err != nil {
 		return cookie, o, err
 	}
-	cookie = [8]byte(h.Data[8:16])
-	o, err = parseOptions(h.Data, fixedLen[t])
-	if err != nil {
+	if err = parseOptions(h.Data, fixedLen[t], &o); err != nil {
 		return [8]byte{}, Options{}, err
 	}
-	return cookie, o, nil
+	return [8]byte(h.Data[8:16]), o, nil
 }
 
 func appendTestInit(b []byte, src, dst netip.Addr, t Type, cookie *[8]byte, o *Options) []byte {
@@ -219,11 +220,11 @@ func parseTest(b []byte, t Type) (testMsg, error) {
 		return testMsg{}, err
 	}
 	d := h.Data
-	o, err := parseOptions(d, fixedLen[t])
-	if err != nil {
+	m := testMsg{nonceIndex: binary.BigEndian.Uint16(d[6:]), cookie: [8]byte(d[8:16]), token: [8]byte(d[16:24])}
+	if err := parseOptions(d, fixedLen[t], &m.options); err != nil {
 		return testMsg{}, err
 	}
-	return testMsg{binary.BigEndian.Uint16(d[6:]), [8]byte(d[8:16]), [8]byte(d[16:24]), o}, nil
+	return m, nil
 }
 
 func (m *testMsg) append(b []byte, src, dst netip.Addr, t Type) []byte {
@@ -287,7 +288,7 @@ func ParseBindingUpdate(b []byte) (BindingUpdate, error) {
 		KeyManagementMobilityCapability: flags&buFlagK != 0,
 		Lifetime:                        binary.BigEndian.Uint16(d[10:]),
 	}
-	if m.Options, err = parseOptions(d, fixedLen[TypeBindingUpdate]); err != nil {
+	if err := parseOptions(d, fixedLen[TypeBindingUpdate], &m.Options); err != nil {
 		return BindingUpdate{}, err
 	}
 	return m, nil
@@ -345,7 +346,7 @@ func ParseBindingAck(b []byte) (BindingAck, error) {
 		Sequence:                        binary.BigEndian.Uint16(d[8:]),
 		Lifetime:                        binary.BigEndian.Uint16(d[10:]),
 	}
-	if m.Options, err = parseOptions(d, fixedLen[TypeBindingAck]); err != nil {
+	if err := parseOptions(d, fixedLen[TypeBindingAck], &m.Options); err != nil {
 		return BindingAck{}, err
 	}
 	return m, nil
@@ -393,7 +394,7 @@ func ParseBindingError(b []byte) (BindingError, error) {
 	}
 	d := h.Data
 	m := BindingError{Status: BEStatus(d[6]), HomeAddress: netip.AddrFrom16([16]byte(d[8:24]))}
-	if m.Options, err = parseOptions(d, fixedLen[TypeBindingError]); err != nil {
+	if err := parseOptions(d, fixedLen[TypeBindingError], &m.Options); err != nil {
 		return BindingError{}, err
 	}
 	return m, nil

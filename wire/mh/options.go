@@ -102,10 +102,9 @@ var optionRules = [...]optionRule{
 	OptBindingAuthorizationData: {HasBindingAuthorizationData, "Binding Authorization Data option", -1, 8, 2},
 }
 
-// parseOptions decodes the options of message m (whole Mobility Header)
-// that start at off.
-func parseOptions(m []byte, off int) (Options, error) {
-	var o Options
+// parseOptions decodes into o the options of message m (whole Mobility
+// Header) that start at off; o must be zero.
+func parseOptions(m []byte, off int, o *Options) error {
 	it := OptionIter{b: m, off: off}
 	for it.Next() {
 		opt := it.Option()
@@ -113,16 +112,16 @@ func parseOptions(m []byte, off int) (Options, error) {
 			continue
 		}
 		if o.Has(HasBindingAuthorizationData) {
-			return Options{}, errAt("Binding Authorization Data option", "position", opt.Offset, "option %d follows it; it must be last", opt.Type)
+			return errAt("Binding Authorization Data option", "position", opt.Offset, "option %d follows it; it must be last", opt.Type)
 		}
 		if int(opt.Type) >= len(optionRules) {
 			continue // unknown: skip
 		}
 		if err := o.take(opt); err != nil {
-			return Options{}, err
+			return err
 		}
 	}
-	return o, it.Err()
+	return it.Err()
 }
 
 // take checks one known option and stores it.
