@@ -105,7 +105,7 @@ func TestTsharkIKEv2(t *testing.T) {
 		"isakmp.ike2.attr.key_length": "256,128,256", "isakmp.tf.id.prf": "5,6,7", "isakmp.tf.id.integ": "12",
 		"isakmp.tf.id.dh": "19,14,31,20", "isakmp.key_exchange.dh_group": "19",
 		"isakmp.key_exchange.data": strings.Repeat("ab", 64), "isakmp.nonce": strings.Repeat("4e", 32),
-		"isakmp.notify.msgtype": "16388,16389,16430,16431",
+		"isakmp.notify.msgtype":                        "16388,16389,16430,16431",
 		"isakmp.notify.data.signature_hash_algorithms": "2,3,4",
 	}
 	auth := map[string]string{
