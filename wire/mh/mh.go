@@ -58,7 +58,6 @@ var fixedLen = [...]int{8, 16, 16, 24, 24, 12, 12, 24}
 func (t Type) Known() bool { return int(t) < len(fixedLen) }
 
 const (
-	headerLen = 6 // up to and including Checksum
 	// MinLen is the smallest Mobility Header.
 	MinLen = 8
 )
@@ -71,10 +70,22 @@ type Error struct {
 	Field  string
 	Offset int
 	Detail string
+	short  bool // Header Len below the type's minimum
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("mh: %s: %s: %s", e.Msg, e.Field, e.Detail)
+}
+
+// ParameterProblem reports whether RFC 6275 §9.2 asks the receiver to send
+// an ICMPv6 Parameter Problem (code 0) for this error, and the pointer to
+// use (relative to the Mobility Header; add its offset in the packet). This
+// is so for a bad Payload Proto or a Header Len too short for the type.
+func (e *Error) ParameterProblem() (pointer int, ok bool) {
+	if e.Offset >= 0 && (e.Field == "payload proto" || (e.Field == "header length" && e.short)) {
+		return e.Offset, true
+	}
+	return 0, false
 }
 
 func errAt(msg, field string, off int, format string, args ...any) *Error {
@@ -103,7 +114,8 @@ type Header struct {
 }
 
 // ParseHeader decodes the common header at the start of b and checks that
-// Header Len fits b and, for a known type, covers the message's fixed part.
+// Payload Proto is IPPROTO_NONE and Header Len fits b and, for a known type,
+// covers the message's fixed part (RFC 6275 §9.2).
 // Unknown types are not an error here (see UnknownTypeError). Bytes after
 // Length are not part of the Mobility Header.
 func ParseHeader(b []byte) (Header, error) {
@@ -111,11 +123,16 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, errAt("Mobility Header", "length", 0, "%d bytes, need %d", len(b), MinLen)
 	}
 	h := Header{PayloadProto: b[0], Type: Type(b[2]), Checksum: binary.BigEndian.Uint16(b[4:]), Length: 8 * (int(b[1]) + 1)}
+	if h.PayloadProto != ipv6.ProtoNoNext {
+		return Header{}, errAt(h.Type.String(), "payload proto", 0, "%d, want %d (IPPROTO_NONE)", h.PayloadProto, ipv6.ProtoNoNext)
+	}
 	if h.Length > len(b) {
 		return Header{}, errAt(h.Type.String(), "header length", 1, "%d bytes exceed the %d present", h.Length, len(b))
 	}
 	if h.Type.Known() && h.Length < fixedLen[h.Type] {
-		return Header{}, errAt(h.Type.String(), "header length", 1, "%d bytes, message needs %d", h.Length, fixedLen[h.Type])
+		e := errAt(h.Type.String(), "header length", 1, "%d bytes, message needs %d", h.Length, fixedLen[h.Type])
+		e.short = true
+		return Header{}, e
 	}
 	h.Data = b[:h.Length]
 	return h, nil

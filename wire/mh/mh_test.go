@@ -120,6 +120,7 @@ func TestErrors(t *testing.T) {
 		b                []byte
 	}{
 		{"short", "Mobility Header", "length", 0, buAlt[:7]},
+		{"payload proto", "Binding Update", "payload proto", 0, mk(buAlt, func(b []byte) []byte { b[0] = 6; return b })},
 		{"header length past data", "Binding Update", "header length", 1, buAlt[:24]},
 		{"header length below fixed part", "Binding Update", "header length", 1, []byte{59, 0, 5, 0, 0, 0, 0, 0}},
 		{"BE too short", "Binding Error", "header length", 1, []byte{59, 1, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
@@ -142,6 +143,25 @@ func TestErrors(t *testing.T) {
 			_, err := ParseMessage(c.b)
 			wantErr(t, err, c.msg, c.field, c.offset)
 		})
+	}
+	// Errors that call for an ICMPv6 Parameter Problem, and one that does not.
+	for _, c := range []struct {
+		b       []byte
+		pointer int
+		ok      bool
+	}{
+		{[]byte{6, 0, 0, 0, 0, 0, 0, 0}, 0, true},
+		{[]byte{59, 0, 5, 0, 0, 0, 0, 0}, 1, true},
+		{buAlt[:24], 0, false},
+	} {
+		_, err := ParseMessage(c.b)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("% x: %v", c.b, err)
+		}
+		if p, ok := e.ParameterProblem(); ok != c.ok || p != c.pointer {
+			t.Fatalf("% x: ParameterProblem() = %d, %v; want %d, %v", c.b, p, ok, c.pointer, c.ok)
+		}
 	}
 	// Wrong type for the typed parser.
 	_, err := ParseBindingUpdate(baBRA)
