@@ -114,8 +114,9 @@ type Header struct {
 }
 
 // ParseHeader decodes the common header at the start of b and checks that
-// Payload Proto is IPPROTO_NONE and Header Len fits b and, for a known type,
-// covers the message's fixed part (RFC 6275 §9.2).
+// Header Len fits b and, for a known type, covers the message's fixed part
+// (RFC 6275 §9.2). Payload Proto is left to the caller here (the typed
+// parsers require IPPROTO_NONE).
 // Unknown types are not an error here (see UnknownTypeError). Bytes after
 // Length are not part of the Mobility Header.
 func ParseHeader(b []byte) (Header, error) {
@@ -123,9 +124,6 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, errAt("Mobility Header", "length", 0, "%d bytes, need %d", len(b), MinLen)
 	}
 	h := Header{PayloadProto: b[0], Type: Type(b[2]), Checksum: binary.BigEndian.Uint16(b[4:]), Length: 8 * (int(b[1]) + 1)}
-	if h.PayloadProto != ipv6.ProtoNoNext {
-		return Header{}, errAt(h.Type.String(), "payload proto", 0, "%d, want %d (IPPROTO_NONE)", h.PayloadProto, ipv6.ProtoNoNext)
-	}
 	if h.Length > len(b) {
 		return Header{}, errAt(h.Type.String(), "header length", 1, "%d bytes exceed the %d present", h.Length, len(b))
 	}
@@ -154,6 +152,9 @@ func parseTyped(b []byte, t Type) (Header, error) {
 	}
 	if h.Type != t {
 		return Header{}, errAt(t.String(), "MH type", 2, "%d (%v), want %d", uint8(h.Type), h.Type, uint8(t))
+	}
+	if h.PayloadProto != ipv6.ProtoNoNext {
+		return Header{}, errAt(t.String(), "payload proto", 0, "%d, want %d (IPPROTO_NONE)", h.PayloadProto, ipv6.ProtoNoNext)
 	}
 	return h, nil
 }
