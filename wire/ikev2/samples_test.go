@@ -118,3 +118,5 @@ func allPayloads() []Payload {
 		&UnknownPayload{Type: 200, Body: []byte("skip me")},
 	}
 }
+
+func netipPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
