@@ -1,0 +1,337 @@
+package ike
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mip6/wire/ikev2"
+)
+
+// Conn sends IKE datagrams. The Endpoint calls it with the message only;
+// on the NAT-T port it has already prepended the non-ESP marker.
+type Conn interface {
+	WriteTo(b []byte, local, remote netip.AddrPort) error
+}
+
+// Default ports (RFC 7296 §2, RFC 3948).
+const (
+	PortIKE  = 500
+	PortNATT = 4500
+)
+
+// Endpoint runs IKE SAs over a Conn: it demultiplexes datagrams to IKE
+// SAs, answers new IKE_SA_INIT requests, runs timers and reports events.
+type Endpoint struct {
+	cfg     Config
+	conn    Conn
+	onEvent func(Event)
+	// NATTPort is the local port that carries the non-ESP marker.
+	NATTPort uint16
+
+	mu       sync.Mutex
+	sas      map[uint64]*saHandle // by our SPI
+	halfOpen map[halfOpenKey]*saHandle
+	nHalf    int
+	secret   [32]byte
+	closed   bool
+
+	drops [numDropReasons]atomic.Uint64
+}
+
+type halfOpenKey struct {
+	spiI   uint64
+	remote netip.AddrPort
+}
+
+// saHandle serializes work on one IKE SA.
+type saHandle struct {
+	mu    sync.Mutex
+	sa    *IKESA
+	timer *time.Timer
+	key   halfOpenKey
+}
+
+// NewEndpoint makes an endpoint that sends through conn and reports
+// events to onEvent (called without locks held, in order per IKE SA).
+func NewEndpoint(cfg Config, conn Conn, onEvent func(Event)) *Endpoint {
+	ep := &Endpoint{cfg: cfg, conn: conn, onEvent: onEvent, NATTPort: PortNATT,
+		sas: map[uint64]*saHandle{}, halfOpen: map[halfOpenKey]*saHandle{}}
+	if _, err := io.ReadFull(ep.rand(), ep.secret[:]); err != nil {
+		panic("ike: no randomness: " + err.Error())
+	}
+	return ep
+}
+
+func (ep *Endpoint) rand() io.Reader {
+	if ep.cfg.Rand != nil {
+		return ep.cfg.Rand
+	}
+	return crand.Reader
+}
+
+func (ep *Endpoint) logger() *slog.Logger {
+	if ep.cfg.Logger != nil {
+		return ep.cfg.Logger
+	}
+	return slog.Default()
+}
+
+func (ep *Endpoint) retransmitBase() time.Duration {
+	if ep.cfg.RetransmitBase > 0 {
+		return ep.cfg.RetransmitBase
+	}
+	return time.Second
+}
+
+func (ep *Endpoint) retransmitTries() int {
+	if ep.cfg.RetransmitTries > 0 {
+		return ep.cfg.RetransmitTries
+	}
+	return 5
+}
+
+func (ep *Endpoint) halfOpenTimeout() time.Duration {
+	if ep.cfg.HalfOpenTimeout > 0 {
+		return ep.cfg.HalfOpenTimeout
+	}
+	return 30 * time.Second
+}
+
+func (ep *Endpoint) fragmentSize() int {
+	if ep.cfg.FragmentSize > 0 {
+		return ep.cfg.FragmentSize
+	}
+	return 1280 - 40 - 8 - 4 // IPv6 minimum MTU less IPv6, UDP and non-ESP marker
+}
+
+func (ep *Endpoint) ikeProposals() []IKEProposal {
+	if len(ep.cfg.IKEProposals) > 0 {
+		return ep.cfg.IKEProposals
+	}
+	return DefaultIKEProposals()
+}
+
+// Drops returns how many datagrams were dropped for each reason.
+func (ep *Endpoint) Drops() map[DropReason]uint64 {
+	m := map[DropReason]uint64{}
+	for i := range ep.drops {
+		if n := ep.drops[i].Load(); n > 0 {
+			m[DropReason(i)] = n
+		}
+	}
+	return m
+}
+
+func (ep *Endpoint) countDrop(err error) {
+	var d *DropError
+	if errors.As(err, &d) {
+		ep.drops[d.Reason].Add(1)
+		if d.Reason != DropRetransmit {
+			ep.logger().Debug("ike: datagram dropped", "reason", d.Reason, "err", d.Err)
+		}
+	}
+}
+
+// newSPI returns a random non-zero SPI not yet in use; ep.mu is held.
+func (ep *Endpoint) newSPI() uint64 {
+	var b [8]byte
+	for {
+		if _, err := io.ReadFull(ep.rand(), b[:]); err != nil {
+			panic("ike: no randomness: " + err.Error())
+		}
+		if s := binary.BigEndian.Uint64(b[:]); s != 0 && ep.sas[s] == nil {
+			return s
+		}
+	}
+}
+
+// Receive handles one datagram that arrived on local from remote. On the
+// NAT-T port it strips the non-ESP marker; it returns false for datagrams
+// that are not IKE (ESP, keepalives), which the caller handles.
+func (ep *Endpoint) Receive(local, remote netip.AddrPort, b []byte) bool {
+	if local.Port() == ep.NATTPort {
+		var ok bool
+		if b, ok = ikev2.StripNonESPMarker(b); !ok {
+			return false
+		}
+	}
+	err := ep.receive(time.Now(), local, remote, b)
+	ep.countDrop(err)
+	return true
+}
+
+func (ep *Endpoint) receive(now time.Time, local, remote netip.AddrPort, b []byte) error {
+	h, err := ikev2.ParseHeader(b)
+	if err != nil {
+		return dropErr(DropMalformed, err)
+	}
+	if int(h.Length) != len(b) {
+		return dropErr(DropMalformed, errors.New("length field differs from datagram"))
+	}
+	if h.Exchange == ikev2.ExchangeIKESAInit && !h.IsResponse() && h.ResponderSPI == 0 {
+		return ep.handleInitRequest(now, local, remote, b, h)
+	}
+	spi := h.InitiatorSPI
+	if h.IsInitiator() {
+		spi = h.ResponderSPI
+	}
+	ep.mu.Lock()
+	hd := ep.sas[spi]
+	ep.mu.Unlock()
+	if hd == nil {
+		return dropErr(DropNoSA, nil)
+	}
+	var derr error
+	ep.run(hd, func(sa *IKESA) {
+		if sa.spiR != 0 && h.ResponderSPI != sa.spiR || h.InitiatorSPI != sa.spiI {
+			derr = dropErr(DropNoSA, nil)
+			return
+		}
+		if sa.spiR == 0 && h.IsResponse() && h.Exchange == ikev2.ExchangeIKESAInit {
+			sa.spiR = h.ResponderSPI // set for good once the response is accepted
+			if derr = sa.handle(now, local, remote, b, h); derr != nil && sa.state == stateInitSent {
+				sa.spiR = 0
+			}
+			return
+		}
+		derr = sa.handle(now, local, remote, b, h)
+	})
+	return derr
+}
+
+// run does fn on the SA under its lock, then sends, reports and re-arms.
+func (ep *Endpoint) run(hd *saHandle, fn func(sa *IKESA)) {
+	hd.mu.Lock()
+	fn(hd.sa)
+	out := hd.sa.out
+	hd.sa.out = output{}
+	deadline := hd.sa.nextDeadline()
+	ep.arm(hd, deadline)
+	for _, d := range out.dgrams {
+		ep.write(d)
+	}
+	hd.mu.Unlock()
+	if ep.onEvent != nil {
+		for _, e := range out.events {
+			ep.onEvent(e)
+		}
+	}
+}
+
+func (ep *Endpoint) write(d Datagram) {
+	b := d.Data
+	if d.Local.Port() == ep.NATTPort {
+		b = append(ikev2.AppendNonESPMarker(make([]byte, 0, len(b)+4)), b...)
+	}
+	if err := ep.conn.WriteTo(b, d.Local, d.Remote); err != nil {
+		ep.logger().Debug("ike: send failed", "to", d.Remote, "err", err)
+	}
+}
+
+// arm sets the SA's timer; hd.mu is held.
+func (ep *Endpoint) arm(hd *saHandle, deadline time.Time) {
+	if hd.timer != nil {
+		hd.timer.Stop()
+		hd.timer = nil
+	}
+	if deadline.IsZero() {
+		return
+	}
+	hd.timer = time.AfterFunc(time.Until(deadline), func() {
+		ep.run(hd, func(sa *IKESA) {
+			if !time.Now().Before(deadline) {
+				sa.timeout(time.Now())
+			}
+		})
+	})
+}
+
+// register adds an SA under our SPI; ep.mu is held.
+func (ep *Endpoint) register(sa *IKESA) *saHandle {
+	hd := &saHandle{sa: sa}
+	ep.sas[sa.localSPI()] = hd
+	return hd
+}
+
+// forget removes an SA from the tables; called with the SA's lock held.
+func (ep *Endpoint) forget(sa *IKESA) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	hd := ep.sas[sa.localSPI()]
+	if hd == nil || hd.sa != sa {
+		return
+	}
+	delete(ep.sas, sa.localSPI())
+	if hd.key.spiI != 0 {
+		delete(ep.halfOpen, hd.key)
+		hd.key = halfOpenKey{}
+		ep.nHalf--
+	}
+}
+
+// established leaves the half-open count; called with the SA lock held.
+func (ep *Endpoint) established(sa *IKESA) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if hd := ep.sas[sa.localSPI()]; hd != nil && hd.key.spiI != 0 {
+		delete(ep.halfOpen, hd.key)
+		hd.key = halfOpenKey{}
+		ep.nHalf--
+	}
+}
+
+// Initiate starts an IKE SA to remote from local with the peer's config.
+func (ep *Endpoint) Initiate(peer *PeerConfig, local, remote netip.AddrPort) error {
+	ep.mu.Lock()
+	if ep.closed {
+		ep.mu.Unlock()
+		return errors.New("ike: endpoint closed")
+	}
+	now := time.Now()
+	sa := &IKESA{ep: ep, initiator: true, local: local, remote: remote, peer: peer, created: now, state: stateInitSent}
+	sa.spiI = ep.newSPI()
+	hd := ep.register(sa)
+	ep.mu.Unlock()
+	var err error
+	ep.run(hd, func(sa *IKESA) {
+		t, e := newInitTask(sa)
+		if e != nil {
+			err = e
+			sa.terminate(now, Event{Kind: EventFailed, Err: &Failure{Reason: ReasonLocal, Err: e}})
+			return
+		}
+		sa.enqueue(now, t)
+	})
+	return err
+}
+
+// find returns the handle of an established SA by a predicate.
+func (ep *Endpoint) each(fn func(hd *saHandle)) {
+	ep.mu.Lock()
+	hs := make([]*saHandle, 0, len(ep.sas))
+	for _, hd := range ep.sas {
+		hs = append(hs, hd)
+	}
+	ep.mu.Unlock()
+	for _, hd := range hs {
+		fn(hd)
+	}
+}
+
+// Close deletes every IKE SA (sending Delete once, without waiting) and
+// stops the timers.
+func (ep *Endpoint) Close() {
+	ep.mu.Lock()
+	ep.closed = true
+	ep.mu.Unlock()
+	ep.each(func(hd *saHandle) {
+		ep.run(hd, func(sa *IKESA) { sa.closeNow(time.Now()) })
+	})
+}
