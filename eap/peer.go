@@ -69,6 +69,16 @@ func (p *Peer) MSK() []byte {
 	return p.msk
 }
 
+// Close releases what the methods hold (the EAP-TLS handshake goroutine);
+// call it when a conversation is abandoned.
+func (p *Peer) Close() {
+	for _, m := range p.methods {
+		if c, ok := m.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+}
+
 // Method is the Type of the method in use, 0 before one started.
 func (p *Peer) Method() wire.Type {
 	if p.current == nil {
