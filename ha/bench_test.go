@@ -2,6 +2,7 @@ package ha
 
 import (
 	"fmt"
+	"mip6/esp"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -76,5 +77,44 @@ func BenchmarkBindingMemory(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/benchMNs, "B/binding")
 		runtime.KeepAlive(h)
+	}
+}
+
+// BenchmarkMemoryPerMN measures a registered MN's share of the home agent's
+// heap: its binding plus four ESP SAs (AES-GCM-128; inbound and outbound for
+// BU/BA and for the tunnel), 10,000 MNs. SAD/SPD index entries and the IKE
+// SA are not included (other packages).
+func BenchmarkMemoryPerMN(b *testing.B) {
+	const n = 10_000
+	secs := benchSecs()[:n]
+	key := make([]byte, esp.AESGCM128.KeyLen())
+	for it := 0; it < b.N; it++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		h, err := New(Config{Address: haAddr, HomePrefixes: []netip.Prefix{home}}, allowAll{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sas := make([]*esp.SA, 0, 4*n)
+		for i := range secs {
+			h.ProcessBU(t0, secs[i], buFor(hoaN(i), coa1, 1, 1000))
+			for d := 0; d < 4; d++ {
+				dir := esp.Inbound
+				if d&1 == 1 {
+					dir = esp.Outbound
+				}
+				sa, err := esp.New(esp.Config{SPI: uint32(4*i + d + 256), Direction: dir, Transform: esp.AESGCM128, Key: key})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sas = append(sas, sa)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/MN")
+		runtime.KeepAlive(h)
+		runtime.KeepAlive(sas)
 	}
 }

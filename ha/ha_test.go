@@ -355,3 +355,27 @@ func hoaN(i int) netip.Addr {
 	a[11] = 1
 	return netip.AddrFrom16(a)
 }
+
+// TestAnySABoundToTheHomeAddress: the interop rule. A strongSwan-based MN
+// sends its BU through its any-protocol tunnel SA: any SA created for the
+// identity and bound to the home address is accepted; an SA of the same
+// identity bound to another of its home addresses is not.
+func TestAnySABoundToTheHomeAddress(t *testing.T) {
+	h, pad := newHA(t, nil)
+	second := netip.MustParseAddr("2001:db8:1::a2")
+	pad.allow("alice@example.net", second)
+	mhSA := secAlice(coa1) // MH-typed BU/BA SA
+	tunnelSA := secAlice(coa1)
+	tunnelSA.SA = 0x1002 // the any-protocol tunnel SA, also bound to hoaA
+	mustAccept(t, h.ProcessBU(t0, mhSA, buFor(hoaA, coa1, 1, 10)))
+	r := h.ProcessBU(t0, tunnelSA, buFor(hoaA, coa1, 2, 10))
+	mustAccept(t, r)
+	if r.Binding.SA != 0x1002 || r.Ack.SA != 0x1002 {
+		t.Fatalf("ack not through the SA the BU came on: %+v", r)
+	}
+	otherHoA := secAlice(coa1)
+	otherHoA.SA, otherHoA.HomeAddress = 0x1003, second
+	if r := h.ProcessBU(t0, otherHoA, buFor(hoaA, coa1, 3, 10)); r.Drop != DropWrongSA {
+		t.Fatalf("SA bound to alice's other HoA: %+v", r)
+	}
+}
