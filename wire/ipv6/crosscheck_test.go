@@ -70,6 +70,11 @@ func mobilityPackets() [][]byte {
 	pio := ipv6.PrefixInformation{PrefixLength: 64, OnLink: true, Autonomous: true, RouterAddress: true, ValidLifetime: 86400, PreferredLifetime: 14400, Prefix: agent}
 	mpa := ipv6.MobilePrefixAdvertisement{Identifier: 7, OtherStatefulConfiguration: true, Options: ipv6.AppendPrefixInformation(nil, pio)}
 	pkts = append(pkts, in.Append(nil, mpa.Append(nil, in.PseudoSrc(), in.PseudoDst())))
+
+	// A Parameter Problem pointing at the Payload Proto of a Mobility Header.
+	bad := ipv6.AppendPacket(nil, careOf, agent, ipv6.ProtoMobility, []byte{6, 0, 5, 0, 0, 0, 0, 0})
+	pp := ipv6.ParameterProblem{Code: ipv6.ParamProbErroneousHeaderField, Pointer: ipv6.HeaderLen, Invoking: bad}
+	pkts = append(pkts, ipv6.AppendPacket(nil, agent, careOf, ipv6.ProtoICMPv6, pp.Append(nil, agent, careOf)))
 	return pkts
 }
 
@@ -79,8 +84,9 @@ func TestTsharkMobilityICMPv6(t *testing.T) {
 	pkts := tshark.Run(t, path, tshark.Options{},
 		"icmpv6.type", "icmpv6.checksum.status", "icmpv6.mip6.identifier", "icmpv6.mip6.home_agent_address",
 		"icmpv6.mip6.flag.o", "icmpv6.opt.prefix", "icmpv6.opt.prefix.flag.r", "icmpv6.opt.prefix.valid_lifetime",
-		"ipv6.opt.mipv6.home_address", "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.mipv6.home_address")
-	if len(pkts) != 4 {
+		"ipv6.opt.mipv6.home_address", "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.mipv6.home_address",
+		"icmpv6.code", "icmpv6.pointer")
+	if len(pkts) != 5 {
 		t.Fatalf("%d packets", len(pkts))
 	}
 	want := []map[string][]string{
@@ -90,6 +96,7 @@ func TestTsharkMobilityICMPv6(t *testing.T) {
 		{"icmpv6.type": {"147"}, "icmpv6.mip6.flag.o": {"1"}, "icmpv6.opt.prefix": {"2001:db8:1::1"}, "icmpv6.opt.prefix.flag.r": {"1"},
 			"icmpv6.opt.prefix.valid_lifetime": {"86400"}, "ipv6.routing.type": {"2"}, "ipv6.routing.segleft": {"1"},
 			"ipv6.routing.mipv6.home_address": {"2001:db8:1::100"}},
+		{"icmpv6.type": {"4"}, "icmpv6.code": {"0"}, "icmpv6.pointer": {"40"}},
 	}
 	for i, w := range want {
 		for field, vals := range w {

@@ -21,8 +21,10 @@
 // RoutingHomeAddress (with SegmentsLeft 1) adds a Type 2 Routing header.
 // ParsePacket fills a caller's Packet without allocating and walks every
 // extension header (Chain does the walk for callers that need each header).
-// ICMPv6 messages: XxxMessage.Append(b, src, dst) with checksum, ParseXxx(b),
-// VerifyICMPv6(src, dst, b).
+// ICMPv6 messages (DHAADRequest, DHAADReply, MobilePrefixSolicitation,
+// MobilePrefixAdvertisement with PrefixInformation options, ParameterProblem):
+// m.Append(b, src, dst) fills the checksum; ParseXxx(b) decodes;
+// VerifyICMPv6(src, dst, b) checks the checksum.
 //
 // Errors are *ipv6.Error naming message and field; Offset locates the field
 // in the parsed buffer (from the IPv6 header for ParsePacket), for ICMPv6

@@ -150,3 +150,24 @@ func FuzzICMPv6Mobility(f *testing.F) {
 		}
 	})
 }
+
+func TestParameterProblem(t *testing.T) {
+	invoking := make([]byte, 2000)
+	invoking[0] = 0x60
+	m := ParameterProblem{Code: ParamProbErroneousHeaderField, Pointer: 64, Invoking: invoking}
+	b := m.Append(nil, agent, careOf)
+	if len(b)+HeaderLen != MinMTU {
+		t.Fatalf("message of %d bytes does not fill the minimum MTU", len(b))
+	}
+	if err := VerifyICMPv6(agent, careOf, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseParameterProblem(b)
+	if err != nil || got.Code != 0 || got.Pointer != 64 || !bytes.Equal(got.Invoking, invoking[:len(got.Invoking)]) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	wantErr(t, func() error { _, err := ParseParameterProblem(b[:7]); return err }(), msgParamProb, "length")
+	wantErr(t, func() error { _, err := ParseParameterProblem(rejectType(b)); return err }(), msgParamProb, "type")
+}
+
+func rejectType(b []byte) []byte { c := bytes.Clone(b); c[0] = 1; return c }
