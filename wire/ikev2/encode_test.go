@@ -229,3 +229,28 @@ func TestNames(t *testing.T) {
 		t.Error("PublicKeyLen")
 	}
 }
+
+func TestSPIHelpers(t *testing.T) {
+	n := NewChildNotify(NotifyRekeySA, ProtocolESP, 0xc0000007, nil)
+	if spi, ok := n.SPI32(); !ok || spi != 0xc0000007 {
+		t.Fatalf("SPI32 %x", spi)
+	}
+	if _, ok := NewNotify(NotifyCookie, nil).SPI32(); ok {
+		t.Fatal("SPI32 of an IKE notification")
+	}
+	if spis, ok := DeleteESP(1, 2).SPI32s(); !ok || len(spis) != 2 || spis[1] != 2 {
+		t.Fatalf("SPI32s %v", spis)
+	}
+	if _, ok := (&Delete{Protocol: ProtocolIKE}).SPI32s(); ok {
+		t.Fatal("SPI32s of an IKE delete")
+	}
+	if _, err := NewNotify(NotifyCookie2, make([]byte, 7)).Cookie2(); err == nil || err.Error() != "ikev2: Notify: COOKIE2: data length 7 shorter than minimum 8" {
+		t.Fatalf("Cookie2 %v", err)
+	}
+	if _, err := NewNotify(NotifyCookie2, make([]byte, 65)).Cookie2(); err == nil {
+		t.Fatal("long COOKIE2 accepted")
+	}
+	if c, err := NewNotify(NotifyCookie2, make([]byte, 8)).Cookie2(); err != nil || len(c) != 8 {
+		t.Fatal("COOKIE2")
+	}
+}

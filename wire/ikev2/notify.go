@@ -234,3 +234,44 @@ func parseDelete(b []byte) (*Delete, error) {
 	}
 	return p, nil
 }
+
+// Cookie2 returns the data of a COOKIE2 notification, 8 to 64 octets
+// (RFC 4555 §3.8).
+func (p *Notify) Cookie2() ([]byte, error) {
+	if len(p.Data) < 8 {
+		return nil, p.dataErr("data length", ProblemShort, len(p.Data), 8)
+	}
+	if len(p.Data) > 64 {
+		return nil, p.dataErr("data length", ProblemLong, len(p.Data), 64)
+	}
+	return p.Data, nil
+}
+
+// NewChildNotify returns a notification about an AH or ESP SA, such as
+// REKEY_SA or CHILD_SA_NOT_FOUND, naming its SPI.
+func NewChildNotify(t NotifyType, proto ProtocolID, spi uint32, data []byte) *Notify {
+	return &Notify{Protocol: proto, SPI: binary.BigEndian.AppendUint32(nil, spi), Type: t, Data: data}
+}
+
+// SPI32 returns the SPI of a notification about an AH or ESP SA.
+func (p *Notify) SPI32() (uint32, bool) {
+	if len(p.SPI) != 4 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(p.SPI), true
+}
+
+// SPI32s returns the SPIs of a Delete payload for AH or ESP SAs.
+func (p *Delete) SPI32s() ([]uint32, bool) {
+	if p.SPISize != 4 {
+		return nil, false
+	}
+	out := make([]uint32, 0, len(p.SPIs))
+	for _, s := range p.SPIs {
+		if len(s) != 4 {
+			return nil, false
+		}
+		out = append(out, binary.BigEndian.Uint32(s))
+	}
+	return out, true
+}

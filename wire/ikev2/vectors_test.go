@@ -77,56 +77,59 @@ func TestCapturedSAInit(t *testing.T) {
 
 // TestHandBuiltBytes checks encodings field by field against the diagrams
 // of RFC 7296 §3.1-§3.15 and RFC 7383 §2.5.
+// handBuilt are payloads and their encodings (generic header and body),
+// worked out by hand from the RFC diagrams.
+var handBuilt = []struct {
+	name string
+	p    Payload
+	want string // generic header + body, as RFC diagrams order the fields
+}{
+	// §3.4: group 19, RESERVED, data.
+	{"KE", &KE{Group: DHECP256, Data: []byte{0xaa, 0xbb}}, "00 00 000a  0013 0000  aabb"},
+	// §3.5: ID Type 3 (ID_RFC822_ADDR), 3 RESERVED octets, data.
+	{"IDi", &ID{Type: IDRFC822Addr, Data: []byte("a@b")}, "00 00 000b  03 000000  614062"},
+	// §3.6, §3.7: Cert Encoding 4 (X.509 Certificate - Signature).
+	{"CERT", &Cert{Encoding: CertX509Signature, Data: []byte{0x30}}, "00 00 0006  04 30"},
+	{"CERTREQ", &CertReq{Encoding: CertX509Signature, Authority: []byte{1, 2}}, "00 00 0007  04 0102"},
+	// §3.8: Auth Method 2 (Shared Key MIC), 3 RESERVED octets.
+	{"AUTH", &Auth{Method: AuthSharedKeyMIC, Data: []byte{0xcc}}, "00 00 0009  02 000000 cc"},
+	// §3.10: Protocol ID 3 (ESP), SPI Size 4, type 16393 (REKEY_SA), SPI.
+	{"N(REKEY_SA)", &Notify{Protocol: ProtocolESP, SPI: []byte{0xc0, 0, 0, 1}, Type: NotifyRekeySA}, "00 00 000c  03 04 4009  c0000001"},
+	// §3.10: COOKIE (16390) about the IKE SA: Protocol 0, SPI Size 0.
+	{"N(COOKIE)", NewNotify(NotifyCookie, []byte{1, 2}), "00 00 000a  00 00 4006  0102"},
+	// §3.11: Protocol 3, SPI Size 4, #SPIs 1, SPI.
+	{"D", DeleteESP(0xc0000001), "00 00 000c  03 04 0001  c0000001"},
+	// §3.11: the IKE SA: Protocol 1, SPI Size 0, #SPIs 0.
+	{"D(IKE)", &Delete{Protocol: ProtocolIKE}, "00 00 0008  01 00 0000"},
+	// §3.13, §3.13.1: one TS_IPV6_ADDR_RANGE, protocol 135 (MH), length 40,
+	// MH type 5 in the high octet of both ports (RFC 4301 §4.4.1.1).
+	{"TSi(MH BU)", &TS{Selectors: []TrafficSelector{MHSelector(addrHoA, 5)}},
+		"00 00 0030  01 000000  08 87 0028  0500 0500  20010db8000200000000000000000100 20010db8000200000000000000000100"},
+	// §3.13.1: TS_IPV4_ADDR_RANGE, any protocol, all ports, length 16.
+	{"TSr(v4)", &TS{Responder: true, Selectors: []TrafficSelector{NewTrafficSelector(0, 0, 65535, addr4, addr4end)}},
+		"00 00 0018  01 000000  07 00 0010  0000 ffff  c0000201 c00002fe"},
+	// §3.15, §3.15.1: CFG_REQUEST, INTERNAL_IP6_ADDRESS (8) with length 0,
+	// then CFG_REPLY attributes with address and prefix length.
+	{"CP(request)", &CP{Type: CFGRequest, Attributes: []CPAttribute{CPRequest(CPInternalIP6Address), CPRequest(CPInternalIP6DNS)}},
+		"00 00 0010  01 000000  0008 0000  000a 0000"},
+	{"CP(reply)", &CP{Type: CFGReply, Attributes: []CPAttribute{CPPrefix(CPInternalIP6Address, netipPrefix("2001:db8:2::100/64"))}},
+		"00 00 001d  02 000000  0008 0011 20010db8000200000000000000000100 40"},
+	// §3.16: a whole EAP message (Success, length 4).
+	{"EAP", &EAP{Data: []byte{3, 7, 0, 4}}, "00 00 0008  03070004"},
+	// RFC 7383 §2.5: Fragment Number 2, Total Fragments 3, then IV etc.
+	{"SKF", &EncryptedFragment{Number: 2, Total: 3, Body: []byte{0xee}}, "00 00 0009  0002 0003  ee"},
+	// §3.14: SK's Next Payload is the first inner payload (IDi, 35).
+	{"SK", &Encrypted{First: PayloadIDi, Body: []byte{0xee, 0xff}}, "23 00 0006  eeff"},
+	// §3.2: an unknown payload with the critical bit set.
+	{"unknown critical", &UnknownPayload{Type: 200, Critical: true, Body: []byte{1}}, "00 80 0005  01"},
+	// §3.3: one proposal (last, 0) of one transform (last, 0): ENCR
+	// AES-CBC with the Key Length attribute in TV form (AF=1, type 14).
+	{"SA", &SA{Proposals: []Proposal{{Number: 1, Protocol: ProtocolESP, SPI: []byte{1, 2, 3, 4}, Transforms: []Transform{EncrTransform(EncrAESCBC, 256)}}}},
+		"00 00 001c  00 00 0018 01 03 04 01 01020304  00 00 000c 01 00 000c 800e 0100"},
+}
+
 func TestHandBuiltBytes(t *testing.T) {
-	tests := []struct {
-		name string
-		p    Payload
-		want string // generic header + body, as RFC diagrams order the fields
-	}{
-		// §3.4: group 19, RESERVED, data.
-		{"KE", &KE{Group: DHECP256, Data: []byte{0xaa, 0xbb}}, "00 00 000a  0013 0000  aabb"},
-		// §3.5: ID Type 3 (ID_RFC822_ADDR), 3 RESERVED octets, data.
-		{"IDi", &ID{Type: IDRFC822Addr, Data: []byte("a@b")}, "00 00 000b  03 000000  614062"},
-		// §3.6, §3.7: Cert Encoding 4 (X.509 Certificate - Signature).
-		{"CERT", &Cert{Encoding: CertX509Signature, Data: []byte{0x30}}, "00 00 0006  04 30"},
-		{"CERTREQ", &CertReq{Encoding: CertX509Signature, Authority: []byte{1, 2}}, "00 00 0007  04 0102"},
-		// §3.8: Auth Method 2 (Shared Key MIC), 3 RESERVED octets.
-		{"AUTH", &Auth{Method: AuthSharedKeyMIC, Data: []byte{0xcc}}, "00 00 0009  02 000000 cc"},
-		// §3.10: Protocol ID 3 (ESP), SPI Size 4, type 16393 (REKEY_SA), SPI.
-		{"N(REKEY_SA)", &Notify{Protocol: ProtocolESP, SPI: []byte{0xc0, 0, 0, 1}, Type: NotifyRekeySA}, "00 00 000c  03 04 4009  c0000001"},
-		// §3.10: COOKIE (16390) about the IKE SA: Protocol 0, SPI Size 0.
-		{"N(COOKIE)", NewNotify(NotifyCookie, []byte{1, 2}), "00 00 000a  00 00 4006  0102"},
-		// §3.11: Protocol 3, SPI Size 4, #SPIs 1, SPI.
-		{"D", DeleteESP(0xc0000001), "00 00 000c  03 04 0001  c0000001"},
-		// §3.11: the IKE SA: Protocol 1, SPI Size 0, #SPIs 0.
-		{"D(IKE)", &Delete{Protocol: ProtocolIKE}, "00 00 0008  01 00 0000"},
-		// §3.13, §3.13.1: one TS_IPV6_ADDR_RANGE, protocol 135 (MH), length 40,
-		// MH type 5 in the high octet of both ports (RFC 4301 §4.4.1.1).
-		{"TSi(MH BU)", &TS{Selectors: []TrafficSelector{MHSelector(addrHoA, 5)}},
-			"00 00 0030  01 000000  08 87 0028  0500 0500  20010db8000200000000000000000100 20010db8000200000000000000000100"},
-		// §3.13.1: TS_IPV4_ADDR_RANGE, any protocol, all ports, length 16.
-		{"TSr(v4)", &TS{Responder: true, Selectors: []TrafficSelector{NewTrafficSelector(0, 0, 65535, addr4, addr4end)}},
-			"00 00 0018  01 000000  07 00 0010  0000 ffff  c0000201 c00002fe"},
-		// §3.15, §3.15.1: CFG_REQUEST, INTERNAL_IP6_ADDRESS (8) with length 0,
-		// then CFG_REPLY attributes with address and prefix length.
-		{"CP(request)", &CP{Type: CFGRequest, Attributes: []CPAttribute{CPRequest(CPInternalIP6Address), CPRequest(CPInternalIP6DNS)}},
-			"00 00 0010  01 000000  0008 0000  000a 0000"},
-		{"CP(reply)", &CP{Type: CFGReply, Attributes: []CPAttribute{CPPrefix(CPInternalIP6Address, netipPrefix("2001:db8:2::100/64"))}},
-			"00 00 001d  02 000000  0008 0011 20010db8000200000000000000000100 40"},
-		// §3.16: a whole EAP message (Success, length 4).
-		{"EAP", &EAP{Data: []byte{3, 7, 0, 4}}, "00 00 0008  03070004"},
-		// RFC 7383 §2.5: Fragment Number 2, Total Fragments 3, then IV etc.
-		{"SKF", &EncryptedFragment{Number: 2, Total: 3, Body: []byte{0xee}}, "00 00 0009  0002 0003  ee"},
-		// §3.14: SK's Next Payload is the first inner payload (IDi, 35).
-		{"SK", &Encrypted{First: PayloadIDi, Body: []byte{0xee, 0xff}}, "23 00 0006  eeff"},
-		// §3.2: an unknown payload with the critical bit set.
-		{"unknown critical", &UnknownPayload{Type: 200, Critical: true, Body: []byte{1}}, "00 80 0005  01"},
-		// §3.3: one proposal (last, 0) of one transform (last, 0): ENCR
-		// AES-CBC with the Key Length attribute in TV form (AF=1, type 14).
-		{"SA", &SA{Proposals: []Proposal{{Number: 1, Protocol: ProtocolESP, SPI: []byte{1, 2, 3, 4}, Transforms: []Transform{EncrTransform(EncrAESCBC, 256)}}}},
-			"00 00 001c  00 00 0018 01 03 04 01 01020304  00 00 000c 01 00 000c 800e 0100"},
-	}
-	for _, tc := range tests {
+	for _, tc := range handBuilt {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &Message{Payloads: Payloads{tc.p}}
 			got, err := m.Marshal(nil)
