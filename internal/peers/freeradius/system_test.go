@@ -85,11 +85,18 @@ func TestFreeRADIUS(t *testing.T) {
 		cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
 			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
 		m := eap.NewTLS(cfg)
+		m.Fragment = 300 // our L/M fragments and FreeRADIUS's ACKs
 		defer m.Close()
 		peer := eap.NewPeer("carol@example.net", m)
 		out, err, perr := authenticate(t, a, peer)
 		if err != nil || perr != nil || !out.Accepted {
 			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+		}
+		// Both directions fragmented: FreeRADIUS reassembled ours and we ACKed its.
+		for _, want := range []string{"Got first TLS fragment (300 bytes)", "Got final fragment", "Peer ACKed our handshake fragment"} {
+			if len(s.TranscriptLines(want)) == 0 {
+				t.Fatalf("FreeRADIUS transcript lacks %q", want)
+			}
 		}
 		if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
 			t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
