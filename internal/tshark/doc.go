@@ -1,6 +1,7 @@
 // Package tshark runs Wireshark's tshark on pcap files from tests, as an
 // independent check of the bytes this project emits.
 //
+//	path := tshark.WritePcap(t, pkt1, pkt2)         // raw IPv6 packets into t.TempDir()
 //	pkts := tshark.Run(t, path, tshark.Options{}, "mip6.bu.seqnr", "mip6.acoa.acoa")
 //	if got := pkts[0].Get("mip6.bu.seqnr"); got != "7" { ... }
 //	tshark.RequireClean(t, path, tshark.Options{}) // no malformed packets, no expert errors

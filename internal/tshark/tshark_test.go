@@ -3,36 +3,12 @@ package tshark
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"mip6/wire/ipv6"
-	"mip6/wire/pcap"
 )
-
-func writePcap(t *testing.T, pkts ...[]byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "x.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := pcap.NewWriter(f, pcap.LinkTypeRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range pkts {
-		if err := w.WritePacket(time.Unix(int64(1000+i), 0), p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
-}
 
 var (
 	src = netip.MustParseAddrPort("[2001:db8::1]:49152")
@@ -68,7 +44,7 @@ func capture(t *testing.T, f func(tb testing.TB)) *recorder {
 }
 
 func TestRunFields(t *testing.T) {
-	path := writePcap(t, ipv6.AppendUDP(nil, src, dst, []byte("abc")), ipv6.AppendUDP(nil, dst, src, []byte("de")))
+	path := WritePcap(t, ipv6.AppendUDP(nil, src, dst, []byte("abc")), ipv6.AppendUDP(nil, dst, src, []byte("de")))
 	pkts := Run(t, path, Options{}, "ipv6.src", "udp.srcport", "udp.length", "udp.checksum.status")
 	if len(pkts) != 2 {
 		t.Fatalf("%d packets", len(pkts))
@@ -89,7 +65,7 @@ func TestRunFields(t *testing.T) {
 func TestRequireCleanFails(t *testing.T) {
 	bad := ipv6.AppendUDP(nil, src, dst, []byte("hello"))
 	bad[ipv6.HeaderLen+6] ^= 1 // UDP checksum
-	path := writePcap(t, ipv6.AppendUDP(nil, src, dst, nil), bad)
+	path := WritePcap(t, ipv6.AppendUDP(nil, src, dst, nil), bad)
 	r := capture(t, func(tb testing.TB) { RequireClean(tb, path, Options{}) })
 	if !r.failed {
 		t.Fatal("bad checksum not reported")
@@ -105,7 +81,7 @@ func TestRequireCleanFails(t *testing.T) {
 func TestRequireCleanMalformed(t *testing.T) {
 	// UDP to port 500 with a body too short for an ISAKMP header.
 	p := ipv6.AppendUDP(nil, netip.AddrPortFrom(src.Addr(), 500), netip.AddrPortFrom(dst.Addr(), 500), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28})
-	path := writePcap(t, p)
+	path := WritePcap(t, p)
 	r := capture(t, func(tb testing.TB) { RequireClean(tb, path, Options{}) })
 	if !r.failed || !strings.Contains(r.log.String(), "malformed") {
 		t.Fatalf("malformed packet not reported:\n%s", r.log.String())
@@ -113,7 +89,7 @@ func TestRequireCleanMalformed(t *testing.T) {
 }
 
 func TestEmptyCaptureFails(t *testing.T) {
-	path := writePcap(t)
+	path := WritePcap(t)
 	r := capture(t, func(tb testing.TB) { RequireClean(tb, path, Options{}) })
 	if !r.failed {
 		t.Fatal("empty capture accepted")
@@ -132,7 +108,7 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("args %s", args)
 	}
 	// tshark must accept the table row and the decode-as rule.
-	path := writePcap(t, ipv6.AppendUDP(nil, src, dst, []byte{0, 0, 0, 1, 0, 0, 0, 1, 0xaa, 0xbb, 0, 59}))
+	path := WritePcap(t, ipv6.AppendUDP(nil, src, dst, []byte{0, 0, 0, 1, 0, 0, 0, 1, 0xaa, 0xbb, 0, 59}))
 	pkts := Run(t, path, o, "esp.spi", "esp.sequence")
 	if len(pkts) != 1 || pkts[0].Get("esp.spi") == "" || pkts[0].Get("esp.sequence") != "1" {
 		t.Fatalf("ESP not decoded as asked: %+v", pkts)
@@ -145,7 +121,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestMissingTsharkFails(t *testing.T) {
-	path := writePcap(t, ipv6.AppendUDP(nil, src, dst, nil))
+	path := WritePcap(t, ipv6.AppendUDP(nil, src, dst, nil))
 	t.Setenv("PATH", t.TempDir())
 	r := capture(t, func(tb testing.TB) { Run(tb, path, Options{}) })
 	if !r.failed || !strings.Contains(r.log.String(), "tshark is required") {

@@ -4,16 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"mip6/internal/tshark"
 	"mip6/wire/ipv6"
 	"mip6/wire/mh"
-	"mip6/wire/pcap"
 )
 
 var (
@@ -73,39 +69,27 @@ func signalling() []check {
 
 func TestTsharkMobilityHeader(t *testing.T) {
 	checks := signalling()
-	path := filepath.Join(t.TempDir(), "mh.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pcap.NewWriter(f, pcap.LinkTypeRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fieldSet := map[string]bool{"mip6.csum": true}
+	pkts := make([][]byte, len(checks))
 	for i, c := range checks {
-		if err := w.WritePacket(time.Unix(int64(1_700_000_000+i), 0), c.pkt); err != nil {
-			t.Fatal(err)
-		}
+		pkts[i] = c.pkt
 		for k := range c.fields {
 			fieldSet[k] = true
 		}
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := tshark.WritePcap(t, pkts...)
 	tshark.RequireClean(t, path, tshark.Options{})
 	var fields []string
 	for k := range fieldSet {
 		fields = append(fields, k)
 	}
-	pkts := tshark.Run(t, path, tshark.Options{}, fields...)
-	if len(pkts) != len(checks) {
-		t.Fatalf("tshark read %d packets, wrote %d", len(pkts), len(checks))
+	got := tshark.Run(t, path, tshark.Options{}, fields...)
+	if len(got) != len(checks) {
+		t.Fatalf("tshark read %d packets, wrote %d", len(got), len(checks))
 	}
 	for i, c := range checks {
 		for field, want := range c.fields {
-			if got := strings.Join(pkts[i].All(field), ","); got != want {
+			if got := strings.Join(got[i].All(field), ","); got != want {
 				t.Errorf("packet %d: %s = %q, want %q", i+1, field, got, want)
 			}
 		}
@@ -118,8 +102,8 @@ func TestTsharkMobilityHeader(t *testing.T) {
 		if err := mh.VerifyChecksum(p.PseudoSrc(), p.PseudoDst(), p.Payload); err != nil {
 			t.Errorf("packet %d: %v", i+1, err)
 		}
-		if want := fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(p.Payload[4:])); pkts[i].Get("mip6.csum") != want {
-			t.Errorf("packet %d: mip6.csum = %q, want %q", i+1, pkts[i].Get("mip6.csum"), want)
+		if want := fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(p.Payload[4:])); got[i].Get("mip6.csum") != want {
+			t.Errorf("packet %d: mip6.csum = %q, want %q", i+1, got[i].Get("mip6.csum"), want)
 		}
 	}
 }
