@@ -89,8 +89,8 @@ func TestTsharkMobilityHeader(t *testing.T) {
 	}
 	for i, c := range checks {
 		for field, want := range c.fields {
-			if got := strings.Join(got[i].All(field), ","); got != want {
-				t.Errorf("packet %d: %s = %q, want %q", i+1, field, got, want)
+			if v := strings.Join(got[i].All(field), ","); v != want {
+				t.Errorf("packet %d: %s = %q, want %q", i+1, field, v, want)
 			}
 		}
 		// tshark does not verify the MH checksum: do it here, and make
