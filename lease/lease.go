@@ -147,13 +147,17 @@ func expired(st *store.Store, prefix netip.Prefix, now time.Time) ([]store.Lease
 	return out, err
 }
 
-// deleteIfUnchanged removes l unless it was renewed or reassigned since.
-func deleteIfUnchanged(st *store.Store, l store.Lease, now time.Time) error {
-	return st.Update(func(tx *store.Tx) error {
+// deleteIfUnchanged removes l unless it was renewed or reassigned since,
+// and reports whether it did.
+func deleteIfUnchanged(st *store.Store, l store.Lease, now time.Time) (bool, error) {
+	gone := false
+	err := st.Update(func(tx *store.Tx) error {
 		cur, ok, err := tx.Lease(l.Address)
 		if err != nil || !ok || cur.Identity != l.Identity || cur.Live(now) {
 			return err
 		}
+		gone = true
 		return tx.DeleteLease(l.Address)
 	})
+	return gone, err
 }

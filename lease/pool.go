@@ -189,7 +189,7 @@ func (pl *Pool) Expire() ([]store.Lease, error) {
 		return nil, err
 	}
 	for _, l := range old {
-		if err := deleteIfUnchanged(pl.cfg.Store, l, now); err != nil {
+		if _, err := deleteIfUnchanged(pl.cfg.Store, l, now); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,223 @@
+package lease
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DHCPv6Config configures home-address assignment by a DHCPv6 server on
+// the home link.
+type DHCPv6Config struct {
+	Policy
+	// Interface is the home link interface; the client binds UDP port 546
+	// on it and multicasts to All_DHCP_Relay_Agents_and_Servers.
+	Interface string
+	// Conn replaces the socket (tests, simulated networks).
+	Conn net.PacketConn
+	// Server is where messages go (default [ff02::1:2%Interface]:547).
+	Server netip.AddrPort
+	// Timeout is the first retransmission timeout, doubled per try
+	// (default 1 s, RFC 8415 SOL_TIMEOUT/REQ_TIMEOUT).
+	Timeout time.Duration
+	// Tries bounds transmissions per exchange (default 4).
+	Tries int
+}
+
+// DHCPv6 assigns home addresses obtained from a DHCPv6 server, acting as
+// one DHCPv6 client per identity (DUIDFor). Exchanges are serialised.
+type DHCPv6 struct {
+	cfg    DHCPv6Config
+	conn   net.PacketConn
+	server *net.UDPAddr
+	mu     sync.Mutex
+}
+
+// DHCPv6Error: the server did not answer, or refused.
+type DHCPv6Error struct {
+	Server   string
+	Identity string
+	Exchange string // message sent: "Solicit", "Request", "Renew", "Release"
+	Tries    int
+	// Status is the server's status code when it refused (HasStatus).
+	Status        uint16
+	HasStatus     bool
+	StatusMessage string
+	Reason        string
+	Err           error
+}
+
+func (e *DHCPv6Error) Error() string {
+	s := fmt.Sprintf("lease: DHCPv6 server %s, %s for %q: %s", e.Server, e.Exchange, e.Identity, e.Reason)
+	if e.HasStatus {
+		s += fmt.Sprintf(" (status %s", StatusName(e.Status))
+		if e.StatusMessage != "" {
+			s += fmt.Sprintf(": %q", e.StatusMessage)
+		}
+		s += ")"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *DHCPv6Error) Unwrap() error { return e.Err }
+
+// DUIDFor derives identity's DHCPv6 client DUID: a DUID-UUID (RFC 6355)
+// whose UUID is a hash of the identity, stable across HA restarts.
+func DUIDFor(identity string) []byte {
+	h := sha256.Sum256([]byte("mip6 DHCPv6 DUID\x00" + identity))
+	u := h[:16]
+	u[6] = u[6]&0x0f | 0x50 // name-based UUID
+	u[8] = u[8]&0x3f | 0x80
+	return append([]byte{0, 4}, u...)
+}
+
+// IAIDFor derives identity's IA_NA IAID.
+func IAIDFor(identity string) uint32 {
+	h := sha256.Sum256([]byte("mip6 DHCPv6 IAID\x00" + identity))
+	return binary.BigEndian.Uint32(h[:4])
+}
+
+// NewDHCPv6 opens the client socket (unless cfg.Conn is set).
+func NewDHCPv6(cfg DHCPv6Config) (*DHCPv6, error) {
+	if err := cfg.Policy.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.Tries <= 0 {
+		cfg.Tries = 4
+	}
+	if !cfg.Server.IsValid() {
+		if cfg.Interface == "" {
+			return nil, errors.New("lease: DHCPv6 needs the home link interface or a server address")
+		}
+		cfg.Server = netip.AddrPortFrom(netip.MustParseAddr("ff02::1:2").WithZone(cfg.Interface), 547)
+	}
+	d := &DHCPv6{cfg: cfg, conn: cfg.Conn, server: net.UDPAddrFromAddrPort(cfg.Server)}
+	if d.conn == nil {
+		c, err := listenClient(cfg.Interface)
+		if err != nil {
+			return nil, err
+		}
+		d.conn = c
+	}
+	return d, nil
+}
+
+// listenClient binds UDP [::]:546 to the home link interface.
+func listenClient(iface string) (net.PacketConn, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			if iface != "" {
+				serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface)
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	c, err := lc.ListenPacket(nil, "udp6", "[::]:546")
+	if err != nil {
+		return nil, fmt.Errorf("lease: DHCPv6 client socket on %s port 546: %w", iface, err)
+	}
+	return c, nil
+}
+
+// Close closes the client socket.
+func (d *DHCPv6) Close() error { return d.conn.Close() }
+
+func (d *DHCPv6) fail(identity string, req *Message, tries int, reason string, err error) *DHCPv6Error {
+	return &DHCPv6Error{Server: d.cfg.Server.String(), Identity: identity, Exchange: dhcpMsgName(req.Type),
+		Tries: tries, Reason: reason, Err: err}
+}
+
+// exchange sends req (retransmitting, timeout doubling) until a reply of
+// type want with its transaction ID and client DUID arrives.
+func (d *DHCPv6) exchange(identity string, req Message, want uint8) (*Message, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	req.TransactionID = rand.Uint32() & 0xffffff
+	start := time.Now()
+	timeout := d.cfg.Timeout
+	buf := make([]byte, 4096)
+	for try := 1; try <= d.cfg.Tries; try++ {
+		req.ElapsedTime = uint16(min(time.Since(start)/(10*time.Millisecond), 0xffff))
+		if _, err := d.conn.WriteTo(AppendMessage(nil, &req), d.server); err != nil {
+			return nil, d.fail(identity, &req, try, "sending failed", err)
+		}
+		m, err := d.await(buf, &req, want, time.Now().Add(timeout))
+		if m != nil || err != nil {
+			return m, err
+		}
+		timeout *= 2
+	}
+	return nil, d.fail(identity, &req, d.cfg.Tries, fmt.Sprintf("no %s after %d tries", dhcpMsgName(want), d.cfg.Tries), nil)
+}
+
+func (d *DHCPv6) await(buf []byte, req *Message, want uint8, deadline time.Time) (*Message, error) {
+	if err := d.conn.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	for {
+		n, _, err := d.conn.ReadFrom(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		m := new(Message)
+		// The parsed views must outlive buf's reuse.
+		if ParseMessage(bytes.Clone(buf[:n]), m) != nil || m.Type != want ||
+			m.TransactionID != req.TransactionID || !bytes.Equal(m.ClientID, req.ClientID) {
+			continue
+		}
+		return m, nil
+	}
+}
+
+// granted checks that m grants an address in IA iaid, or says why not.
+func (d *DHCPv6) granted(identity string, req, m *Message, iaid uint32) (IAAddr, error) {
+	refuse := func(reason string, st Status, has bool) error {
+		e := d.fail(identity, req, 0, reason, nil)
+		e.Status, e.HasStatus, e.StatusMessage = st.Code, has, string(st.Message)
+		return e
+	}
+	switch {
+	case m.HasStatus && m.Status.Code != StatusSuccess:
+		return IAAddr{}, refuse("refused", m.Status, true)
+	case !m.HasIANA || m.IANA.IAID != iaid:
+		return IAAddr{}, refuse("answer has no IA_NA for our IAID", Status{}, false)
+	case m.IANA.HasStatus && m.IANA.Status.Code != StatusSuccess:
+		return IAAddr{}, refuse("refused the IA_NA", m.IANA.Status, true)
+	case !m.IANA.HasAddr:
+		return IAAddr{}, refuse("IA_NA holds no address", Status{}, false)
+	case m.IANA.Addr.HasStatus && m.IANA.Addr.Status.Code != StatusSuccess:
+		return IAAddr{}, refuse("refused the address", m.IANA.Addr.Status, true)
+	case m.IANA.Addr.Valid == 0:
+		return IAAddr{}, refuse(fmt.Sprintf("address %v has valid lifetime 0", m.IANA.Addr.Address), Status{}, false)
+	}
+	return m.IANA.Addr, nil
+}
+
+func (d *DHCPv6) expiry(now time.Time, valid uint32) time.Time {
+	lt := d.cfg.LeaseTime
+	if valid != 0xffffffff {
+		lt = min(lt, time.Duration(valid)*time.Second)
+	}
+	return now.Add(lt)
+}
