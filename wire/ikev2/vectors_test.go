@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,5 +160,26 @@ func TestHandBuiltBytes(t *testing.T) {
 	want := unhex(t, "0102030405060708 1112131415161718 2e 20 24 20 21222324 31323334")
 	if !bytes.Equal(h, want) {
 		t.Fatalf("header % x", h)
+	}
+}
+
+// TestNATDetectionHash checks RFC 7296 §2.23 against digests computed
+// independently (Python hashlib over SPIi | SPIr | IP | port).
+func TestNATDetectionHash(t *testing.T) {
+	tests := []struct {
+		spii, spir uint64
+		ap         netip.AddrPort
+		want       string
+	}{
+		{0x1122334455667788, 0, netip.AddrPortFrom(addrMN, 500), "c7dcba6d8645fad6374f0a1df286baa1910d7214"},
+		{0x1122334455667788, 0x99aabbccddeeff00, netip.MustParseAddrPort("192.0.2.1:4500"), "71d526f7565c690cb07a1d364c823be6a1328346"},
+		// An IPv4-mapped address hashes as the IPv4 address it is.
+		{0x1122334455667788, 0x99aabbccddeeff00, netip.MustParseAddrPort("[::ffff:192.0.2.1]:4500"), "71d526f7565c690cb07a1d364c823be6a1328346"},
+	}
+	for _, tc := range tests {
+		got := NATDetectionHash(tc.spii, tc.spir, tc.ap)
+		if hex.EncodeToString(got[:]) != tc.want {
+			t.Errorf("%v: %x, want %s", tc.ap, got, tc.want)
+		}
 	}
 }
