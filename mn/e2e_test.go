@@ -24,6 +24,7 @@ import (
 	"mip6/mn"
 	"mip6/vnet"
 	"mip6/wire/ipv6"
+	"mip6/wire/mh"
 )
 
 const (
@@ -90,6 +91,7 @@ func newHARig(t *testing.T, d *vnet.Demo, in, out *esp.SA) *haRig {
 	}
 	h := &haRig{t: t, d: d, core: core, conn: conn, in: in, out: out, done: make(chan struct{})}
 	d.HA.SetHandler(h.intercept)
+	d.Home.Claim(ha.HomeAgentsAnycast(vnet.HomePrefix), d.HAIfc)
 	go h.read()
 	return h
 }
@@ -99,6 +101,15 @@ func (h *haRig) intercept(_ *vnet.Interface, pkt []byte) bool {
 	hdr, err := ipv6.ParseHeader(pkt)
 	if err != nil || hdr.Dst == vnet.HAAddr {
 		return false
+	}
+	if hdr.Dst == ha.HomeAgentsAnycast(vnet.HomePrefix) {
+		var p ipv6.Packet
+		if ipv6.ParsePacket(pkt, &p) == nil && p.Proto == ipv6.ProtoICMPv6 {
+			if reply, ok := h.core.HandleDHAADRequest(nil, p.Header.Src, p.Header.Dst, p.Payload); ok {
+				_ = h.d.HA.SendDirect(reply)
+			}
+		}
+		return true
 	}
 	if _, ok := h.core.TunnelDestination(hdr.Dst); !ok {
 		return false
@@ -205,6 +216,7 @@ type mnRig struct {
 	core   *mn.MobileNode
 	home   atomic.Bool
 	tunnel atomic.Bool
+	mpa    atomic.Uint64 // Mobile Prefix Advertisements received
 	events chan func(time.Time) []mn.Action
 	notes  chan mn.Action
 	stop   chan struct{}
@@ -268,9 +280,16 @@ func (m *mnRig) read() {
 		if ipv6.ParsePacket(inner, &p) != nil || p.Header.Dst != hoa {
 			continue
 		}
-		if p.Proto == ipv6.ProtoMobility {
+		if p.Proto == ipv6.ProtoMobility && p.Header.Src == vnet.HAAddr {
 			if ba, err := mn.ParseAck(p.PseudoSrc(), p.PseudoDst(), p.Payload); err == nil {
 				m.events <- func(now time.Time) []mn.Action { return m.core.HandleAck(now, ba) }
+			}
+			continue
+		}
+		if p.Proto == ipv6.ProtoICMPv6 && p.Header.Src == vnet.HAAddr && len(p.Payload) > 0 && p.Payload[0] == ipv6.ICMPv6MobilePrefixAdvert {
+			if id, pfx, err := mn.ParsePrefixAdvertisement(p.PseudoSrc(), p.PseudoDst(), p.Payload); err == nil {
+				m.mpa.Add(1)
+				m.events <- func(now time.Time) []mn.Action { return m.core.HandlePrefixAdvertisement(now, id, pfx) }
 			}
 			continue
 		}
@@ -412,6 +431,7 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 		p := d.CN.NewPinger(1, vnet.CNAddr)
 		var seq uint16
 
+		discoverHA(t, d)
 		m.moveTo(d.A, coaA)
 		reg := await[mn.Registered](t, m, 5*time.Second)
 		if reg.CareOf != coaA || !reg.KeyMgmt {
@@ -419,6 +439,12 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 		}
 		if got, _ := pingPhase(p, &seq, 10); got != 10 {
 			t.Fatalf("at A: %d/10 pings answered", got)
+		}
+		relayHomeTest(t, d, m)
+		m.events <- func(now time.Time) []mn.Action { return m.core.SolicitPrefixes(now) }
+		time.Sleep(50 * time.Millisecond)
+		if m.mpa.Load() != 1 {
+			t.Fatal("no Mobile Prefix Advertisement through the tunnel")
 		}
 
 		moved := time.Now()
@@ -477,5 +503,76 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 	}
 	if bus != 1 {
 		t.Fatalf("tshark found %d BUs on access-b, want 1", bus)
+	}
+}
+
+// discoverHA runs DHAAD from care-of address A to the Home-Agents anycast
+// address (unprotected, as RFC 6275 §10.5 has it).
+func discoverHA(t *testing.T, d *vnet.Demo) {
+	t.Helper()
+	probe := d.Net.NewNode("dhaad-probe")
+	probe.Attach(d.A, vnet.AddrOn(vnet.APrefix, 0xd))
+	replies := make(chan []byte, 1)
+	probe.Tap(ipv6.ProtoICMPv6, replies)
+	any := ha.HomeAgentsAnycast(vnet.HomePrefix)
+	src := vnet.AddrOn(vnet.APrefix, 0xd)
+	req := ipv6.DHAADRequest{Identifier: 77}
+	if err := probe.Send(ipv6.AppendPacket(nil, src, any, ipv6.ProtoICMPv6, req.Append(nil, src, any))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pkt := <-replies:
+		var p ipv6.Packet
+		if err := ipv6.ParsePacket(pkt, &p); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ipv6.ParseDHAADReply(p.Payload)
+		if err != nil || rep.Identifier != 77 || rep.HomeAgentAddresses.Len() != 1 || rep.HomeAgentAddresses.At(0) != vnet.HAAddr {
+			t.Fatalf("DHAAD reply %+v %v", rep, err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no DHAAD reply")
+	}
+}
+
+// relayHomeTest sends a HoTi from the home address to the correspondent and
+// a HoT back: both cross the HA and the ESP tunnel (RFC 4877 §4.1).
+func relayHomeTest(t *testing.T, d *vnet.Demo, m *mnRig) {
+	t.Helper()
+	atCN, atMN := make(chan []byte, 1), make(chan []byte, 1)
+	d.CN.Tap(ipv6.ProtoMobility, atCN)
+	m.node.Tap(ipv6.ProtoMobility, atMN)
+	hoti := mh.HomeTestInit{HomeInitCookie: [8]byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	if err := m.node.Send(ipv6.AppendPacket(nil, hoa, vnet.CNAddr, ipv6.ProtoMobility, hoti.Append(nil, hoa, vnet.CNAddr))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pkt := <-atCN:
+		var p ipv6.Packet
+		if ipv6.ParsePacket(pkt, &p) != nil || p.Header.Src != hoa {
+			t.Fatal("HoTi reached the CN malformed or not from the home address")
+		}
+		got, err := mh.ParseHomeTestInit(p.Payload)
+		if err != nil || got.HomeInitCookie != hoti.HomeInitCookie {
+			t.Fatalf("HoTi %+v %v", got, err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("HoTi not relayed to the CN")
+	}
+	hot := mh.HomeTest{HomeNonceIndex: 1, HomeInitCookie: hoti.HomeInitCookie}
+	if err := d.CN.Send(ipv6.AppendPacket(nil, vnet.CNAddr, hoa, ipv6.ProtoMobility, hot.Append(nil, vnet.CNAddr, hoa))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pkt := <-atMN:
+		var p ipv6.Packet
+		if ipv6.ParsePacket(pkt, &p) != nil || p.Header.Src != vnet.CNAddr {
+			t.Fatal("HoT malformed")
+		}
+		if _, err := mh.ParseHomeTest(p.Payload); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("HoT not tunnelled to the MN")
 	}
 }
