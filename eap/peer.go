@@ -60,14 +60,23 @@ func (p *Peer) Identity() string { return p.identity }
 // Succeeded reports that an EAP-Success was accepted.
 func (p *Peer) Succeeded() bool { return p.state == peerSucceeded }
 
-// MSK is the Master Session Key after success; nil before, or when the
-// method derives none (EAP-MD5). IKEv2 uses it as the AUTH shared key.
+// MSK is the Master Session Key once the method completed (for
+// MSCHAPv2 and TLS that includes the server's proof) and no failure
+// followed; nil before, or when the method derives none (EAP-MD5). IKEv2
+// uses it as the AUTH shared key. It is available before the EAP-Success
+// arrives because an IKE initiator may consume the Success itself.
 func (p *Peer) MSK() []byte {
-	if p.state != peerSucceeded {
-		return nil
+	switch {
+	case p.state == peerSucceeded:
+		return p.msk
+	case p.state == peerRunning && p.current != nil && p.current.Done():
+		return p.current.MSK()
 	}
-	return p.msk
+	return nil
 }
+
+// Respond is Handle under the name mip6/ike's EAPPeer interface uses.
+func (p *Peer) Respond(req []byte) ([]byte, error) { return p.Handle(req) }
 
 // Close releases what the methods hold (the EAP-TLS handshake goroutine);
 // call it when a conversation is abandoned.

@@ -168,3 +168,30 @@ func TestPeerRejectsGarbage(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// An IKE initiator may consume EAP-Success itself: the MSK is there once
+// the method (with the server's proof) is complete.
+func TestMSKBeforeSuccess(t *testing.T) {
+	ctx := context.Background()
+	peer := NewPeer("alice@example.net", NewMSCHAPv2("alice@example.net", "alice-secret"))
+	conv, _ := (&LocalAuthenticator{Users: users}).Start(ctx, "alice@example.net")
+	var resp []byte
+	for {
+		out, err := conv.Next(ctx, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Done {
+			if len(peer.MSK()) != 64 || string(peer.MSK()) != string(out.MSK) || peer.Succeeded() {
+				t.Fatalf("before Success: MSK %x, server %x", peer.MSK(), out.MSK)
+			}
+			return
+		}
+		if peer.MSK() != nil {
+			t.Fatal("MSK before the server proved itself")
+		}
+		if resp, err = peer.Respond(out.Message); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
