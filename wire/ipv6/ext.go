@@ -84,6 +84,11 @@ func (c *Chain) Next() bool {
 		c.err = errAt("extension headers", "count", c.off, "more than %d headers", maxChainHeaders)
 		return false
 	}
+	if c.proto == ProtoHopByHop && c.n > 1 {
+		// RFC 8200 §4.1: only right after the IPv6 header.
+		c.err = errAt(protoName(c.proto), "position", c.off, "not the first extension header")
+		return false
+	}
 	rest := c.b[c.off:]
 	n, err := extLen(c.proto, rest, c.off)
 	if err != nil {

@@ -170,6 +170,16 @@ func TestChain(t *testing.T) {
 	}
 }
 
+func TestHopByHopFirstOnly(t *testing.T) {
+	b := AppendOptionsHeader(nil, ProtoHopByHop, nil)
+	b = AppendOptionsHeader(b, ProtoNoNext, nil)
+	_, _, err := UpperLayer(ProtoDstOpts, b)
+	wantErr(t, err, "Hop-by-Hop Options header", "position")
+	if p, _, err := UpperLayer(ProtoHopByHop, b[8:]); err != nil || p != ProtoNoNext {
+		t.Fatalf("leading Hop-by-Hop header: %v", err)
+	}
+}
+
 func TestChainLimit(t *testing.T) {
 	var b []byte
 	for range 40 {

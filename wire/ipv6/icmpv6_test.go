@@ -105,6 +105,7 @@ func FuzzICMPv6Mobility(f *testing.F) {
 	f.Add((&DHAADReply{Identifier: 1, HomeAgentAddresses: MakeAddrList(agent)}).Append(nil, agent, careOf))
 	f.Add((&MobilePrefixSolicitation{Identifier: 2}).Append(nil, home, agent))
 	f.Add((&MobilePrefixAdvertisement{Options: AppendPrefixInformation(nil, homePrefix)}).Append(nil, agent, home))
+	f.Add((&ParameterProblem{Pointer: 40, Invoking: []byte{0x60, 0, 0, 0}}).Append(nil, agent, home))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := ParseICMPv6(b); err != nil {
 			return
@@ -129,6 +130,16 @@ func FuzzICMPv6Mobility(f *testing.F) {
 				return
 			}
 			again = m.Append(nil, careOf, agent)
+		case ICMPv6ParameterProblem:
+			m, err := ParseParameterProblem(b)
+			if err != nil {
+				return
+			}
+			again = m.Append(nil, careOf, agent)
+			if len(b) <= MinMTU-HeaderLen && len(again) != len(b) {
+				t.Fatalf("re-encoded length %d, input %d", len(again), len(b))
+			}
+			return
 		case ICMPv6MobilePrefixAdvert:
 			m, err := ParseMobilePrefixAdvertisement(b)
 			if err != nil {
