@@ -410,24 +410,8 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 	dir := t.TempDir()
 	var uat []tshark.UATRecord
 	synctest.Test(t, func(t *testing.T) {
-		d := vnet.NewDemo()
-		for _, l := range d.Net.Links() {
-			l.SetLatency(time.Millisecond)
-		}
-		if err := d.Net.CapturePcap(dir); err != nil {
-			t.Fatal(err)
-		}
-		mnOut, haIn, k1 := saPair(t, spiToHA)
-		haOut, mnIn, k2 := saPair(t, spiToMN)
-		for _, k := range []struct {
-			spi uint32
-			key []byte
-		}{{spiToHA, k1}, {spiToMN, k2}} {
-			uat = append(uat, tshark.UATRecord{Table: "esp_sa", Fields: []string{"IPv6", "*", "*", fmt.Sprintf("0x%08x", k.spi),
-				"AES-GCM with 16 octet ICV [RFC4106]", "0x" + hex.EncodeToString(k.key), "NULL", ""}})
-		}
-		h := newHARig(t, d, haIn, haOut)
-		m := newMNRig(t, d, mnOut, mnIn)
+		d, h, m, keys := newLab(t, dir)
+		uat = keys
 		p := d.CN.NewPinger(1, vnet.CNAddr)
 		var seq uint16
 
@@ -477,14 +461,7 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 			t.Fatalf("HA acks %v, want 3 accepted", c.Status)
 		}
 
-		m.conn.Close()
-		close(m.stop)
-		m.wg.Wait()
-		h.conn.Close()
-		<-h.done
-		if err := d.Net.Close(); err != nil {
-			t.Fatal(err)
-		}
+		shutdown(t, d, h, m)
 	})
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
 	for _, name := range []string{"home", "access-b"} { // tshark starts slowly: the two links that carry every kind of packet
@@ -575,4 +552,80 @@ func relayHomeTest(t *testing.T, d *vnet.Demo, m *mnRig) {
 	case <-time.After(time.Second):
 		t.Fatal("HoT not tunnelled to the MN")
 	}
+}
+
+// newLab builds the demo network with 1 ms links, an HA rig and an MN rig
+// sharing fresh SAs; dir, if set, receives the per-link captures. It
+// returns the esp_sa rows tshark needs to decrypt them.
+func newLab(t *testing.T, dir string) (*vnet.Demo, *haRig, *mnRig, []tshark.UATRecord) {
+	d := vnet.NewDemo()
+	for _, l := range d.Net.Links() {
+		l.SetLatency(time.Millisecond)
+	}
+	if dir != "" {
+		if err := d.Net.CapturePcap(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mnOut, haIn, k1 := saPair(t, spiToHA)
+	haOut, mnIn, k2 := saPair(t, spiToMN)
+	var uat []tshark.UATRecord
+	for _, k := range []struct {
+		spi uint32
+		key []byte
+	}{{spiToHA, k1}, {spiToMN, k2}} {
+		uat = append(uat, tshark.UATRecord{Table: "esp_sa", Fields: []string{"IPv6", "*", "*", fmt.Sprintf("0x%08x", k.spi),
+			"AES-GCM with 16 octet ICV [RFC4106]", "0x" + hex.EncodeToString(k.key), "NULL", ""}})
+	}
+	return d, newHARig(t, d, haIn, haOut), newMNRig(t, d, mnOut, mnIn), uat
+}
+
+func shutdown(t *testing.T, d *vnet.Demo, h *haRig, m *mnRig) {
+	m.conn.Close()
+	close(m.stop)
+	m.wg.Wait()
+	h.conn.Close()
+	<-h.done
+	if err := d.Net.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEndToEndLostBindingUpdate: the BU from access network B is lost; the
+// MN retransmits after 1 s and the binding moves.
+func TestEndToEndLostBindingUpdate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, h, m, _ := newLab(t, "")
+		m.moveTo(d.A, coaA)
+		await[mn.Registered](t, m, 5*time.Second)
+		d.B.SetLoss(vnet.DropSeq(1)) // the first packet on B: the BU
+		moved := time.Now()
+		m.moveTo(d.B, coaB)
+		reg := await[mn.Registered](t, m, 5*time.Second)
+		if took := time.Since(moved); reg.CareOf != coaB || took < time.Second || took > time.Second+10*time.Millisecond {
+			t.Fatalf("registered %+v after %v, want one 1 s retransmission", reg, took)
+		}
+		if b, _ := h.core.TunnelDestination(hoa); b.CareOf != coaB || b.Sequence != 3 {
+			t.Fatalf("binding %+v: want CoA B with the retransmission's sequence number 3", b)
+		}
+		shutdown(t, d, h, m)
+	})
+}
+
+// TestEndToEndHomeAgentVanishes: the HA leaves the home link; refreshes go
+// unanswered and, after the bounded back-off, the MN asks for a re-bootstrap.
+func TestEndToEndHomeAgentVanishes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, h, m, _ := newLab(t, "")
+		m.moveTo(d.A, coaA)
+		reg := await[mn.Registered](t, m, 5*time.Second)
+		d.HAIfc.Detach()
+		start := time.Now()
+		rb := await[mn.Rebootstrap](t, m, time.Hour)
+		// Refresh at 80% of 5 min = 240 s, then 1+2+4+8+16+32+32+32 s.
+		if took := time.Since(start); rb.Status != 0 || took < 240*time.Second+127*time.Second-time.Second || took > 240*time.Second+128*time.Second {
+			t.Fatalf("rebootstrap %+v after %v (registered %+v)", rb, took, reg)
+		}
+		shutdown(t, d, h, m)
+	})
 }
