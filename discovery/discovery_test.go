@@ -271,3 +271,26 @@ func TestServerTruncationAndTCP(t *testing.T) {
 		t.Fatalf("%d candidates, %v", len(cs), err)
 	}
 }
+
+// ServeUDP and Resolver.Listen work over any datagram socket.
+func TestServeUDPAndListen(t *testing.T) {
+	pc, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ServeUDP(pc, pc.LocalAddr().(*net.UDPAddr).AddrPort(), mustZones(t)...)
+	defer s.Close()
+	r := &Resolver{Servers: []netip.AddrPort{s.Addr()}, Timeout: 300 * time.Millisecond, Tries: 1,
+		Listen: func() (UDPConn, error) { return net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}) }}
+	l, err := Discover(context.Background(), Config{Identity: "alice@example.net", HAName: "ha.example.net", Resolver: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Candidates()) != 1 || s.Queries() != 1 {
+		t.Fatalf("candidates %v after %d queries", l.Candidates(), s.Queries())
+	}
+	l, err = Discover(context.Background(), Config{Identity: "alice@example.net", Resolver: r, Intn: func(int) int { return 0 }})
+	if err != nil || len(l.Candidates()) != 3 {
+		t.Fatalf("%v %v", l, err)
+	}
+}

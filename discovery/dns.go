@@ -20,8 +20,11 @@ type Resolver struct {
 	Timeout time.Duration
 	// Tries is how many rounds over Servers (default 2).
 	Tries int
-	// Exchange, when set, replaces the network (e.g. a simulated one); it
-	// must honour ctx.
+	// Listen, when set, opens a datagram socket per query instead of the
+	// host's network (e.g. on a simulated network); there is no TCP then.
+	Listen func() (UDPConn, error)
+	// Exchange, when set, replaces the transport altogether; it must
+	// honour ctx.
 	Exchange func(ctx context.Context, m *dns.Msg, server netip.AddrPort, tcp bool) (*dns.Msg, error)
 }
 
@@ -115,6 +118,9 @@ func (r *Resolver) exchange(ctx context.Context, m *dns.Msg, s netip.AddrPort, t
 	defer cancel()
 	if r.Exchange != nil {
 		return r.Exchange(ctx, m, s, tcp)
+	}
+	if r.Listen != nil {
+		return r.exchangeUDP(ctx, m, s, tcp)
 	}
 	c := &dns.Client{Net: "udp", Timeout: timeout}
 	if tcp {

@@ -43,8 +43,8 @@
 //
 // Server is a small authoritative DNS server (miekg/dns) for `mip6 demo`
 // and tests: it serves Zones parsed from master-file text (ParseZone) over
-// UDP and TCP (Serve) or on any net.PacketConn (ServePacketConn), adds the
-// targets' AAAA records to SRV answers, and answers NXDOMAIN, NODATA with
-// the SOA, or REFUSED outside its zones. Resolver.Exchange lets the client
-// run over a simulated network.
+// UDP and TCP (Serve) or on any UDPConn (ServeUDP: *net.UDPConn or a
+// simulated network's socket), adds the targets' AAAA records to SRV
+// answers, and answers NXDOMAIN, NODATA with the SOA, or REFUSED outside
+// its zones. Resolver.Listen runs the client over such sockets too.
 package discovery

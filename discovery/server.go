@@ -101,7 +101,7 @@ func (z *Zone) answer(m *dns.Msg, q dns.Question) {
 type Server struct {
 	zones   []*Zone
 	addr    netip.AddrPort
-	servers []*dns.Server
+	closers []func() error
 	queries atomic.Int64
 }
 
@@ -123,29 +123,27 @@ func Serve(addr string, zones ...*Zone) (*Server, error) {
 	return s, nil
 }
 
-// ServePacketConn serves zones over UDP on pc (for example a simulated
-// network's socket).
-func ServePacketConn(pc net.PacketConn, zones ...*Zone) *Server {
-	s := &Server{zones: zones}
-	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		s.addr = ua.AddrPort()
-	}
-	s.start(&dns.Server{PacketConn: pc})
-	return s
-}
-
 func (s *Server) start(srvs ...*dns.Server) {
 	for _, srv := range srvs {
 		started := make(chan struct{})
 		srv.Handler = dns.HandlerFunc(s.serve)
 		srv.NotifyStartedFunc = func() { close(started) }
-		s.servers = append(s.servers, srv)
+		s.closers = append(s.closers, srv.Shutdown)
 		go srv.ActivateAndServe()
 		<-started
 	}
 }
 
 func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
+	m := s.reply(r)
+	if _, ok := w.RemoteAddr().(*net.UDPAddr); ok {
+		m.Truncate(dns.MinMsgSize)
+	}
+	w.WriteMsg(m)
+}
+
+// reply builds the answer to query r.
+func (s *Server) reply(r *dns.Msg) *dns.Msg {
 	s.queries.Add(1)
 	m := new(dns.Msg)
 	m.SetReply(r)
@@ -155,10 +153,7 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
 	} else {
 		s.zoneFor(r.Question[0].Name).answer(m, r.Question[0])
 	}
-	if _, ok := w.RemoteAddr().(*net.UDPAddr); ok {
-		m.Truncate(dns.MinMsgSize)
-	}
-	w.WriteMsg(m)
+	return m
 }
 
 // zoneFor picks the zone with the longest origin containing name.
@@ -182,8 +177,8 @@ func (s *Server) Queries() int64 { return s.queries.Load() }
 // Close stops the server.
 func (s *Server) Close() error {
 	var errs []error
-	for _, srv := range s.servers {
-		errs = append(errs, srv.Shutdown())
+	for _, c := range s.closers {
+		errs = append(errs, c())
 	}
 	return errors.Join(errs...)
 }
