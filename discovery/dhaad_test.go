@@ -133,3 +133,26 @@ func TestDHAADNoReply(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestAppendDHAADReply(t *testing.T) {
+	r := ipv6.DHAADRequest{Identifier: 0x1234}
+	req := r.Append(nil, coa, anycast6)
+	many := make([]netip.Addr, 100)
+	for i := range many {
+		many[i] = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(i + 1)})
+	}
+	rep, err := AppendDHAADReply(nil, req, coa, anycast6, haAddr, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ipv6.VerifyICMPv6(haAddr, coa, rep); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ipv6.ParseDHAADReply(rep)
+	if err != nil || p.Identifier != 0x1234 || p.HomeAgentAddresses.Len() != 77 || 40+len(rep) > 1280 {
+		t.Fatalf("%+v %v (%d octets)", p, err, len(rep))
+	}
+	if _, err := AppendDHAADReply(nil, req, haAddr, anycast6, haAddr, many); err == nil {
+		t.Fatal("request with a bad checksum answered")
+	}
+}

@@ -41,6 +41,10 @@
 // answer, authentication refused, or INTERNAL_ADDRESS_FAILURE (RFC 4877
 // §9: the MN MAY switch to another home agent from the list).
 //
+// AppendDHAADReply is the home agent's side of DHAAD (RFC 6275 §10.5),
+// for the HA daemon: it checks a request and builds the reply carrying the
+// home agents list, cut to fit the minimum MTU.
+//
 // Server is a small authoritative DNS server (miekg/dns) for `mip6 demo`
 // and tests: it serves Zones parsed from master-file text (ParseZone) over
 // UDP and TCP (Serve) or on any UDPConn (ServeUDP: *net.UDPConn or a
