@@ -13,6 +13,7 @@ func FuzzParse(f *testing.F) {
 		"010200160410000102030405060708090a0b0c0d0e0f", "0103000e0dc00000080016030100",
 		"0108001c 1a 01 08 0017 10 5b5d7c7d7b3f2f3e3c2c602132262628 6869", "01 0a 000f fe 00 28af 00000001 aabbcc",
 		"0209 0006 1a 03",
+		"0103 0014 32 01 0000 0105 0000 8181818181818181 81818181",
 	} {
 		f.Add(mustHex(f, s))
 	}
@@ -63,6 +64,12 @@ func parseBody(p *Packet) Body {
 	case TypeMSCHAPv2:
 		var m MSCHAPv2
 		if ParseMSCHAPv2(p.TypeData, &m) == nil {
+			return &m
+		}
+	case TypeAKA, TypeAKAPrime:
+		var m AKA
+		if ParseAKA(p.Type, p.TypeData, &m) == nil {
+			m.MACOffset()
 			return &m
 		}
 	case TypeExpanded:
