@@ -39,6 +39,20 @@
 // registration here). Lifetimes are capped by Config.MaxLifetime; the ack
 // carries a Binding Refresh Advice of Config.RefreshFraction of the grant.
 //
+// Wire forms: HandleMH takes the raw Mobility Header with its pseudo-header
+// addresses (inner header in the RFC 4877 §3 tunnelled form; HoA from the
+// Home Address option in the RFC 3776 transport form). AppendAck builds the
+// tunnelled form's inner packet; AppendAckMessage just the MH, for the
+// transport form (ESP transport mode, Type 2 Routing header). A packet with
+// a Home Address option that is not a BU goes through
+// CheckHomeAddressOption: no binding for it means a Binding Error, status 1
+// (rate-limited by Config.BindingErrorRate).
+//
+// Discovery: HandleDHAADRequest answers ICMPv6 144 sent to
+// HomeAgentsAnycast(prefix) (claim that address on the home link);
+// HandlePrefixSolicitation answers ICMPv6 146 from a registered home
+// address through its SA; PrefixAdvertisement builds unsolicited ones.
+//
 // Forwarding: TunnelDestination(dst) gives the care-of address for traffic
 // intercepted for a home address; TunnelSourceAllowed(sec, innerSrc) is the
 // ingress check for packets leaving the tunnel (reverse tunnelling, HoTi

@@ -47,6 +47,8 @@ type Config struct {
 	// PrefixLifetimes gives the valid and preferred lifetimes advertised in
 	// Mobile Prefix Advertisements (default 1 day / 1 hour).
 	PrefixValidLifetime, PrefixPreferredLifetime time.Duration
+	// BindingErrorRate bounds Binding Errors per second (default 10).
+	BindingErrorRate float64
 }
 
 // HomeAgent is the protocol core of a home agent: binding cache, Binding
@@ -59,6 +61,8 @@ type HomeAgent struct {
 	pad   PAD
 	cache *Cache
 	ctr   counters
+
+	errLimit errorLimiter
 }
 
 type counters struct {
@@ -94,6 +98,9 @@ func New(cfg Config, pad PAD) (*HomeAgent, error) {
 	}
 	if cfg.PrefixPreferredLifetime <= 0 {
 		cfg.PrefixPreferredLifetime = time.Hour
+	}
+	if cfg.BindingErrorRate <= 0 {
+		cfg.BindingErrorRate = 10
 	}
 	if len(cfg.HomeAgents) == 0 {
 		cfg.HomeAgents = []netip.Addr{cfg.Address}

@@ -59,21 +59,32 @@ func (h *HomeAgent) HandleMH(now time.Time, sec SecurityContext, src, dst netip.
 // home address, RFC 4877 §3) to b; the caller protects it with the SA paired
 // with a.SA and sends it to a.CareOf.
 func AppendAck(b []byte, a *BindingAck) []byte {
+	body := AppendAckMessage(nil, a)
+	return ipv6.AppendPacket(b, a.HomeAgent, a.HomeAddress, ipv6.ProtoMobility, body)
+}
+
+// AppendAckMessage appends only the Mobility Header of the ack, checksummed
+// for home agent -> home address. For the RFC 3776 transport form the caller
+// seals it in ESP transport mode (next header 135) and sends it to a.CareOf
+// with a Type 2 Routing header carrying a.HomeAddress (ipv6.Packet with
+// RoutingHomeAddress and SegmentsLeft 1).
+func AppendAckMessage(b []byte, a *BindingAck) []byte {
 	m := mh.BindingAck{Status: mh.Status(a.Status), KeyManagementMobilityCapability: a.KeyMgmt,
 		Sequence: a.Sequence, Lifetime: a.Lifetime}
 	if a.Refresh != 0 {
 		m.Options.Present |= mh.HasBindingRefreshAdvice
 		m.Options.RefreshInterval = a.Refresh
 	}
-	body := m.Append(nil, a.HomeAgent, a.HomeAddress)
-	return ipv6.AppendPacket(b, a.HomeAgent, a.HomeAddress, ipv6.ProtoMobility, body)
+	return m.Append(b, a.HomeAgent, a.HomeAddress)
 }
 
 // AppendError appends a Binding Error packet from the home agent at from.
+// Status 2 (an answer through the tunnel) goes to the home address; status 1
+// (no binding for a Home Address option) goes to e.To, the packet's source.
 func AppendError(b []byte, from netip.Addr, e *BindingError) []byte {
 	m := mh.BindingError{Status: mh.BEStatus(e.Status), HomeAddress: e.HomeAddress}
 	dst := e.HomeAddress
-	if !dst.IsValid() {
+	if e.Status == ErrorUnknownBinding || !dst.IsValid() {
 		dst = e.To
 	}
 	body := m.Append(nil, from, dst)

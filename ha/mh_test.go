@@ -3,6 +3,7 @@ package ha
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"mip6/wire/ipv6"
 	"mip6/wire/mh"
@@ -116,4 +117,31 @@ func FuzzHandleMH(f *testing.F) {
 			t.Fatal("bob's binding changed")
 		}
 	})
+}
+
+func TestHomeAddressOptionCheck(t *testing.T) {
+	h, _ := newHA(t, func(c *Config) { c.BindingErrorRate = 2 })
+	mustAccept(t, h.ProcessBU(t0, secAlice(coa1), buFor(hoaA, coa1, 1, 10)))
+	if _, ok, _ := h.CheckHomeAddressOption(t0, coa1, hoaA); !ok {
+		t.Fatal("HAO from the registered care-of address refused")
+	}
+	be, ok, send := h.CheckHomeAddressOption(t0, coa2, hoaA)
+	if ok || !send || be.Status != ErrorUnknownBinding || be.To != coa2 || be.HomeAddress != hoaA {
+		t.Fatalf("HAO from another address: %+v %v %v", be, ok, send)
+	}
+	pkt := AppendError(nil, haAddr, &be)
+	var p ipv6.Packet
+	if err := ipv6.ParsePacket(pkt, &p); err != nil || p.Header.Dst != coa2 {
+		t.Fatalf("binding error to %v: %v", p.Header.Dst, err)
+	}
+	// Rate limit: 2 per second, one already used.
+	_, _, send1 := h.CheckHomeAddressOption(t0, coa2, hoaB)
+	_, _, send2 := h.CheckHomeAddressOption(t0, coa2, hoaB)
+	_, _, send3 := h.CheckHomeAddressOption(t0.Add(time.Second), coa2, hoaB)
+	if !send1 || send2 || !send3 {
+		t.Fatalf("rate limit: %v %v %v", send1, send2, send3)
+	}
+	if c := h.Counters(); c.Errors[ErrorUnknownBinding] != 3 || c.Drops[DropNoBinding] != 4 {
+		t.Fatalf("counters %+v", c)
+	}
 }

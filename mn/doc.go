@@ -23,6 +23,11 @@
 // TunnelActive (start/stop reverse tunnelling from the home address),
 // Deregistered, SendPrefixSolicitation, Rebootstrap.
 //
+// Wire helpers: AppendBindingUpdate (inner packet of the tunnelled form),
+// AppendBindingUpdateMessage (the MH alone, for the RFC 3776 transport
+// form with a Home Address option), ParseAck, AppendPrefixSolicitation,
+// ParsePrefixAdvertisement.
+//
 // Status handling: < 128 accepted (1 also solicits prefixes); 135 resumes
 // after the home agent's sequence number; 128 and 130 are retried on the
 // back-off schedule; 133 to a de-registration means there is nothing to

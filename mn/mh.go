@@ -14,14 +14,23 @@ import (
 // Update with the Alternate Care-of Address option (RFC 4877 §3). The
 // caller protects it with the tunnel SA and sends it from bu.CareOf.
 func AppendBindingUpdate(b []byte, bu *SendBindingUpdate) []byte {
+	body := AppendBindingUpdateMessage(nil, bu)
+	return ipv6.AppendPacket(b, bu.HomeAddress, bu.HomeAgent, ipv6.ProtoMobility, body)
+}
+
+// AppendBindingUpdateMessage appends only the Mobility Header, checksummed
+// for home address -> home agent. For the RFC 3776 transport form the
+// caller seals it in ESP transport mode (next header 135) and sends it from
+// bu.CareOf with a Home Address option carrying bu.HomeAddress (ipv6.Packet
+// with HomeAddress set).
+func AppendBindingUpdateMessage(b []byte, bu *SendBindingUpdate) []byte {
 	m := mh.BindingUpdate{Sequence: bu.Sequence, Acknowledge: bu.Acknowledge, HomeRegistration: bu.Home,
 		KeyManagementMobilityCapability: bu.KeyMgmt, Lifetime: bu.Lifetime}
 	if bu.AltCoA.IsValid() {
 		m.Options.Present |= mh.HasAlternateCareOfAddress
 		m.Options.AlternateCareOfAddress = bu.AltCoA
 	}
-	body := m.Append(nil, bu.HomeAddress, bu.HomeAgent)
-	return ipv6.AppendPacket(b, bu.HomeAddress, bu.HomeAgent, ipv6.ProtoMobility, body)
+	return m.Append(b, bu.HomeAddress, bu.HomeAgent)
 }
 
 // ErrNotAck is returned by ParseAck for a valid Mobility Header that is not
