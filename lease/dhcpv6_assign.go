@@ -188,14 +188,18 @@ func (d *DHCPv6) Expire() ([]store.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
+	var gone []store.Lease
 	for _, l := range old {
-		gone, err := deleteIfUnchanged(d.cfg.Store, l, now)
+		ok, err := deleteIfUnchanged(d.cfg.Store, l, now)
 		if err != nil {
-			return nil, err
+			return gone, err
 		}
-		if gone && l.Source == store.SourceDHCPv6 {
-			d.release(l.Identity, l.Address, l.ServerDUID)
+		if ok {
+			gone = append(gone, l)
+			if l.Source == store.SourceDHCPv6 {
+				d.release(l.Identity, l.Address, l.ServerDUID)
+			}
 		}
 	}
-	return old, nil
+	return gone, nil
 }

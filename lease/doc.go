@@ -27,6 +27,14 @@
 //     *NotHeldError (Renew/Release of an address the identity does not
 //     hold).
 //
-// The HA calls Pool.Expire (or DHCPv6.Expire) periodically to drop leases
-// whose IKE SA went away without a Release.
+// An identity holds at most one live lease per home prefix: repeated
+// INTERNAL_IP6_ADDRESS requests get the same address. BindSA records the
+// IKE SA (its SPIs) a lease belongs to. The HA calls Pool.Expire (or
+// DHCPv6.Expire) periodically to drop leases whose IKE SA went away
+// without a Release.
+//
+// DHCPv6: the stored expiry is now + min(LeaseTime, the server's valid
+// lifetime), so configure the server's valid lifetime at least as long as
+// the IKE SA lifetime (or Renew at T1). Exchanges are serialised on one
+// socket bound to UDP port 546 of the home link interface.
 package lease

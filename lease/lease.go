@@ -161,3 +161,17 @@ func deleteIfUnchanged(st *store.Store, l store.Lease, now time.Time) (bool, err
 	})
 	return gone, err
 }
+
+// BindSA records in identity's lease of addr the IKE SA it now belongs to
+// (after IKE_AUTH, and again after each IKE SA rekey), so a restarted home
+// agent knows which SA each lease depends on.
+func BindSA(st *store.Store, identity string, addr netip.Addr, sa store.SARef) error {
+	return st.Update(func(tx *store.Tx) error {
+		l, err := heldBy(tx, identity, addr)
+		if err != nil {
+			return err
+		}
+		l.IKESA = sa
+		return tx.PutLease(l, time.Time{})
+	})
+}

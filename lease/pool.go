@@ -141,15 +141,7 @@ func (pl *Pool) pick(tx *store.Tx, identity string, suggested netip.Addr, now ti
 
 // Renew implements Assigner: the lease runs LeaseTime from now again.
 func (pl *Pool) Renew(identity string, addr netip.Addr) error {
-	return renewLocal(&pl.cfg.Policy, identity, addr, store.SARef{}, false)
-}
-
-// RenewSA is Renew recording the new IKE SA the lease now belongs to.
-func (pl *Pool) RenewSA(identity string, addr netip.Addr, sa store.SARef) error {
-	return renewLocal(&pl.cfg.Policy, identity, addr, sa, true)
-}
-
-func renewLocal(p *Policy, identity string, addr netip.Addr, sa store.SARef, setSA bool) error {
+	p := &pl.cfg.Policy
 	now := p.Now()
 	return p.Store.Update(func(tx *store.Tx) error {
 		l, err := heldBy(tx, identity, addr)
@@ -157,9 +149,6 @@ func renewLocal(p *Policy, identity string, addr netip.Addr, sa store.SARef, set
 			return err
 		}
 		l.Expiry = now.Add(p.LeaseTime)
-		if setSA {
-			l.IKESA = sa
-		}
 		return putLease(tx, l, now)
 	})
 }
@@ -188,10 +177,15 @@ func (pl *Pool) Expire() ([]store.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
+	var gone []store.Lease
 	for _, l := range old {
-		if _, err := deleteIfUnchanged(pl.cfg.Store, l, now); err != nil {
-			return nil, err
+		ok, err := deleteIfUnchanged(pl.cfg.Store, l, now)
+		if err != nil {
+			return gone, err
+		}
+		if ok {
+			gone = append(gone, l)
 		}
 	}
-	return old, nil
+	return gone, nil
 }

@@ -230,3 +230,90 @@ func TestPoolRestart(t *testing.T) {
 		t.Fatal("pool of 8 gave a ninth address")
 	}
 }
+
+// Concurrent bootstraps never share an address.
+func TestPoolConcurrent(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "ha.db"))
+	defer st.Close()
+	c := &clock{time.Unix(1_800_000_000, 0)}
+	p := newPool(t, st, c, "2001:db8:1::2", "2001:db8:1::21") // 32 addresses
+	type res struct {
+		a   netip.Addr
+		err error
+	}
+	out := make(chan res, 40)
+	for i := range 40 {
+		go func() {
+			pr, err := p.Assign(fmt.Sprintf("mn%d@example.net", i), netip.MustParseAddr("2001:db8:1::10"))
+			out <- res{pr.Addr(), err}
+		}()
+	}
+	seen := map[netip.Addr]bool{}
+	var exhausted int
+	for range 40 {
+		r := <-out
+		var ex *ExhaustedError
+		switch {
+		case errors.As(r.err, &ex):
+			exhausted++
+		case r.err != nil:
+			t.Fatal(r.err)
+		case seen[r.a]:
+			t.Fatalf("%v assigned twice", r.a)
+		default:
+			seen[r.a] = true
+		}
+	}
+	if len(seen) != 32 || exhausted != 8 {
+		t.Fatalf("%d assigned, %d refused", len(seen), exhausted)
+	}
+	if m := leases(t, st); len(m) != 32 {
+		t.Fatalf("%d leases stored", len(m))
+	}
+}
+
+func TestBindSA(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "ha.db"))
+	defer st.Close()
+	c := &clock{time.Unix(1_800_000_000, 0)}
+	p := newPool(t, st, c, "2001:db8:1::2", "2001:db8:1::9")
+	a := assign(t, p, "alice@example.net", "")
+	sa := store.SARef{SPIi: 0x1111, SPIr: 0x2222}
+	if err := BindSA(st, "alice@example.net", a, sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := BindSA(st, "mallory@example.net", a, store.SARef{}); err == nil {
+		t.Fatal("another identity rebound alice's lease")
+	}
+	st.View(func(tx *store.Tx) error {
+		l, _, _ := tx.Lease(a)
+		if l.IKESA != sa || !l.Expiry.Equal(c.t.Add(time.Hour)) {
+			t.Fatalf("%+v", l)
+		}
+		return nil
+	})
+}
+
+// BenchmarkPoolAssign measures one bootstrap's assignment (one durable
+// store transaction) and its release.
+func BenchmarkPoolAssign(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "ha.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p, err := NewPool(PoolConfig{Policy: Policy{Store: st, HomePrefix: home}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("mn%d@example.net", i%1000)
+		pr, err := p.Assign(id, netip.Addr{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Release(id, pr.Addr()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
