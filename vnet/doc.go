@@ -26,9 +26,11 @@
 //     tunnel and decapsulate); unconsumed packets go to UDP sockets
 //     (Node.ListenUDP, the same method set as *net.UDPConn:
 //     ReadFromUDPAddrPort, WriteToUDPAddrPort, SetReadDeadline, Close,
-//     LocalAddr), to ICMPv6 echo (nodes answer echo requests like a kernel;
-//     Pinger sends them and records replies) and to protocol taps
-//     (Node.Tap). Node.SetOutputHook sees every locally originated packet
+//     LocalAddr; SetReadDeadline also wakes a blocked read), to ICMPv6 echo
+//     (nodes answer echo requests like a kernel; Pinger sends them and
+//     records replies), to raw ICMPv6 sockets (Node.ListenICMP: chosen
+//     types, checksum filled in on send, like a Linux raw ICMPv6 socket;
+//     the shape discovery.ICMPConn wants) and to protocol taps (Node.Tap). Node.SetOutputHook sees every locally originated packet
 //     before routing (an MN uses it to reverse-tunnel packets from its home
 //     address); Node.Inject hands a decapsulated packet to local delivery.
 //   - Network.CapturePcap writes one pcap file per link (LINKTYPE_RAW) with

@@ -57,7 +57,7 @@ func (nd *Node) deliverICMP(h header, pkt []byte) bool {
 			return true
 		}
 	}
-	return false
+	return nd.deliverICMPConn(h)
 }
 
 // Pinger sends ICMPv6 echo requests with one identifier and collects replies.

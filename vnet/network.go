@@ -38,9 +38,9 @@ type Link struct {
 	Gateway netip.Addr   // default router for hosts attached here (may be invalid)
 
 	net     *Network
-	ifaces  []*Interface             // guarded by net.mu
+	ifaces  []*Interface              // guarded by net.mu
 	claims  map[netip.Addr]*Interface // proxy ND, guarded by net.mu
-	latency atomic.Int64             // nanoseconds
+	latency atomic.Int64              // nanoseconds
 	loss    atomic.Pointer[LossFunc]
 	seq     atomic.Uint64
 

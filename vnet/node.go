@@ -25,6 +25,7 @@ type Node struct {
 	handler  func(*Interface, []byte) bool
 	output   func([]byte) bool
 	udp      map[uint16][]*UDPConn
+	icmp     []*ICMPConn
 	taps     map[uint8][]chan<- []byte
 	pingers  map[uint16]*Pinger
 	nextPort uint16
@@ -359,8 +360,12 @@ func (nd *Node) stop() {
 		for _, cs := range nd.udp {
 			conns = append(conns, cs...)
 		}
+		icmp := append([]*ICMPConn(nil), nd.icmp...)
 		nd.mu.Unlock()
 		for _, c := range conns {
+			c.Close()
+		}
+		for _, c := range icmp {
 			c.Close()
 		}
 	})

@@ -18,10 +18,9 @@ type UDPConn struct {
 	laddr netip.AddrPort // address may be unspecified (::)
 	q     chan datagram
 
-	mu       sync.Mutex
-	deadline time.Time
-	closed   chan struct{}
-	once     sync.Once
+	dl     deadline
+	closed chan struct{}
+	once   sync.Once
 
 	Drops uint64 // datagrams lost to a full receive queue (under node lock)
 }
@@ -59,7 +58,7 @@ func (nd *Node) ListenUDP(laddr netip.AddrPort) (*UDPConn, error) {
 			return nil, errors.New("vnet: address already in use")
 		}
 	}
-	c := &UDPConn{node: nd, laddr: netip.AddrPortFrom(addr, port), q: make(chan datagram, 256), closed: make(chan struct{})}
+	c := &UDPConn{node: nd, laddr: netip.AddrPortFrom(addr, port), q: make(chan datagram, 256), closed: make(chan struct{}), dl: newDeadline()}
 	nd.udp[port] = append(nd.udp[port], c)
 	return c, nil
 }
@@ -89,28 +88,24 @@ func (nd *Node) deliverUDP(h header, pkt []byte) bool {
 	return true
 }
 
-// ReadFromUDPAddrPort reads one datagram.
+// ReadFromUDPAddrPort reads one datagram. It returns os.ErrDeadlineExceeded
+// once the read deadline passes (also for a read already blocked when the
+// deadline is set) and net.ErrClosed after Close.
 func (c *UDPConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
-	c.mu.Lock()
-	dl := c.deadline
-	c.mu.Unlock()
-	var timeout <-chan time.Time
-	if !dl.IsZero() {
-		d := time.Until(dl)
-		if d <= 0 {
+	for {
+		timeout, changed, stop := c.dl.wait()
+		select {
+		case d := <-c.q:
+			stop()
+			return copy(b, d.data), d.from, nil
+		case <-c.closed:
+			stop()
+			return 0, netip.AddrPort{}, net.ErrClosed
+		case <-timeout:
 			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+		case <-changed:
+			stop() // deadline moved: wait again with the new one
 		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case d := <-c.q:
-		return copy(b, d.data), d.from, nil
-	case <-c.closed:
-		return 0, netip.AddrPort{}, net.ErrClosed
-	case <-timeout:
-		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
 }
 
@@ -135,12 +130,10 @@ func (c *UDPConn) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
 	return len(b), nil
 }
 
-// SetReadDeadline sets the deadline for ReadFromUDPAddrPort (zero: none).
-// It applies to reads started afterwards.
+// SetReadDeadline sets the deadline for ReadFromUDPAddrPort (zero: none),
+// also for a read in progress, as net.UDPConn does.
 func (c *UDPConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
+	c.dl.set(t)
 	return nil
 }
 
@@ -166,4 +159,35 @@ func (c *UDPConn) Close() error {
 		nd.mu.Unlock()
 	})
 	return nil
+}
+
+// deadline is a read deadline that blocked readers notice when it moves.
+type deadline struct {
+	mu      sync.Mutex
+	t       time.Time
+	changed chan struct{}
+}
+
+func newDeadline() deadline { return deadline{changed: make(chan struct{})} }
+
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	d.t = t
+	close(d.changed)
+	d.changed = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// wait returns a channel that fires at the deadline (nil: none, closed
+// already if it passed), one that closes when the deadline moves, and a
+// function releasing the timer.
+func (d *deadline) wait() (<-chan time.Time, <-chan struct{}, func()) {
+	d.mu.Lock()
+	t, changed := d.t, d.changed
+	d.mu.Unlock()
+	if t.IsZero() {
+		return nil, changed, func() {}
+	}
+	timer := time.NewTimer(time.Until(t))
+	return timer.C, changed, func() { timer.Stop() }
 }

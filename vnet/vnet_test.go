@@ -235,3 +235,73 @@ func TestPcapPerLink(t *testing.T) {
 		t.Fatalf("idle link capture: %d bytes", len(b))
 	}
 }
+
+func TestDeadlineWakesBlockedRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := NewDemo()
+		defer d.Net.Close()
+		c, _ := d.HA.ListenUDP(netip.AddrPortFrom(netip.Addr{}, 500))
+		errc := make(chan error, 1)
+		go func() {
+			_, _, err := c.ReadFromUDPAddrPort(make([]byte, 10))
+			errc <- err
+		}()
+		synctest.Wait() // the read is blocked without a deadline
+		start := time.Now()
+		_ = c.SetReadDeadline(start.Add(time.Second))
+		if err := <-errc; !os.IsTimeout(err) || time.Since(start) != time.Second {
+			t.Fatalf("err %v after %v", err, time.Since(start))
+		}
+		go func() {
+			_, _, err := c.ReadFromUDPAddrPort(make([]byte, 10))
+			errc <- err
+		}()
+		_ = c.SetReadDeadline(time.Time{})
+		synctest.Wait()
+		c.Close()
+		if err := <-errc; err == nil || os.IsTimeout(err) {
+			t.Fatalf("read after close: %v", err)
+		}
+	})
+}
+
+func TestICMPConnAnycast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := NewDemo()
+		defer d.Net.Close()
+		anycast := netip.MustParseAddr("2001:db8:1:0:fdff:ffff:ffff:fffe")
+		d.HA.AddLocalAddr(anycast)
+		d.Home.Claim(anycast, d.HAIfc)
+		srv, _ := d.HA.ListenICMP(anycast, ipv6.ICMPv6DHAADRequest)
+		mn := d.Net.NewNode("mn")
+		coa := AddrOn(APrefix, 7)
+		mn.Attach(d.A, coa)
+		cl, _ := mn.ListenICMP(netip.Addr{}, ipv6.ICMPv6DHAADReply)
+		req := ipv6.DHAADRequest{Identifier: 5}
+		if err := cl.WriteTo(req.Append(nil, netip.IPv6Unspecified(), anycast), anycast); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1500)
+		n, from, err := srv.ReadFrom(buf)
+		if err != nil || from != coa {
+			t.Fatalf("request from %v: %v", from, err)
+		}
+		if err := ipv6.VerifyICMPv6(coa, anycast, buf[:n]); err != nil {
+			t.Fatalf("checksum not filled in: %v", err)
+		}
+		rep := ipv6.DHAADReply{Identifier: 5, HomeAgentAddresses: ipv6.MakeAddrList(HAAddr)}
+		// The reply leaves from the HA's unicast address.
+		srvOut, _ := d.HA.ListenICMP(HAAddr)
+		if err := srvOut.WriteTo(rep.Append(nil, HAAddr, coa), coa); err != nil {
+			t.Fatal(err)
+		}
+		_ = cl.SetReadDeadline(time.Now().Add(time.Second))
+		n, from, err = cl.ReadFrom(buf)
+		if err != nil || from != HAAddr {
+			t.Fatalf("reply from %v: %v", from, err)
+		}
+		if r, err := ipv6.ParseDHAADReply(buf[:n]); err != nil || r.HomeAgentAddresses.At(0) != HAAddr {
+			t.Fatalf("%+v %v", r, err)
+		}
+	})
+}
