@@ -42,6 +42,11 @@
 //
 // ID.AppendBody gives the octets the AUTH payload signs (RestOfInitIDPayload,
 // RFC 7296 §2.15). NATDetectionHash computes NAT_DETECTION_*_IP data.
+// Typed notification data: Notify.Group (INVALID_KE_PAYLOAD), Cookie,
+// Cookie2, Addr (ADDITIONAL_IP*_ADDRESS), HashAlgorithms, SPI32; CP
+// attributes: CPAttribute.Addr, Prefix, Lifetime and the CPRequest, CPAddr,
+// CPPrefix, CPHomePrefix constructors; Digital Signature AUTH data:
+// SplitSignatureAuth and AppendSignatureAuth.
 //
 // # Names
 //
