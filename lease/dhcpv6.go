@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,15 +35,39 @@ type DHCPv6Config struct {
 	Timeout time.Duration
 	// Tries bounds transmissions per exchange (default 4).
 	Tries int
+	// RapidCommit asks for the two-message exchange (RFC 8415 §18.2.1):
+	// a server configured for it answers the Solicit with a Reply.
+	RapidCommit bool
+}
+
+// DHCPv6Stats counts messages, for operators.
+type DHCPv6Stats struct {
+	Sent            [16]atomic.Uint64 // by message type
+	Retransmissions atomic.Uint64
+	Timeouts        atomic.Uint64 // exchanges that got no answer
+	Refusals        atomic.Uint64 // answers with a failure status
 }
 
 // DHCPv6 assigns home addresses obtained from a DHCPv6 server, acting as
-// one DHCPv6 client per identity (DUIDFor). Exchanges are serialised.
+// one DHCPv6 client per identity (DUIDFor). Exchanges run concurrently on
+// one socket; a reader goroutine hands each answer to its exchange by
+// transaction ID.
 type DHCPv6 struct {
 	cfg    DHCPv6Config
 	conn   net.PacketConn
 	server *net.UDPAddr
-	mu     sync.Mutex
+	Stats  DHCPv6Stats
+
+	mu      sync.Mutex
+	pending map[uint32]*pending
+	done    chan struct{}
+}
+
+// pending is an exchange waiting for its answer.
+type pending struct {
+	clientID []byte
+	want     []uint8
+	ch       chan *Message
 }
 
 // DHCPv6Error: the server did not answer, or refused.
@@ -108,7 +134,8 @@ func NewDHCPv6(cfg DHCPv6Config) (*DHCPv6, error) {
 		}
 		cfg.Server = netip.AddrPortFrom(netip.MustParseAddr("ff02::1:2").WithZone(cfg.Interface), 547)
 	}
-	d := &DHCPv6{cfg: cfg, conn: cfg.Conn, server: net.UDPAddrFromAddrPort(cfg.Server)}
+	d := &DHCPv6{cfg: cfg, conn: cfg.Conn, server: net.UDPAddrFromAddrPort(cfg.Server),
+		pending: map[uint32]*pending{}, done: make(chan struct{})}
 	if d.conn == nil {
 		c, err := listenClient(cfg.Interface)
 		if err != nil {
@@ -116,6 +143,7 @@ func NewDHCPv6(cfg DHCPv6Config) (*DHCPv6, error) {
 		}
 		d.conn = c
 	}
+	go d.read()
 	return d, nil
 }
 
@@ -137,62 +165,98 @@ func listenClient(iface string) (net.PacketConn, error) {
 	return c, nil
 }
 
-// Close closes the client socket.
-func (d *DHCPv6) Close() error { return d.conn.Close() }
+// Close closes the client socket and waits for the reader.
+func (d *DHCPv6) Close() error {
+	err := d.conn.Close()
+	<-d.done
+	return err
+}
+
+// read hands each well-formed answer to the exchange it belongs to.
+func (d *DHCPv6) read() {
+	defer close(d.done)
+	buf := make([]byte, 4096)
+	for {
+		n, _, err := d.conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			return
+		}
+		m := new(Message)
+		// The parsed views must outlive buf's reuse.
+		if ParseMessage(bytes.Clone(buf[:n]), m) != nil {
+			continue
+		}
+		d.mu.Lock()
+		p := d.pending[m.TransactionID]
+		d.mu.Unlock()
+		if p == nil || !bytes.Equal(m.ClientID, p.clientID) || !slices.Contains(p.want, m.Type) {
+			continue
+		}
+		select {
+		case p.ch <- m:
+		default: // an earlier answer is already waiting
+		}
+	}
+}
 
 func (d *DHCPv6) fail(identity string, req *Message, tries int, reason string, err error) *DHCPv6Error {
 	return &DHCPv6Error{Server: d.cfg.Server.String(), Identity: identity, Exchange: dhcpMsgName(req.Type),
 		Tries: tries, Reason: reason, Err: err}
 }
 
-// exchange sends req (retransmitting, timeout doubling) until a reply of
-// type want with its transaction ID and client DUID arrives.
-func (d *DHCPv6) exchange(identity string, req Message, want uint8) (*Message, error) {
+// exchange sends req (retransmitting, timeout doubling) until an answer
+// of one of the wanted types with its transaction ID and client DUID
+// arrives.
+func (d *DHCPv6) exchange(identity string, req Message, want ...uint8) (*Message, error) {
+	p := &pending{clientID: req.ClientID, want: want, ch: make(chan *Message, 1)}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	req.TransactionID = rand.Uint32() & 0xffffff
+	for {
+		req.TransactionID = rand.Uint32() & 0xffffff
+		if d.pending[req.TransactionID] == nil {
+			break
+		}
+	}
+	d.pending[req.TransactionID] = p
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.pending, req.TransactionID)
+		d.mu.Unlock()
+	}()
 	start := time.Now()
 	timeout := d.cfg.Timeout
-	buf := make([]byte, 4096)
 	for try := 1; try <= d.cfg.Tries; try++ {
 		req.ElapsedTime = uint16(min(time.Since(start)/(10*time.Millisecond), 0xffff))
 		if _, err := d.conn.WriteTo(AppendMessage(nil, &req), d.server); err != nil {
 			return nil, d.fail(identity, &req, try, "sending failed", err)
 		}
-		m, err := d.await(buf, &req, want, time.Now().Add(timeout))
-		if m != nil || err != nil {
-			return m, err
+		d.Stats.Sent[req.Type&15].Add(1)
+		if try > 1 {
+			d.Stats.Retransmissions.Add(1)
+		}
+		t := time.NewTimer(timeout)
+		select {
+		case m := <-p.ch:
+			t.Stop()
+			return m, nil
+		case <-d.done:
+			t.Stop()
+			return nil, d.fail(identity, &req, try, "client closed", net.ErrClosed)
+		case <-t.C:
 		}
 		timeout *= 2
 	}
-	return nil, d.fail(identity, &req, d.cfg.Tries, fmt.Sprintf("no %s after %d tries", dhcpMsgName(want), d.cfg.Tries), nil)
-}
-
-func (d *DHCPv6) await(buf []byte, req *Message, want uint8, deadline time.Time) (*Message, error) {
-	if err := d.conn.SetReadDeadline(deadline); err != nil {
-		return nil, err
-	}
-	for {
-		n, _, err := d.conn.ReadFrom(buf)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		m := new(Message)
-		// The parsed views must outlive buf's reuse.
-		if ParseMessage(bytes.Clone(buf[:n]), m) != nil || m.Type != want ||
-			m.TransactionID != req.TransactionID || !bytes.Equal(m.ClientID, req.ClientID) {
-			continue
-		}
-		return m, nil
-	}
+	d.Stats.Timeouts.Add(1)
+	return nil, d.fail(identity, &req, d.cfg.Tries, fmt.Sprintf("no %s after %d tries", dhcpMsgName(want[0]), d.cfg.Tries), nil)
 }
 
 // granted checks that m grants an address in IA iaid, or says why not.
 func (d *DHCPv6) granted(identity string, req, m *Message, iaid uint32) (IAAddr, error) {
 	refuse := func(reason string, st Status, has bool) error {
+		d.Stats.Refusals.Add(1)
 		e := d.fail(identity, req, 0, reason, nil)
 		e.Status, e.HasStatus, e.StatusMessage = st.Code, has, string(st.Message)
 		return e

@@ -71,19 +71,26 @@ func (d *DHCPv6) Assign(identity string, suggested netip.Addr) (netip.Prefix, er
 // obtain runs Solicit/Advertise then Request/Reply.
 func (d *DHCPv6) obtain(identity string, hint netip.Addr) (IAAddr, []byte, error) {
 	iaid := IAIDFor(identity)
-	sol := Message{Type: dhcpSolicit, ClientID: DUIDFor(identity), HasIANA: true, IANA: d.ia(identity, hint)}
-	adv, err := d.exchange(identity, sol, dhcpAdvertise)
+	sol := Message{Type: dhcpSolicit, ClientID: DUIDFor(identity), HasIANA: true, IANA: d.ia(identity, hint), RapidCommit: d.cfg.RapidCommit}
+	want := []uint8{dhcpAdvertise}
+	if d.cfg.RapidCommit {
+		want = append(want, dhcpReply)
+	}
+	adv, err := d.exchange(identity, sol, want...)
 	if err != nil {
 		return IAAddr{}, nil, err
 	}
-	offered, err := d.granted(identity, &sol, adv, iaid)
-	if err != nil {
-		return IAAddr{}, nil, err
-	}
-	req := Message{Type: dhcpRequest, ClientID: sol.ClientID, ServerID: adv.ServerID, HasIANA: true, IANA: d.ia(identity, offered.Address)}
-	rep, err := d.exchange(identity, req, dhcpReply)
-	if err != nil {
-		return IAAddr{}, nil, err
+	req := sol
+	rep := adv
+	if adv.Type == dhcpAdvertise || !adv.RapidCommit {
+		offered, err := d.granted(identity, &sol, adv, iaid)
+		if err != nil {
+			return IAAddr{}, nil, err
+		}
+		req = Message{Type: dhcpRequest, ClientID: sol.ClientID, ServerID: adv.ServerID, HasIANA: true, IANA: d.ia(identity, offered.Address)}
+		if rep, err = d.exchange(identity, req, dhcpReply); err != nil {
+			return IAAddr{}, nil, err
+		}
 	}
 	got, err := d.granted(identity, &req, rep, iaid)
 	if err != nil {

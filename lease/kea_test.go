@@ -2,6 +2,7 @@ package lease
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -156,4 +157,54 @@ func checkNoLease(t *testing.T, st *store.Store, id string) {
 		}
 		return nil
 	})
+}
+
+// Concurrent bootstraps through one client socket, with Rapid Commit: one
+// round trip each, distinct addresses.
+func TestKeaConcurrentRapidCommit(t *testing.T) {
+	k := kea.Start(t, kea.Options{RapidCommit: true,
+		PoolFirst: netip.MustParseAddr("2001:db8:1::100"), PoolLast: netip.MustParseAddr("2001:db8:1::107")})
+	st := openStore(t, filepath.Join(t.TempDir(), "ha.db"))
+	defer st.Close()
+	var d *DHCPv6
+	if err := k.ClientNS.Do(func() error {
+		var err error
+		d, err = NewDHCPv6(DHCPv6Config{Policy: Policy{Store: st, HomePrefix: k.Subnet, LeaseTime: time.Hour},
+			Interface: k.ClientIf, Timeout: time.Second, Tries: 3, RapidCommit: true})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	type res struct {
+		p   netip.Prefix
+		err error
+	}
+	out := make(chan res, 8)
+	for i := range 8 {
+		go func() {
+			p, err := d.Assign(fmt.Sprintf("mn%d@example.net", i), netip.Addr{})
+			out <- res{p, err}
+		}()
+	}
+	seen := map[netip.Addr]bool{}
+	for range 8 {
+		r := <-out
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if seen[r.p.Addr()] {
+			t.Fatalf("%v assigned twice", r.p)
+		}
+		seen[r.p.Addr()] = true
+	}
+	if n := d.Stats.Sent[dhcpRequest].Load(); n != 0 {
+		t.Fatalf("%d Requests sent despite Rapid Commit", n)
+	}
+	if m := leases(t, st); len(m) != 8 {
+		t.Fatalf("%d leases stored", len(m))
+	}
+	if n := len(k.Leases(t)); n != 8 {
+		t.Fatalf("kea has %d leases", n)
+	}
 }

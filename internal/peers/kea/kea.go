@@ -31,6 +31,9 @@ type Options struct {
 	// ValidLifetime and PreferredLifetime in seconds (defaults 4000, 3000);
 	// T1/T2 are half and 0.8 of the preferred lifetime.
 	ValidLifetime, PreferredLifetime uint32
+	// RapidCommit lets the server answer a Solicit carrying Rapid Commit
+	// with a Reply (RFC 8415 §18.3.1).
+	RapidCommit bool
 }
 
 // Server is a running kea-dhcp6 on a home link.
@@ -98,7 +101,7 @@ func (s *Server) config(o Options) []byte {
 		"renew-timer":       pref / 2, "rebind-timer": pref * 4 / 5,
 		"preferred-lifetime": pref, "valid-lifetime": o.ValidLifetime,
 		"subnet6": []any{map[string]any{
-			"id": 1, "subnet": s.Subnet.String(), "interface": s.ServerIf,
+			"id": 1, "subnet": s.Subnet.String(), "interface": s.ServerIf, "rapid-commit": o.RapidCommit,
 			"pools": []any{map[string]any{"pool": fmt.Sprintf("%v-%v", o.PoolFirst, o.PoolLast)}},
 		}},
 		"loggers": []any{map[string]any{
