@@ -34,7 +34,9 @@
 //     before routing (an MN uses it to reverse-tunnel packets from its home
 //     address); Node.Inject hands a decapsulated packet to local delivery.
 //   - Network.CapturePcap writes one pcap file per link (LINKTYPE_RAW) with
-//     every packet transmitted on it; Link.Tap adds in-process taps.
+//     every packet transmitted on it; Link.Tap adds in-process taps; Summary
+//     describes a packet in one line (addresses, UDP/ESP SPI and sequence,
+//     ICMPv6 type, MH type with BU/BA fields) for timelines.
 //
 // Time comes from the time package, so inside a testing/synctest bubble the
 // network runs on virtual time. Network.Close stops every goroutine.
