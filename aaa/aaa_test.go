@@ -231,3 +231,26 @@ func TestEAPMessageSplit(t *testing.T) {
 		t.Fatalf("auth %v peer %v", err, perr)
 	}
 }
+
+func TestEAPAKAPrimeThroughRADIUS(t *testing.T) {
+	var k, op [16]byte
+	copy(k[:], "0123456789abcdef")
+	copy(op[:], "fedcba9876543210")
+	m := eap.NewMilenageOP(k, op)
+	conn, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &LocalServer{Secret: []byte("s3cret"), Authenticator: &eap.LocalAuthenticator{
+		AKA: map[string]*eap.AKASubscriber{"0123@example.net": eap.NewAKASubscriber(m, 7)}}, Logf: t.Logf}
+	done := make(chan struct{})
+	go func() { s.Serve(conn); close(done) }()
+	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
+
+	a := &EAPAuthenticator{Client: fastClient(Server{Addr: conn.LocalAddr().String(), Secret: []byte("s3cret")})}
+	peer := eap.NewPeer("0123@example.net", eap.NewAKAPrime("0123@example.net", &eap.SoftUSIM{Milenage: m}))
+	out, err, perr := converse(t, a, peer, "0123@example.net")
+	if err != nil || perr != nil || !out.Accepted || len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+		t.Fatalf("radius %v, peer %v, outcome %+v, peer MSK %x", err, perr, out, peer.MSK())
+	}
+}

@@ -7,9 +7,14 @@
 //	peer := eap.NewPeer("alice@example.net",
 //		eap.NewMSCHAPv2("alice@example.net", password)) // or NewMD5, NewTLS
 //	// for each EAP payload from the responder:
-//	resp, err := peer.Handle(msg) // resp: EAP-Response for the next IKE_AUTH
+//	resp, err := peer.Handle(msg) // or Respond; resp: EAP-Response for the next IKE_AUTH
 //	// after EAP-Success: Handle returns (nil, nil), peer.Succeeded() is true
 //	msk := peer.MSK() // AUTH shared key; nil for EAP-MD5
+//
+// MSK() is already set once the method completed (the server proved
+// itself), before the EAP-Success, for IKE engines that consume the
+// Success themselves; such an engine should still hand the Success to
+// Handle, which refuses one that arrives before the method completed.
 //
 // Methods:
 //   - MD5: EAP-MD5-Challenge; one-way, no MSK.
@@ -21,6 +26,12 @@
 //     TLS.Fragment bytes with L/M flags and ACKs; MSK = first 64 bytes of the
 //     "client EAP encryption" exporter. Call Close if the conversation is
 //     abandoned.
+//   - AKAPrime: EAP-AKA' (RFC 9048) over a USIM interface; SoftUSIM runs
+//     Milenage (TS 35.206) in software. AUTN and AT_MAC authenticate the
+//     network; keys are bound to the access network name (AT_KDF_INPUT,
+//     checked when AKAPrime.NetworkName is set). MSK = MK[80:144].
+//     The Identity must equal the identity the server derives keys with
+//     (the EAP identity, i.e. the IKE IDi when no Identity exchange ran).
 //
 // Handle errors are typed: *FailureError (the server refused: EAP-Failure,
 // MSCHAPv2 E=691...), *ServerAuthError (the server failed to prove itself
@@ -34,6 +45,7 @@
 // the EAP message to send, and at the end Accepted, the MSK and the
 // authenticated UserName (which may differ from IDi). Package aaa
 // implements it over RADIUS; LocalAuthenticator implements EAP-MD5 and
-// EAP-MSCHAPv2 against a password table (demo, tests, and the back end of
-// aaa's in-process RADIUS server).
+// EAP-MSCHAPv2 against a password table and EAP-AKA' against USIM records
+// (AKASubscriber: Milenage keys and SQN, with resynchronisation from AUTS)
+// for the demo, tests, and the back end of aaa's in-process RADIUS server.
 package eap

@@ -20,6 +20,10 @@ type LocalAuthenticator struct {
 	Methods []wire.Type
 	// Name is the MSCHAPv2 authenticator name; default "mip6".
 	Name string
+	// AKA maps identities to USIM records for EAP-AKA'.
+	AKA map[string]*AKASubscriber
+	// NetworkName is the EAP-AKA' access network name (AT_KDF_INPUT); default "WLAN".
+	NetworkName string
 }
 
 // Start implements Authenticator.
@@ -31,6 +35,9 @@ func (a *LocalAuthenticator) Start(ctx context.Context, identity string) (Conver
 	methods := a.Methods
 	if len(methods) == 0 {
 		methods = []wire.Type{wire.TypeMSCHAPv2, wire.TypeMD5Challenge}
+		if len(a.AKA) > 0 {
+			methods = []wire.Type{wire.TypeMSCHAPv2, wire.TypeAKAPrime, wire.TypeMD5Challenge}
+		}
 	}
 	return &localConversation{a: a, identity: identity, methods: methods, id: id[0]}, nil
 }
@@ -58,6 +65,7 @@ type localConversation struct {
 	challenge [16]byte
 	userName  string
 	msk       []byte
+	aka       *akaServerState
 }
 
 // Next implements Conversation. The first response may also be the
@@ -103,6 +111,8 @@ func (c *localConversation) handle(p *wire.Packet) (Outcome, error) {
 		return c.md5(p.TypeData)
 	case p.Type == wire.TypeMSCHAPv2 && c.method == wire.TypeMSCHAPv2:
 		return c.mschapv2(p.TypeData)
+	case p.Type == wire.TypeAKAPrime && c.method == wire.TypeAKAPrime && c.aka != nil:
+		return c.akaResponse(p)
 	}
 	return Outcome{}, &ProtocolError{Method: p.Type, Detail: "unexpected response"}
 }
@@ -118,8 +128,14 @@ func (c *localConversation) propose() (Outcome, error) {
 	if _, err := rand.Read(c.challenge[:]); err != nil {
 		return Outcome{}, err
 	}
-	if c.method == wire.TypeMD5Challenge {
+	switch c.method {
+	case wire.TypeMD5Challenge:
 		return c.request(&wire.MD5Challenge{Value: c.challenge[:], Name: []byte(c.name())})
+	case wire.TypeAKAPrime:
+		if c.a.AKA[c.identity] == nil {
+			return c.propose() // no USIM record: try the next method
+		}
+		return c.akaChallenge()
 	}
 	return c.request(&wire.MSCHAPv2{OpCode: wire.MSCHAPv2Challenge, MSCHAPv2ID: c.id + 1,
 		Challenge: c.challenge[:], Name: []byte(c.name())})

@@ -1,6 +1,7 @@
 package freeradius_test
 
 import (
+	"encoding/hex"
 	"net"
 	"strings"
 	"testing"
@@ -16,8 +17,14 @@ func startLocal(t *testing.T, secret string) *net.UDPAddr {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var k, opc [16]byte
+	hex.Decode(k[:], []byte("465b5ce8b199b49faa5f0a2ee238a6bc"))
+	hex.Decode(opc[:], []byte("cd63cb71954a9f4e48a5994e37a02baf"))
 	s := &aaa.LocalServer{Secret: []byte(secret), Authenticator: &eap.LocalAuthenticator{
-		Users: map[string]string{"alice@example.net": "alice-secret"}}, Logf: t.Logf}
+		Users: map[string]string{"alice@example.net": "alice-secret"},
+		AKA: map[string]*eap.AKASubscriber{
+			"6555444333222111@example.net": eap.NewAKASubscriber(eap.Milenage{K: k, OPc: opc}, 0x20)},
+	}, Logf: t.Logf}
 	done := make(chan struct{})
 	go func() { s.Serve(conn); close(done) }()
 	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
@@ -48,6 +55,21 @@ func TestEapolTestAgainstLocalServer(t *testing.T) {
 	password="alice-secret"`, true)
 		if !r.Success {
 			t.Fatalf("eapol_test:\n%s", r.Output)
+		}
+	})
+	// EAP-AKA': Debian's eapol_test has no USIM simulator ("No UMTS
+	// authentication algorithm enabled"), so it cannot finish; it still
+	// parses our AKA-Challenge, which checks the attribute framing and KDF
+	// negotiation against wpa_supplicant's parser.
+	t.Run("AKAPrimeFraming", func(t *testing.T) {
+		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret",
+			`eap=AKA'
+	identity="6555444333222111@example.net"
+	password="465b5ce8b199b49faa5f0a2ee238a6bc:cd63cb71954a9f4e48a5994e37a02baf:000000000010"`, false)
+		for _, want := range []string{"EAP-AKA: subtype Challenge", "EAP-AKA': KDF 1 selected", "EAP-AKA: UMTS authentication algorithm"} {
+			if !strings.Contains(r.Output, want) {
+				t.Fatalf("eapol_test output lacks %q:\n%s", want, r.Output)
+			}
 		}
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
