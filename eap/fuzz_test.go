@@ -16,6 +16,8 @@ func seedRequests(f *testing.F) {
 		&wire.MSCHAPv2{OpCode: wire.MSCHAPv2Success, MSCHAPv2ID: 1, Message: []byte("S=0000 M=x")},
 		&wire.MSCHAPv2{OpCode: wire.MSCHAPv2Failure, MSCHAPv2ID: 1, Message: []byte("E=691 R=0 M=no")},
 		&wire.TLS{Flags: wire.TLSStart},
+		&wire.AKA{Subtype: wire.AKAIdentity, Attributes: wire.AppendAKAAttr(nil, wire.ATAnyIDReq, []byte{0, 0})},
+		&wire.AKA{Subtype: wire.AKAChallenge, Attributes: wire.AppendAKAFixed(wire.AppendAKAFixed(nil, wire.ATRand, make([]byte, 16)), wire.ATAutn, make([]byte, 16))},
 		&wire.TLS{Flags: wire.TLSLengthIncluded | wire.TLSMoreFragments, MessageLength: 9, Data: []byte{22, 3, 3}},
 	} {
 		msg, _ := wire.Append(nil, wire.CodeRequest, 1, b)
@@ -33,7 +35,8 @@ func FuzzPeer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		tlsM := NewTLS(&tls.Config{ServerName: "x"})
 		defer tlsM.Close()
-		for _, m := range []Method{NewMD5("u", "p"), NewMSCHAPv2("u", "p"), tlsM} {
+		aka := NewAKAPrime("u", &SoftUSIM{})
+		for _, m := range []Method{NewMD5("u", "p"), NewMSCHAPv2("u", "p"), tlsM, aka} {
 			p := NewPeer("u", m)
 			for _, msg := range [][]byte{a, b} {
 				if _, err := p.Handle(msg); err != nil {
