@@ -118,3 +118,15 @@ func BenchmarkMemoryPerMN(b *testing.B) {
 		runtime.KeepAlive(sas)
 	}
 }
+
+// BenchmarkExpireNothingDue: the periodic expiry call with 100,000 bindings
+// and none due.
+func BenchmarkExpireNothingDue(b *testing.B) {
+	h := benchHA(b, benchSecs())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if res, _ := h.Expire(t0.Add(time.Minute)); len(res) != 0 {
+			b.Fatal("expired")
+		}
+	}
+}

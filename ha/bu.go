@@ -136,6 +136,7 @@ func (h *HomeAgent) register(now time.Time, sec SecurityContext, bu *BindingUpda
 	b.CareOf, b.CareOfPort, b.Sequence = coa, sec.OuterSourcePort, bu.Sequence
 	b.KeyMgmt, b.LinkLocal, b.Lifetime = k, bu.LinkLocal, life
 	b.Updated, b.Expires = now, now.Add(life)
+	s.noteExpiry(b.Expires)
 	b.Identity, b.SA, b.IKESA = sec.Identity, sec.SA, sec.IKESA
 	h.ctr.status[StatusAccepted].Add(1)
 	r := Result{Verdict: Accepted, Effects: eff, Binding: *b, PrevCareOf: prev, SendAck: bu.Acknowledge}

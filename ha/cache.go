@@ -33,7 +33,17 @@ const cacheShards = 256
 type shard struct {
 	mu sync.RWMutex
 	m  map[netip.Addr]*Binding
-	_  [40]byte // keep neighbouring shard locks on separate cache lines
+	// minExpires is at most the earliest expiry in the shard (zero: empty),
+	// so that Expire skips shards with nothing due.
+	minExpires time.Time
+	_          [16]byte // keep neighbouring shard locks on separate cache lines
+}
+
+// noteExpiry keeps minExpires a lower bound; called with s.mu held.
+func (s *shard) noteExpiry(t time.Time) {
+	if s.minExpires.IsZero() || t.Before(s.minExpires) {
+		s.minExpires = t
+	}
 }
 
 // Cache is the binding cache, sharded by home address. Safe for concurrent
@@ -100,6 +110,14 @@ func (c *Cache) expire(now time.Time, out []Binding) ([]Binding, time.Time) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
+		if s.minExpires.IsZero() || s.minExpires.After(now) {
+			if !s.minExpires.IsZero() && (next.IsZero() || s.minExpires.Before(next)) {
+				next = s.minExpires
+			}
+			s.mu.Unlock()
+			continue
+		}
+		s.minExpires = time.Time{}
 		for hoa, b := range s.m {
 			if !b.Expires.After(now) {
 				out = append(out, *b)
@@ -107,9 +125,10 @@ func (c *Cache) expire(now time.Time, out []Binding) ([]Binding, time.Time) {
 				c.n.Add(-1)
 				continue
 			}
-			if next.IsZero() || b.Expires.Before(next) {
-				next = b.Expires
-			}
+			s.noteExpiry(b.Expires)
+		}
+		if !s.minExpires.IsZero() && (next.IsZero() || s.minExpires.Before(next)) {
+			next = s.minExpires
 		}
 		s.mu.Unlock()
 	}

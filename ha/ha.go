@@ -152,8 +152,8 @@ func (h *HomeAgent) onHomeLink(a netip.Addr) bool {
 
 // Expire removes the bindings whose lifetime ended by now and returns, for
 // each, a Result with EffectReleaseHomeAddress|EffectTunnelInactive, plus
-// the time of the next expiry (zero when the cache is empty): the caller
-// calls Expire again then, or earlier.
+// when to call again: the next expiry or a little earlier (zero when the
+// cache is empty). Shards with nothing due are skipped without a scan.
 func (h *HomeAgent) Expire(now time.Time) ([]Result, time.Time) {
 	gone, next := h.cache.expire(now, nil)
 	out := make([]Result, len(gone))
