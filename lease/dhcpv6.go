@@ -278,10 +278,17 @@ func (d *DHCPv6) granted(identity string, req, m *Message, iaid uint32) (IAAddr,
 	return m.IANA.Addr, nil
 }
 
-func (d *DHCPv6) expiry(now time.Time, valid uint32) time.Time {
-	lt := d.cfg.LeaseTime
-	if valid != 0xffffffff {
-		lt = min(lt, time.Duration(valid)*time.Second)
+// renewAt is when the lease granted in m must be renewed with the
+// server: T1, or half the valid lifetime when the server leaves T1 to the
+// client (RFC 8415 §21.4); zero for infinite lifetimes.
+func renewAt(now time.Time, m *Message) time.Time {
+	const infinity = 0xffffffff
+	t1, valid := m.IANA.T1, m.IANA.Addr.Valid
+	if t1 == infinity || (t1 == 0 && valid == infinity) {
+		return time.Time{}
 	}
-	return now.Add(lt)
+	if t1 == 0 || t1 > valid {
+		t1 = valid / 2
+	}
+	return now.Add(time.Duration(t1) * time.Second)
 }

@@ -57,19 +57,20 @@ func (d *DHCPv6) Assign(identity string, suggested netip.Addr) (netip.Prefix, er
 			return netip.Prefix{}, err
 		}
 	}
-	got, serverID, err := d.obtain(identity, hint)
+	got, rep, err := d.obtain(identity, hint)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	if err := d.record(identity, got, serverID); err != nil {
-		d.release(identity, got.Address, serverID)
+	if err := d.record(identity, got, rep); err != nil {
+		d.release(identity, got.Address, rep.ServerID)
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(got.Address, d.cfg.HomePrefix.Bits()), nil
 }
 
-// obtain runs Solicit/Advertise then Request/Reply.
-func (d *DHCPv6) obtain(identity string, hint netip.Addr) (IAAddr, []byte, error) {
+// obtain runs Solicit/Advertise then Request/Reply (or Solicit/Reply with
+// Rapid Commit) and returns the address and the final Reply.
+func (d *DHCPv6) obtain(identity string, hint netip.Addr) (IAAddr, *Message, error) {
 	iaid := IAIDFor(identity)
 	sol := Message{Type: dhcpSolicit, ClientID: DUIDFor(identity), HasIANA: true, IANA: d.ia(identity, hint), RapidCommit: d.cfg.RapidCommit}
 	want := []uint8{dhcpAdvertise}
@@ -101,20 +102,27 @@ func (d *DHCPv6) obtain(identity string, hint netip.Addr) (IAAddr, []byte, error
 		e := d.fail(identity, &req, 0, fmt.Sprintf("granted %v, which is not a usable address of home prefix %v", got.Address, d.cfg.HomePrefix), nil)
 		return IAAddr{}, nil, e
 	}
-	return got, rep.ServerID, nil
+	return got, rep, nil
 }
 
 // record stores the granted lease and its PAD entry in one transaction.
-func (d *DHCPv6) record(identity string, got IAAddr, serverID []byte) error {
+func (d *DHCPv6) record(identity string, got IAAddr, rep *Message) error {
 	now := d.cfg.Now()
 	l := store.Lease{Address: got.Address, PrefixLen: uint8(d.cfg.HomePrefix.Bits()), Identity: identity,
-		Expiry: d.expiry(now, got.Valid), Source: store.SourceDHCPv6, ServerDUID: serverID, IAID: IAIDFor(identity)}
+		Expiry: now.Add(d.cfg.LeaseTime), RenewAt: renewAt(now, rep), Source: store.SourceDHCPv6,
+		ServerDUID: rep.ServerID, IAID: IAIDFor(identity)}
 	return d.cfg.Store.Update(func(tx *store.Tx) error { return putLease(tx, l, now) })
 }
 
-// Renew implements Assigner: a DHCPv6 Renew to the server that granted the
-// lease, then the stored expiry moves to now + min(LeaseTime, valid).
+// Renew implements Assigner, on an IKE SA rekey: a DHCPv6 Renew to the
+// server that granted the lease, then the lease runs LeaseTime from now.
 func (d *DHCPv6) Renew(identity string, addr netip.Addr) error {
+	return d.renew(identity, addr, true)
+}
+
+// renew extends the server's lease of addr and, when extend, the lease's
+// own (IKE SA bound) expiry.
+func (d *DHCPv6) renew(identity string, addr netip.Addr, extend bool) error {
 	var l store.Lease
 	err := d.cfg.Store.View(func(tx *store.Tx) error {
 		var err error
@@ -142,9 +150,40 @@ func (d *DHCPv6) Renew(identity string, addr netip.Addr) error {
 		if err != nil {
 			return err
 		}
-		cur.Expiry = d.expiry(now, got.Valid)
+		if extend {
+			cur.Expiry = now.Add(d.cfg.LeaseTime)
+		}
+		cur.RenewAt = renewAt(now, rep)
 		return putLease(tx, cur, now)
 	})
+}
+
+// Maintain is the home agent's periodic housekeeping: it expires leases
+// whose IKE SA went away (Expire) and renews with the server, at T1, the
+// live leases whose server lifetime runs shorter than their IKE SA.
+func (d *DHCPv6) Maintain() error {
+	if _, err := d.Expire(); err != nil {
+		return err
+	}
+	now := d.cfg.Now()
+	var due []store.Lease
+	err := d.cfg.Store.View(func(tx *store.Tx) error {
+		return tx.ForEachLease(func(l store.Lease) error {
+			if l.Source == store.SourceDHCPv6 && l.Live(now) && !l.RenewAt.IsZero() && !now.Before(l.RenewAt) &&
+				d.cfg.HomePrefix.Contains(l.Address) {
+				due = append(due, l)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range due {
+		errs = append(errs, d.renew(l.Identity, l.Address, false))
+	}
+	return errors.Join(errs...)
 }
 
 // Release implements Assigner: the lease and its PAD entry are removed from

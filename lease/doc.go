@@ -33,8 +33,11 @@
 // DHCPv6.Expire) periodically to drop leases whose IKE SA went away
 // without a Release.
 //
-// DHCPv6: the stored expiry is now + min(LeaseTime, the server's valid
-// lifetime), so configure the server's valid lifetime at least as long as
-// the IKE SA lifetime (or Renew at T1). Exchanges are serialised on one
-// socket bound to UDP port 546 of the home link interface.
+// DHCPv6: a lease's Expiry follows the IKE SA (LeaseTime from Assign or
+// Renew); its RenewAt is the server's T1. The HA calls DHCPv6.Maintain
+// periodically: it expires leases and renews with the server those past
+// T1, so a server lifetime shorter than the IKE SA's is fine. Exchanges
+// for different identities run concurrently over one socket bound to UDP
+// port 546 of the home link interface; RapidCommit saves a round trip
+// when the server allows it; Stats counts messages.
 package lease

@@ -70,8 +70,23 @@ func TestKea(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(alice); return nil })
-	if !l.Expiry.Equal(c.t.Add(time.Hour)) {
-		t.Fatalf("renewed expiry %v, want %v", l.Expiry, c.t.Add(time.Hour))
+	if !l.Expiry.Equal(c.t.Add(time.Hour)) || !l.RenewAt.Equal(c.t.Add(1500*time.Second)) {
+		t.Fatalf("renewed expiry %v, renew at %v; want %v and T1 1500 s later", l.Expiry, l.RenewAt, c.t.Add(time.Hour))
+	}
+	// T1 passes while the IKE SA lives: Maintain renews with the server
+	// only, the IKE-bound expiry stays.
+	expiry := l.Expiry
+	renews := d.Stats.Sent[dhcpRenew].Load()
+	if err := d.Maintain(); err != nil || d.Stats.Sent[dhcpRenew].Load() != renews {
+		t.Fatalf("Maintain before T1: %v, %d renews", err, d.Stats.Sent[dhcpRenew].Load()-renews)
+	}
+	c.t = c.t.Add(1600 * time.Second)
+	if err := d.Maintain(); err != nil || d.Stats.Sent[dhcpRenew].Load() != renews+1 {
+		t.Fatalf("Maintain after T1: %v, %d renews", err, d.Stats.Sent[dhcpRenew].Load()-renews)
+	}
+	st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(alice); return nil })
+	if !l.Expiry.Equal(expiry) || !l.RenewAt.Equal(c.t.Add(1500*time.Second)) {
+		t.Fatalf("after Maintain: expiry %v (was %v), renew at %v", l.Expiry, expiry, l.RenewAt)
 	}
 
 	// Suggesting another identity's address gets a different one.

@@ -10,7 +10,7 @@ import (
 // Record encodings, version 1. Integers are big-endian; times are Unix
 // nanoseconds (0 = zero time); strings carry a 2-octet length.
 //
-//	Lease:   ver(1)=1 | address(16) | prefixLen(1) | expiry(8) | spii(8) |
+//	Lease:   ver(1)=1 | address(16) | prefixLen(1) | expiry(8) | renewAt(8) | spii(8) |
 //	         spir(8) | source(1) | iaid(4) | identity(2+n) | serverDUID(1+n)
 //	Binding: ver(1)=1 | hoa(16) | coa(16) | sequence(2) | lifetime ns(8) |
 //	         expiry(8) | identity(2+n)
@@ -135,6 +135,7 @@ func AppendLease(b []byte, l *Lease) []byte {
 	b = appendAddr(b, l.Address)
 	b = append(b, l.PrefixLen)
 	b = appendTime(b, l.Expiry)
+	b = appendTime(b, l.RenewAt)
 	b = binary.BigEndian.AppendUint64(b, l.IKESA.SPIi)
 	b = binary.BigEndian.AppendUint64(b, l.IKESA.SPIr)
 	b = append(b, byte(l.Source))
@@ -151,6 +152,7 @@ func DecodeLease(b []byte, l *Lease) error {
 	l.Address = r.addr("address")
 	l.PrefixLen = r.u8("prefix length")
 	l.Expiry = r.time("expiry")
+	l.RenewAt = r.time("renew at")
 	l.IKESA.SPIi = r.u64("IKE SPIi")
 	l.IKESA.SPIr = r.u64("IKE SPIr")
 	l.Source = LeaseSource(r.u8("source"))

@@ -37,9 +37,12 @@ type Lease struct {
 	Address   netip.Addr
 	PrefixLen uint8 // length of the home prefix (CFG_REPLY INTERNAL_IP6_ADDRESS)
 	Identity  string
-	Expiry    time.Time // zero: no expiry
-	IKESA     SARef
-	Source    LeaseSource
+	Expiry    time.Time // zero: no expiry; follows the IKE SA
+	// RenewAt is when the address's source must be asked to extend it
+	// (DHCPv6 T1); zero when nothing needs renewing.
+	RenewAt time.Time
+	IKESA   SARef
+	Source  LeaseSource
 	// DHCPv6 leases: the server that granted it and the IA_NA's IAID, so a
 	// restarted home agent can Renew and Release it.
 	ServerDUID []byte

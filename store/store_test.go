@@ -24,7 +24,7 @@ func openT(t *testing.T, path string) *Store {
 func sampleLease() Lease {
 	return Lease{
 		Address: netip.MustParseAddr("2001:db8:1::10"), PrefixLen: 64, Identity: "alice@example.net",
-		Expiry: t0.Add(time.Hour), IKESA: SARef{1, 2}, Source: SourceDHCPv6,
+		Expiry: t0.Add(time.Hour), RenewAt: t0.Add(30 * time.Minute), IKESA: SARef{1, 2}, Source: SourceDHCPv6,
 		ServerDUID: []byte{0, 1, 2, 3}, IAID: 7,
 	}
 }
@@ -35,10 +35,10 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err := DecodeLease(AppendLease(nil, &l), &l2); err != nil {
 		t.Fatal(err)
 	}
-	if !l2.Expiry.Equal(l.Expiry) {
+	if !l2.Expiry.Equal(l.Expiry) || !l2.RenewAt.Equal(l.RenewAt) {
 		t.Fatalf("expiry %v != %v", l2.Expiry, l.Expiry)
 	}
-	l2.Expiry = l.Expiry
+	l2.Expiry, l2.RenewAt = l.Expiry, l.RenewAt
 	if !reflect.DeepEqual(l, l2) {
 		t.Fatalf("lease %+v != %+v", l2, l)
 	}
