@@ -12,7 +12,11 @@ import (
 )
 
 // startLocal runs aaa's in-process RADIUS server on ::1.
-func startLocal(t *testing.T, secret string) *net.UDPAddr {
+func startLocal(t *testing.T, secret string) *net.UDPAddr { return startLocalTB(t, secret) }
+
+func startLocalB(b *testing.B, secret string) string { return startLocalTB(b, secret).String() }
+
+func startLocalTB(t testing.TB, secret string) *net.UDPAddr {
 	conn, err := net.ListenPacket("udp", "[::1]:0")
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +25,7 @@ func startLocal(t *testing.T, secret string) *net.UDPAddr {
 	hex.Decode(k[:], []byte("465b5ce8b199b49faa5f0a2ee238a6bc"))
 	hex.Decode(opc[:], []byte("cd63cb71954a9f4e48a5994e37a02baf"))
 	s := &aaa.LocalServer{Secret: []byte(secret), Authenticator: &eap.LocalAuthenticator{
-		Users: map[string]string{"alice@example.net": "alice-secret"},
+		Users: map[string]string{"alice@example.net": "alice-secret", "bob@example.net": "bob-secret"},
 		AKA: map[string]*eap.AKASubscriber{
 			"6555444333222111@example.net": eap.NewAKASubscriber(eap.Milenage{K: k, OPc: opc}, 0x20)},
 	}, Logf: t.Logf}

@@ -221,6 +221,16 @@ func TestFreeRADIUSProxyByRealm(t *testing.T) {
 	if len(home.TranscriptLines("carol@msa.example")) == 0 {
 		t.Fatal("home server never saw the proxied request")
 	}
+	// Accounting for the roaming user reaches the home domain too.
+	acct := &aaa.Client{Servers: []aaa.Server{{Addr: serving.AcctAddr(), Secret: []byte("msp-secret")}}, Timeout: 2 * time.Second}
+	now := time.Now()
+	sess := &aaa.Session{ID: "roam-1", UserName: "carol@msa.example", HomeAddress: netip.MustParseAddr("2001:db8:7::9"), Started: now}
+	if err := acct.AccountingStart(context.Background(), sess, now); err != nil {
+		t.Fatal(err)
+	}
+	if d := home.Detail(); !strings.Contains(d, "Acct-Session-Id = \"roam-1\"") || !strings.Contains(d, "Framed-IPv6-Address = 2001:db8:7::9") {
+		t.Fatalf("home server's detail file:\n%s", d)
+	}
 	// A local user of the serving domain is still served locally.
 	local := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "alice-secret"))
 	if out, err, perr := authenticate(t, a, local); err != nil || perr != nil || !out.Accepted {
