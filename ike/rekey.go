@@ -135,7 +135,7 @@ func (sa *IKESA) respondIKERekey(now time.Time, ps ikev2.Payloads, saP *ikev2.SA
 		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyInvalidSyntax, nil)}
 	}
 	nr := sa.ep.nonce()
-	n, err := sa.successor(now, false, binary.BigEndian.Uint64(prop.SPI), 0, suite, gir, ni.Data, nr)
+	n, err := sa.successor(now, false, binary.BigEndian.Uint64(prop.SPI), 0, suite, gir, append([]byte(nil), ni.Data...), nr)
 	if err != nil {
 		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyTemporaryFailure, nil)}
 	}
