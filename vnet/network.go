@@ -21,8 +21,9 @@ type Network struct {
 	// QueueLen bounds each node's input queue (default 1024).
 	QueueLen int
 
-	mu     sync.RWMutex
-	links  []*Link
+	mu         sync.RWMutex
+	captureDir string // links created later are captured too
+	links      []*Link
 	nodes  []*Node
 	closed bool
 	wg     sync.WaitGroup
@@ -87,7 +88,12 @@ func (n *Network) NewLink(name string, prefix netip.Prefix) *Link {
 	l := &Link{Name: name, Prefix: prefix.Masked(), net: n, claims: map[netip.Addr]*Interface{}}
 	n.mu.Lock()
 	n.links = append(n.links, l)
+	dir := n.captureDir
 	n.mu.Unlock()
+	if dir != "" {
+		// A link that cannot be captured still carries packets.
+		_ = l.startCapture(dir)
+	}
 	return l
 }
 
@@ -188,24 +194,37 @@ func (l *Link) record(ts time.Time, pkt []byte) {
 	}
 }
 
-// CapturePcap starts writing <dir>/<link name>.pcap for every link that
-// exists now. Close flushes and closes the files.
+// CapturePcap writes <dir>/<link name>.pcap for every link, including
+// links created later. Close flushes and closes the files.
 func (n *Network) CapturePcap(dir string) error {
+	n.mu.Lock()
+	n.captureDir = dir
+	n.mu.Unlock()
 	for _, l := range n.Links() {
-		f, err := os.Create(filepath.Join(dir, l.Name+".pcap"))
-		if err != nil {
-			return fmt.Errorf("vnet: capture %s: %w", l.Name, err)
+		if err := l.startCapture(dir); err != nil {
+			return err
 		}
-		b := bufio.NewWriter(f)
-		w, err := pcap.NewWriter(b, pcap.LinkTypeRaw)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("vnet: capture %s: %w", l.Name, err)
-		}
-		l.capMu.Lock()
-		l.capture = &capture{f: f, b: b, w: w}
-		l.capMu.Unlock()
 	}
+	return nil
+}
+
+func (l *Link) startCapture(dir string) error {
+	l.capMu.Lock()
+	defer l.capMu.Unlock()
+	if l.capture != nil {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, l.Name+".pcap"))
+	if err != nil {
+		return fmt.Errorf("vnet: capture %s: %w", l.Name, err)
+	}
+	b := bufio.NewWriter(f)
+	w, err := pcap.NewWriter(b, pcap.LinkTypeRaw)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("vnet: capture %s: %w", l.Name, err)
+	}
+	l.capture = &capture{f: f, b: b, w: w}
 	return nil
 }
 

@@ -202,6 +202,10 @@ func TestPcapPerLink(t *testing.T) {
 		p := d.CN.NewPinger(9, netip.Addr{})
 		_ = p.Send(HAAddr, 1)
 		recvReply(t, p, 1, time.Second)
+		late := d.Net.NewLink("late", netip.MustParsePrefix("2001:db8:d::/64"))
+		d.Router.Attach(late, RouterAddr(late.Prefix))
+		_ = p.Send(RouterAddr(late.Prefix), 2)
+		recvReply(t, p, 2, time.Second)
 		if err := d.Net.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -227,9 +231,12 @@ func TestPcapPerLink(t *testing.T) {
 			n++
 		}
 		f.Close()
-		if n != 2 {
-			t.Fatalf("%s.pcap has %d packets, want 2 (request, reply)", name, n)
+		if want := map[string]int{"home": 2, "cn": 4}[name]; n != want {
+			t.Fatalf("%s.pcap has %d packets, want %d", name, n, want)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "late.pcap")); err != nil {
+		t.Fatal("link created after CapturePcap not captured")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "access-a.pcap")); len(b) != 24 || !bytes.Equal(b[:4], []byte{0xd4, 0xc3, 0xb2, 0xa1}) {
 		t.Fatalf("idle link capture: %d bytes", len(b))
@@ -252,11 +259,11 @@ func TestDeadlineWakesBlockedRead(t *testing.T) {
 		if err := <-errc; !os.IsTimeout(err) || time.Since(start) != time.Second {
 			t.Fatalf("err %v after %v", err, time.Since(start))
 		}
+		_ = c.SetReadDeadline(time.Time{})
 		go func() {
 			_, _, err := c.ReadFromUDPAddrPort(make([]byte, 10))
 			errc <- err
 		}()
-		_ = c.SetReadDeadline(time.Time{})
 		synctest.Wait()
 		c.Close()
 		if err := <-errc; err == nil || os.IsTimeout(err) {
