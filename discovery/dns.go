@@ -161,6 +161,9 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*dns.M
 			if err == nil && resp.Truncated {
 				resp, err = r.exchange(ctx, m, s, true, timeout)
 			}
+			if err == nil && !answers(resp, name, qtype) {
+				err = fmt.Errorf("answer from %v is for another question", s)
+			}
 			if err != nil {
 				last = err
 				continue
@@ -178,6 +181,12 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*dns.M
 		return nil, rcodeErr
 	}
 	return nil, &ServerError{Servers: servers, Name: name, Type: tname, Tries: tries, Timeout: timeout, Err: last}
+}
+
+// answers reports whether resp answers name/qtype (a spoofed or stray
+// answer does not).
+func answers(resp *dns.Msg, name string, qtype uint16) bool {
+	return len(resp.Question) == 1 && resp.Question[0].Qtype == qtype && strings.EqualFold(resp.Question[0].Name, name)
 }
 
 // usable reports why a is not a usable home agent address ("" if it is).

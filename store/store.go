@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -105,8 +106,16 @@ func checkWritable(path string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file", path)
+	case err == nil:
+		if unix.Access(path, unix.R_OK|unix.W_OK) != nil {
+			return fmt.Errorf("%s is not readable and writable by this user (uid %d)", path, os.Geteuid())
+		}
+	case unix.Access(dir, unix.W_OK|unix.X_OK) != nil:
+		return fmt.Errorf("cannot create files in %s as this user (uid %d)", dir, os.Geteuid())
 	}
 	return nil
 }

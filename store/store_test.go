@@ -4,8 +4,11 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -249,5 +252,55 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("junk file: %v", err)
 	} else {
 		t.Log(err)
+	}
+}
+
+// A directory the home agent's user cannot write to: run as nobody in a
+// child process (the test runs as root in CI; root may write anywhere).
+func TestOpenNotWritable(t *testing.T) {
+	if dir := os.Getenv("MIP6_STORE_CHILD_DIR"); dir != "" {
+		_, err := Open(filepath.Join(dir, "ha.db"), Options{})
+		var oe *OpenError
+		if !errors.As(err, &oe) || oe.Cause != CauseNotWritable {
+			t.Fatalf("as uid %d: %v", os.Geteuid(), err)
+		}
+		t.Log(err)
+		return
+	}
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		os.Chmod(dir, 0o555)
+		defer os.Chmod(dir, 0o755)
+		var oe *OpenError
+		if _, err := Open(filepath.Join(dir, "ha.db"), Options{}); !errors.As(err, &oe) || oe.Cause != CauseNotWritable {
+			t.Fatalf("read-only directory: %v", err)
+		}
+		return
+	}
+	dir, err := os.MkdirTemp("", "mip6-store-ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755) // root-owned: nobody may not create files in it
+	// The test binary's own directory is private to root: run a copy.
+	bin := filepath.Join(dir, "store.test")
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestOpenNotWritable$", "-test.v")
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "MIP6_STORE_CHILD_DIR="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "cannot create files in "+dir) {
+		t.Fatalf("child output:\n%s", out)
 	}
 }
