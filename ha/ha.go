@@ -1,7 +1,6 @@
 package ha
 
 import (
-	"errors"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -72,17 +71,24 @@ type counters struct {
 	expiry atomic.Uint64
 }
 
+// ConfigError names the Config field New refused.
+type ConfigError struct {
+	Field, Reason string
+}
+
+func (e *ConfigError) Error() string { return "ha: config: " + e.Field + ": " + e.Reason }
+
 // New validates cfg and returns a home agent that asks pad for
 // authorisation.
 func New(cfg Config, pad PAD) (*HomeAgent, error) {
 	if !cfg.Address.Is6() || cfg.Address.Is4In6() {
-		return nil, errors.New("ha: config: Address: not an IPv6 address")
+		return nil, &ConfigError{Field: "Address", Reason: "not an IPv6 address"}
 	}
 	if len(cfg.HomePrefixes) == 0 {
-		return nil, errors.New("ha: config: HomePrefixes: none given")
+		return nil, &ConfigError{Field: "HomePrefixes", Reason: "none given"}
 	}
 	if pad == nil {
-		return nil, errors.New("ha: config: no PAD")
+		return nil, &ConfigError{Field: "PAD", Reason: "none given"}
 	}
 	if cfg.MaxLifetime <= 0 {
 		cfg.MaxLifetime = time.Hour

@@ -1,7 +1,6 @@
 package mn
 
 import (
-	"errors"
 	"net/netip"
 	"time"
 )
@@ -82,13 +81,20 @@ type retry struct {
 	attempts int
 }
 
+// ConfigError names the Config field New refused.
+type ConfigError struct {
+	Field, Reason string
+}
+
+func (e *ConfigError) Error() string { return "mn: config: " + e.Field + ": " + e.Reason }
+
 // New validates cfg and returns a mobile node that is not attached yet.
 func New(cfg Config) (*MobileNode, error) {
 	if !cfg.HomeAddress.Is6() || !cfg.HomeAgent.Is6() {
-		return nil, errors.New("mn: config: HomeAddress and HomeAgent must be IPv6 addresses")
+		return nil, &ConfigError{Field: "HomeAddress/HomeAgent", Reason: "not IPv6 addresses"}
 	}
 	if !cfg.HomePrefix.IsValid() || !cfg.HomePrefix.Contains(cfg.HomeAddress) {
-		return nil, errors.New("mn: config: HomePrefix must contain HomeAddress")
+		return nil, &ConfigError{Field: "HomePrefix", Reason: "does not contain HomeAddress"}
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = time.Hour

@@ -198,7 +198,7 @@ func TestExpiryWithoutRefresh(t *testing.T) {
 	m := newMN(t)
 	bu := oneBU(t, m.Attach(t0, coaA))
 	m.HandleAck(t0, BindingAck{Sequence: bu.Sequence, Lifetime: 10}) // 40 s, refresh at 32 s
-	m.Timer(t0.Add(32 * time.Second))                                 // refresh BU lost
+	m.Timer(t0.Add(32 * time.Second))                                // refresh BU lost
 	m.Timer(t0.Add(33 * time.Second))
 	m.Timer(t0.Add(35 * time.Second))
 	m.Timer(t0.Add(39 * time.Second))

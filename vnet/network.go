@@ -24,9 +24,9 @@ type Network struct {
 	mu         sync.RWMutex
 	captureDir string // links created later are captured too
 	links      []*Link
-	nodes  []*Node
-	closed bool
-	wg     sync.WaitGroup
+	nodes      []*Node
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // New returns an empty network.

@@ -248,6 +248,12 @@ var ErrNoRoute = errors.New("vnet: no route to destination")
 // ErrClosed is returned by operations on a closed node or socket.
 var ErrClosed = errors.New("vnet: closed")
 
+// ErrNotIPv6 is returned when a packet handed to Send is not IPv6.
+var ErrNotIPv6 = errors.New("vnet: not an IPv6 packet")
+
+// ErrAddrInUse is returned by ListenUDP for a taken address and port.
+var ErrAddrInUse = errors.New("vnet: address already in use")
+
 // route finds the outgoing interface and next hop for dst.
 func (nd *Node) route(dst netip.Addr) (*Interface, netip.Addr, bool) {
 	nd.mu.RLock()
@@ -315,7 +321,7 @@ func (nd *Node) Send(pkt []byte) error {
 func (nd *Node) SendDirect(pkt []byte) error {
 	h, ok := parseHeader(pkt)
 	if !ok {
-		return errors.New("vnet: not an IPv6 packet")
+		return ErrNotIPv6
 	}
 	if nd.IsLocal(h.dst) {
 		nd.enqueue(inbound{pkt: append([]byte(nil), pkt...), due: time.Now()})

@@ -1,7 +1,6 @@
 package vnet
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -55,7 +54,7 @@ func (nd *Node) ListenUDP(laddr netip.AddrPort) (*UDPConn, error) {
 	}
 	for _, c := range nd.udp[port] {
 		if c.laddr.Addr() == addr || c.laddr.Addr().IsUnspecified() || addr.IsUnspecified() {
-			return nil, errors.New("vnet: address already in use")
+			return nil, ErrAddrInUse
 		}
 	}
 	c := &UDPConn{node: nd, laddr: netip.AddrPortFrom(addr, port), q: make(chan datagram, 256), closed: make(chan struct{}), dl: newDeadline()}
