@@ -213,13 +213,13 @@ func readOffer(ps ikev2.Payloads) (*childOffer, error) {
 // payloads to answer with; on refusal, one error notify and no child.
 func (sa *IKESA) acceptChild(now time.Time, o *childOffer, ni, nr []byte, createChild bool) (ikev2.Payloads, *ChildSA) {
 	peerAddr := sa.remote.Addr()
-	if sa.assigned.IsValid() {
-		peerAddr = sa.assigned.Addr()
+	if sa.assigned.IsValid() && !sa.initiator {
+		peerAddr = sa.assigned.Addr() // the address we gave the peer
 	}
 	for i := range sa.peer.Children {
 		cfg := &sa.peer.Children[i]
 		remote := Narrow(o.tsi, resolve(cfg.RemoteTS, peerAddr))
-		local := Narrow(o.tsr, resolve(cfg.LocalTS, sa.local.Addr()))
+		local := Narrow(o.tsr, resolve(cfg.LocalTS, sa.localInner()))
 		if len(remote) == 0 || len(local) == 0 {
 			continue
 		}

@@ -65,7 +65,10 @@ type Event struct {
 	IKESA    SAInfo
 	Child    *ChildSA
 	OldChild *ChildSA
-	Err      error
+	// PreviousIKESA is the IKE SA an EventIKERekeyed replaces; its
+	// EventIKEDeleted follows (without CHILD_SA deletions: they moved).
+	PreviousIKESA SAInfo
+	Err           error
 }
 
 // FailureReason classifies why an IKE SA failed.

@@ -177,8 +177,7 @@ func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, sui
 	if sa.peer.DPDInterval > 0 {
 		n.dpdDue = now.Add(sa.peer.DPDInterval)
 	}
-	sa.emit(Event{Kind: EventIKERekeyed})
-	n.out.events = append(n.out.events, Event{Kind: EventIKERekeyed, IKESA: n.info()})
+	n.out.events = append(n.out.events, Event{Kind: EventIKERekeyed, IKESA: n.info(), PreviousIKESA: sa.info()})
 	sa.ep.kick(hd)
 	return n, nil
 }
