@@ -411,6 +411,7 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 	var uat []tshark.UATRecord
 	synctest.Test(t, func(t *testing.T) {
 		d, h, m, keys := newLab(t, dir)
+		defer shutdown(t, d, h, m) // also on t.Fatal: the bubble must empty
 		uat = keys
 		p := d.CN.NewPinger(1, vnet.CNAddr)
 		var seq uint16
@@ -461,7 +462,6 @@ func TestEndToEndMoveAndReturnHome(t *testing.T) {
 			t.Fatalf("HA acks %v, want 3 accepted", c.Status)
 		}
 
-		shutdown(t, d, h, m)
 	})
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
 	for _, name := range []string{"home", "access-b"} { // tshark starts slowly: the two links that carry every kind of packet
@@ -596,6 +596,7 @@ func shutdown(t *testing.T, d *vnet.Demo, h *haRig, m *mnRig) {
 func TestEndToEndLostBindingUpdate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d, h, m, _ := newLab(t, "")
+		defer shutdown(t, d, h, m)
 		m.moveTo(d.A, coaA)
 		await[mn.Registered](t, m, 5*time.Second)
 		d.B.SetLoss(vnet.DropSeq(1)) // the first packet on B: the BU
@@ -608,7 +609,6 @@ func TestEndToEndLostBindingUpdate(t *testing.T) {
 		if b, _ := h.core.TunnelDestination(hoa); b.CareOf != coaB || b.Sequence != 3 {
 			t.Fatalf("binding %+v: want CoA B with the retransmission's sequence number 3", b)
 		}
-		shutdown(t, d, h, m)
 	})
 }
 
@@ -617,6 +617,7 @@ func TestEndToEndLostBindingUpdate(t *testing.T) {
 func TestEndToEndHomeAgentVanishes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d, h, m, _ := newLab(t, "")
+		defer shutdown(t, d, h, m)
 		m.moveTo(d.A, coaA)
 		reg := await[mn.Registered](t, m, 5*time.Second)
 		d.HAIfc.Detach()
@@ -626,6 +627,69 @@ func TestEndToEndHomeAgentVanishes(t *testing.T) {
 		if took := time.Since(start); rb.Status != 0 || took < 240*time.Second+127*time.Second-time.Second || took > 240*time.Second+128*time.Second {
 			t.Fatalf("rebootstrap %+v after %v (registered %+v)", rb, took, reg)
 		}
-		shutdown(t, d, h, m)
 	})
+}
+
+// TestEndToEndReplayAndForgery: an attacker on access network B replays the
+// MN's captured BU from A (ESP anti-replay drops it), sends one under an
+// unknown SPI and one sealed with a wrong key; the binding stays at B.
+func TestEndToEndReplayAndForgery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, h, m, _ := newLab(t, "")
+		defer shutdown(t, d, h, m)
+		var captured [][]byte
+		var mu sync.Mutex
+		d.A.Tap(func(_ time.Time, pkt []byte) {
+			mu.Lock()
+			captured = append(captured, append([]byte(nil), pkt...))
+			mu.Unlock()
+		})
+		m.moveTo(d.A, coaA)
+		await[mn.Registered](t, m, 5*time.Second)
+		m.moveTo(d.B, coaB)
+		await[mn.Registered](t, m, 5*time.Second)
+		before, _ := h.core.TunnelDestination(hoa)
+
+		attacker := d.Net.NewNode("attacker")
+		attacker.Attach(d.B, vnet.AddrOn(vnet.BPrefix, 0xe))
+		mu.Lock()
+		bu := captured[0] // the MN's first packet on A: its BU
+		mu.Unlock()
+		forgedSPI := append([]byte(nil), bu...)
+		forgedSPI[ipv6.HeaderLen+ipv6.UDPHeaderLen+3] ^= 0xff // SPI
+		wrongKey, _, _ := saPair(t, spiToHA)
+		for i := 0; i < 100; i++ { // past the replay window's seen numbers: the ICV must fail
+			_, _ = wrongKey.Seal(nil, []byte{0}, ipv6.ProtoNoNext)
+		}
+		inner := mn.AppendBindingUpdate(nil, &mn.SendBindingUpdate{Sequence: 1000, Acknowledge: true, Home: true,
+			Lifetime: 100, HomeAddress: hoa, HomeAgent: vnet.HAAddr, CareOf: coaA, AltCoA: coaA})
+		sealed, _ := wrongKey.Seal(nil, inner, ipv6.ProtoIPv6)
+		forgedKey := ipv6.AppendUDP(nil, netip.AddrPortFrom(coaA, 4500), netip.AddrPortFrom(vnet.HAAddr, 4500), sealed)
+		for _, pkt := range [][]byte{bu, forgedSPI, forgedKey} {
+			// Rewrite the UDP checksum of the tampered copy so only ESP can object.
+			if err := attacker.SendDirect(fixUDP(pkt)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		if after, _ := h.core.TunnelDestination(hoa); after != before {
+			t.Fatalf("binding changed: %+v -> %+v", before, after)
+		}
+		if n := h.drops.Load(); n != 3 {
+			t.Fatalf("HA dropped %d packets, want 3", n)
+		}
+		st := h.in.Stats()
+		if st.Drop(esp.DropReplay) != 1 || st.Drop(esp.DropBadICV) != 1 {
+			t.Fatalf("ESP drops: replay %d, bad ICV %d", st.Drop(esp.DropReplay), st.Drop(esp.DropBadICV))
+		}
+	})
+}
+
+// fixUDP recomputes the UDP checksum of an IPv6/UDP packet.
+func fixUDP(pkt []byte) []byte {
+	hdr, _ := ipv6.ParseHeader(pkt)
+	u := pkt[ipv6.HeaderLen:]
+	src := netip.AddrPortFrom(hdr.Src, uint16(u[0])<<8|uint16(u[1]))
+	dst := netip.AddrPortFrom(hdr.Dst, uint16(u[2])<<8|uint16(u[3]))
+	return ipv6.AppendUDP(nil, src, dst, u[ipv6.UDPHeaderLen:])
 }
