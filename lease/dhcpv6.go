@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,6 +45,7 @@ type DHCPv6Stats struct {
 	Retransmissions atomic.Uint64
 	Timeouts        atomic.Uint64 // exchanges that got no answer
 	Refusals        atomic.Uint64 // answers with a failure status
+	ReadErrors      atomic.Uint64
 }
 
 // DHCPv6 assigns home addresses obtained from a DHCPv6 server, acting as
@@ -178,11 +178,15 @@ func (d *DHCPv6) read() {
 	buf := make([]byte, 4096)
 	for {
 		n, _, err := d.conn.ReadFrom(buf)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
+		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if err != nil {
+			// Transient (e.g. a deadline someone set): keep serving, but
+			// never spin.
+			d.Stats.ReadErrors.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		m := new(Message)
 		// The parsed views must outlive buf's reuse.

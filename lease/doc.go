@@ -11,7 +11,10 @@
 //     DUID derived from the identity so a restarted HA, or a re-bootstrapping
 //     MN, is given the same address again.
 //
-// Rules, common to both:
+//   - Fallback: DHCPv6 first, the local pool when the server does not
+//     answer (OnRefusal: also when it refuses); ranges must be disjoint.
+//
+// Rules, common to all:
 //   - an identity with a live lease in the home prefix gets that address
 //     back (re-bootstrapping), whatever it suggests;
 //   - otherwise a suggested address is kept when it is inside the home
