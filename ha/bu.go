@@ -138,9 +138,13 @@ func (h *HomeAgent) register(now time.Time, sec SecurityContext, bu *BindingUpda
 	b.Updated, b.Expires = now, now.Add(life)
 	s.noteExpiry(b.Expires)
 	b.Identity, b.SA, b.IKESA = sec.Identity, sec.SA, sec.IKESA
-	h.ctr.status[StatusAccepted].Add(1)
+	status := StatusAccepted
+	if h.cfg.PrefixDiscoveryNecessary != nil && h.cfg.PrefixDiscoveryNecessary(bu.HomeAddress) {
+		status = StatusAcceptedPrefixDiscovery
+	}
+	h.ctr.status[status].Add(1)
 	r := Result{Verdict: Accepted, Effects: eff, Binding: *b, PrevCareOf: prev, SendAck: bu.Acknowledge}
-	r.Ack = h.ack(sec, bu, coa, StatusAccepted, bu.Sequence)
+	r.Ack = h.ack(sec, bu, coa, status, bu.Sequence)
 	r.Ack.KeyMgmt = k
 	r.Ack.Lifetime = uint16(life / LifetimeUnit)
 	r.Ack.Refresh = h.refresh(r.Ack.Lifetime)

@@ -30,7 +30,7 @@
 // answered through another MN's SA; the binding of another MN never
 // changes.
 //
-// Statuses: 0 accepted; 129 PAD or local policy refuses; 130 cache full;
+// Statuses: 0 accepted (1 when Config.PrefixDiscoveryNecessary says so); 129 PAD or local policy refuses; 130 cache full;
 // 131 home registration disabled; 132 home address not on a home prefix;
 // 133 de-registration without a binding; 134 DAD failed (Config.
 // DuplicateAddress); 135 sequence number not newer modulo 2^16 (the ack

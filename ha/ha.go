@@ -23,8 +23,8 @@ type Config struct {
 	// HomeAgents lists the addresses of every home agent on the home link
 	// by preference, for DHAAD replies; empty means just Address.
 	HomeAgents []netip.Addr
-	// MaxLifetime caps granted lifetimes (default 1 hour); it stands for
-	// the remaining valid lifetime of the home prefix too.
+	// MaxLifetime caps granted lifetimes (default 1 hour); so does
+	// PrefixValidLifetime, the home prefix's remaining valid lifetime.
 	MaxLifetime time.Duration
 	// RefreshFraction of the granted lifetime is advised in the Binding
 	// Refresh Advice option (default 0.8; negative: no option).
@@ -48,6 +48,10 @@ type Config struct {
 	PrefixValidLifetime, PrefixPreferredLifetime time.Duration
 	// BindingErrorRate bounds Binding Errors per second (default 10).
 	BindingErrorRate float64
+	// PrefixDiscoveryNecessary, if set and true for a home address, makes
+	// an accepted registration answer status 1 so that the MN solicits the
+	// home prefixes (e.g. while the home link is being renumbered).
+	PrefixDiscoveryNecessary func(hoa netip.Addr) bool
 }
 
 // HomeAgent is the protocol core of a home agent: binding cache, Binding
@@ -104,6 +108,9 @@ func New(cfg Config, pad PAD) (*HomeAgent, error) {
 	}
 	if cfg.PrefixPreferredLifetime <= 0 {
 		cfg.PrefixPreferredLifetime = time.Hour
+	}
+	if cfg.MaxLifetime > cfg.PrefixValidLifetime {
+		cfg.MaxLifetime = cfg.PrefixValidLifetime // RFC 6275 §10.3.1
 	}
 	if cfg.BindingErrorRate <= 0 {
 		cfg.BindingErrorRate = 10

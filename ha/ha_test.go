@@ -379,3 +379,18 @@ func TestAnySABoundToTheHomeAddress(t *testing.T) {
 		t.Fatalf("SA bound to alice's other HoA: %+v", r)
 	}
 }
+
+func TestPrefixDiscoveryNecessaryAndPrefixLifetimeCap(t *testing.T) {
+	h, _ := newHA(t, func(c *Config) {
+		c.PrefixDiscoveryNecessary = func(a netip.Addr) bool { return a == hoaA }
+		c.MaxLifetime = 2 * time.Hour
+		c.PrefixValidLifetime = 10 * time.Minute
+	})
+	r := h.ProcessBU(t0, secAlice(coa1), buFor(hoaA, coa1, 1, 0xffff))
+	if r.Verdict != Accepted || r.Ack.Status != StatusAcceptedPrefixDiscovery || r.Ack.Lifetime != 150 {
+		t.Fatalf("%+v", r.Ack)
+	}
+	if r := h.ProcessBU(t0, secBob(coaB), buFor(hoaB, coaB, 1, 10)); r.Ack.Status != StatusAccepted {
+		t.Fatalf("bob: %+v", r.Ack)
+	}
+}

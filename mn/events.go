@@ -35,6 +35,7 @@ func (m *MobileNode) retransmit(now time.Time) []Action {
 func (m *MobileNode) fail(status uint8, reason string) []Action {
 	m.pending = outstanding{}
 	m.registered, m.failed = false, true
+	m.everRegistered, m.keyMgmt = false, false // the re-bootstrap makes a new IKE SA
 	return []Action{Rebootstrap{Reason: reason, Status: status}}
 }
 
@@ -92,6 +93,7 @@ func (m *MobileNode) accepted(ba BindingAck) []Action {
 	m.registered, m.regCoA = true, p.bu.CareOf
 	m.expires, m.refreshAt = p.sentAt.Add(granted), p.sentAt.Add(refresh)
 	m.keyMgmt = ba.KeyMgmt && m.cfg.KeyMgmt
+	m.everRegistered = true
 	out := []Action{Registered{CareOf: p.bu.CareOf, Lifetime: granted, Refresh: m.refreshAt, KeyMgmt: m.keyMgmt, Status: ba.Status}}
 	if !was {
 		out = append(out, TunnelActive{Active: true})

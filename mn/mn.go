@@ -57,6 +57,9 @@ type MobileNode struct {
 	refreshAt  time.Time
 	keyMgmt    bool
 	failed     bool
+	// everRegistered: a binding was accepted since the IKE SA was made, so
+	// keyMgmt tells whether that IKE SA can follow us.
+	everRegistered bool
 
 	pending outstanding
 
@@ -150,9 +153,17 @@ func (m *MobileNode) Attach(now time.Time, coa netip.Addr) []Action {
 		if !m.registered && !m.pending.active {
 			return []Action{TunnelActive{Active: false}}
 		}
-		return append([]Action{MoveEndpoints{CareOf: coa, IKE: m.keyMgmt}}, m.send(now, true))
+		return append([]Action{m.move(coa)}, m.send(now, true))
 	}
-	return []Action{MoveEndpoints{CareOf: coa, IKE: m.keyMgmt}, m.send(now, false)}
+	return []Action{m.move(coa), m.send(now, false)}
+}
+
+// move says how our SAs follow the new care-of address: the IKE SA moves
+// with the ESP SAs only if the home agent granted K; after a registration
+// without K it must be re-established from the new address (RFC 6275
+// §11.7.1).
+func (m *MobileNode) move(coa netip.Addr) MoveEndpoints {
+	return MoveEndpoints{CareOf: coa, IKE: m.keyMgmt, ReestablishIKE: m.everRegistered && !m.keyMgmt}
 }
 
 // send starts a new Binding Update exchange.

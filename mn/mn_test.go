@@ -239,3 +239,15 @@ func TestPrefixDiscovery(t *testing.T) {
 		t.Fatal("withdrawn home prefix did not trigger a rebootstrap")
 	}
 }
+
+func TestMoveWithoutKeyMgmtGrant(t *testing.T) {
+	m := newMN(t)
+	if mv, _ := has[MoveEndpoints](m.Attach(t0, coaA)); mv.ReestablishIKE || mv.IKE {
+		t.Fatalf("first attach: %+v", mv)
+	}
+	m.HandleAck(t0, BindingAck{Sequence: 1, Lifetime: 100}) // K not granted
+	mv, _ := has[MoveEndpoints](m.Attach(t0, coaB))
+	if mv.IKE || !mv.ReestablishIKE {
+		t.Fatalf("move without K: %+v", mv)
+	}
+}

@@ -46,6 +46,9 @@ type SendBindingUpdate struct {
 type MoveEndpoints struct {
 	CareOf netip.Addr
 	IKE    bool
+	// ReestablishIKE: the home agent did not grant K, so the IKE SA cannot
+	// follow; make a new one from CareOf (RFC 6275 §11.7.1).
+	ReestablishIKE bool
 }
 
 // Registered: the home agent accepted the binding.
