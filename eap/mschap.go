@@ -4,6 +4,7 @@ import (
 	"crypto/des"
 	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"unicode/utf16"
 
@@ -106,16 +107,7 @@ func generateAuthenticatorResponse(password string, ntResponse [24]byte, peerCha
 	h.Write(digest)
 	h.Write(ch[:])
 	h.Write(authMagic2)
-	return strings.ToUpper(hexString(h.Sum(nil)))
-}
-
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*len(b))
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
-	}
-	return string(out)
+	return strings.ToUpper(hex.EncodeToString(h.Sum(nil)))
 }
 
 var (

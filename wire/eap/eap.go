@@ -162,7 +162,10 @@ func (p *Packet) Append(b []byte) ([]byte, error) {
 type Body interface {
 	// EAPType is the value of the Type field.
 	EAPType() Type
-	// AppendTypeData appends the encoded Type-Data.
+	// AppendTypeData appends the encoded Type-Data. Append calls it with b
+	// ending in the packet's Code, Identifier, Length (not yet set) and
+	// Type, so that a method can sign the whole packet (EAP-AKA' AT_MAC);
+	// Length then counts everything appended.
 	AppendTypeData(b []byte) []byte
 }
 

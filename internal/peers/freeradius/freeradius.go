@@ -52,8 +52,9 @@ type Config struct {
 	// Listen (default "::"); else it listens on ::1.
 	NS     *netns.NS
 	Listen string
-	// DefaultEAPType is what the server proposes first ("md5" if empty);
-	// peers Nak to the method they want.
+	// DefaultEAPType is what the server proposes first ("mschapv2" if
+	// empty, the method of the EAP bootstrap benchmark); peers Nak to the
+	// method they want.
 	DefaultEAPType string
 }
 
@@ -224,7 +225,7 @@ func (s *Server) writeConfig(t testing.TB, cfg Config, listen string) {
 	s.PKI.writeServerFiles(t, filepath.Join(s.Dir, "certs"), s.Name)
 	eapType := cfg.DefaultEAPType
 	if eapType == "" {
-		eapType = "md5"
+		eapType = "mschapv2"
 	}
 	data := configData{Dir: s.Dir, Listen: listen, AuthPort: s.AuthPort, AcctPort: s.AcctPort,
 		Secret: s.Secret, Users: cfg.Users, DefaultEAPType: eapType}
