@@ -30,14 +30,16 @@
 // answered through another MN's SA; the binding of another MN never
 // changes.
 //
-// Statuses: 0 accepted (1 when Config.PrefixDiscoveryNecessary says so); 129 PAD or local policy refuses; 130 cache full;
-// 131 home registration disabled; 132 home address not on a home prefix;
-// 133 de-registration without a binding; 134 DAD failed (Config.
-// DuplicateAddress); 135 sequence number not newer modulo 2^16 (the ack
-// carries the last accepted number); 139 H=0 over a home registration. A
-// BU with H=0 otherwise gets a Binding Error, status 2 (no correspondent
-// registration here). Lifetimes are capped by Config.MaxLifetime; the ack
-// carries a Binding Refresh Advice of Config.RefreshFraction of the grant.
+// Statuses: 0 accepted (1 when Config.PrefixDiscoveryNecessary says so);
+// 129 PAD or local policy refuses; 130 cache full; 131 home registration
+// disabled; 132 home address not on a home prefix; 133 de-registration
+// without a binding; 134 DAD failed (Config.DuplicateAddress); 135
+// sequence number not newer modulo 2^16 (the ack carries the last accepted
+// number); 139 H=0 over a home registration. A BU with H=0 otherwise gets
+// a Binding Error, status 2 (no correspondent registration here).
+// Lifetimes are capped by Config.MaxLifetime and PrefixValidLifetime; the
+// ack carries a Binding Refresh Advice of Config.RefreshFraction of the
+// grant.
 //
 // Wire forms: HandleMH takes the raw Mobility Header with its pseudo-header
 // addresses (inner header in the RFC 4877 §3 tunnelled form; HoA from the
