@@ -13,69 +13,100 @@ import (
 	"mip6/store"
 )
 
+// keaLab is a home link with Kea, a store and the HA's DHCPv6 client.
+type keaLab struct {
+	t    *testing.T
+	k    *kea.Server
+	path string
+	st   *store.Store
+	c    *clock
+	d    *DHCPv6
+}
+
+func newKeaLab(t *testing.T) *keaLab {
+	lab := &keaLab{t: t, k: kea.Start(t, kea.Options{}), path: filepath.Join(t.TempDir(), "ha.db"), c: &clock{time.Now()}}
+	lab.open()
+	t.Cleanup(func() { lab.d.Close(); lab.st.Close() })
+	return lab
+}
+
+// open opens the store and a client on it (again, for a restart).
+func (lab *keaLab) open() {
+	lab.st = openStore(lab.t, lab.path)
+	err := lab.k.ClientNS.Do(func() error {
+		var err error
+		lab.d, err = NewDHCPv6(DHCPv6Config{Policy: Policy{Store: lab.st, HomePrefix: lab.k.Subnet, LeaseTime: time.Hour, Now: lab.c.now},
+			Interface: lab.k.ClientIf, Timeout: 200 * time.Millisecond, Tries: 3})
+		return err
+	})
+	if err != nil {
+		lab.t.Fatal(err)
+	}
+}
+
+func (lab *keaLab) restart() {
+	lab.d.Close()
+	lab.st.Close()
+	lab.open()
+}
+
+// get assigns and checks the address is in Kea's pool ::100-::103.
+func (lab *keaLab) get(id, suggested string) netip.Addr {
+	lab.t.Helper()
+	var s netip.Addr
+	if suggested != "" {
+		s = netip.MustParseAddr(suggested)
+	}
+	p, err := lab.d.Assign(id, s)
+	if err != nil {
+		lab.t.Fatalf("Assign(%s): %v\n", id, err)
+	}
+	a := p.Addr()
+	if p.Bits() != 64 || a.Less(netip.MustParseAddr("2001:db8:1::100")) || netip.MustParseAddr("2001:db8:1::103").Less(a) {
+		lab.t.Fatalf("Assign(%s) = %v, outside the pool", id, p)
+	}
+	return a
+}
+
+func (lab *keaLab) lease(a netip.Addr) store.Lease {
+	var l store.Lease
+	lab.st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(a); return nil })
+	return l
+}
+
 // System test: home addresses from a real Kea DHCPv6 server on a veth home
 // link between two namespaces.
 func TestKea(t *testing.T) {
-	k := kea.Start(t, kea.Options{})
-	path := filepath.Join(t.TempDir(), "ha.db")
-	st := openStore(t, path)
-	c := &clock{time.Now()}
-	newClient := func(st *store.Store) *DHCPv6 {
-		var d *DHCPv6
-		err := k.ClientNS.Do(func() error {
-			var err error
-			d, err = NewDHCPv6(DHCPv6Config{Policy: Policy{Store: st, HomePrefix: k.Subnet, LeaseTime: time.Hour, Now: c.now},
-				Interface: k.ClientIf, Timeout: 200 * time.Millisecond, Tries: 3})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	d := newClient(st)
-	inPool := func(a netip.Addr) bool {
-		return !a.Less(netip.MustParseAddr("2001:db8:1::100")) && !netip.MustParseAddr("2001:db8:1::103").Less(a)
-	}
-	get := func(id, suggested string) netip.Addr {
-		t.Helper()
-		var s netip.Addr
-		if suggested != "" {
-			s = netip.MustParseAddr(suggested)
-		}
-		p, err := d.Assign(id, s)
-		if err != nil {
-			t.Fatalf("Assign(%s): %v\n", id, err)
-		}
-		if p.Bits() != 64 || !inPool(p.Addr()) {
-			t.Fatalf("Assign(%s) = %v, outside the pool", id, p)
-		}
-		return p.Addr()
-	}
+	lab := newKeaLab(t)
+	alice := keaAssignRenew(lab)
+	keaSuggestions(lab, alice)
+	keaExhaustRelease(lab, alice)
+	keaRestartAndSilence(lab)
+}
 
-	alice := get("alice@example.net", "")
-	if got := k.Leases(t)[alice]; !strings.EqualFold(strings.ReplaceAll(got, ":", ""), hexs(DUIDFor("alice@example.net"))) {
+// keaAssignRenew: a first assignment, re-bootstrap, Renew and Maintain.
+func keaAssignRenew(lab *keaLab) netip.Addr {
+	t, d, c := lab.t, lab.d, lab.c
+	alice := lab.get("alice@example.net", "")
+	if got := lab.k.Leases(t)[alice]; !strings.EqualFold(strings.ReplaceAll(got, ":", ""), hexs(DUIDFor("alice@example.net"))) {
 		t.Fatalf("kea has %v for %q, want alice's DUID", alice, got)
 	}
-	var l store.Lease
-	st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(alice); return nil })
-	if l.Source != store.SourceDHCPv6 || len(l.ServerDUID) == 0 || l.Identity != "alice@example.net" {
+	if l := lab.lease(alice); l.Source != store.SourceDHCPv6 || len(l.ServerDUID) == 0 || l.Identity != "alice@example.net" {
 		t.Fatalf("stored lease %+v", l)
 	}
-	if again := get("alice@example.net", ""); again != alice {
+	if again := lab.get("alice@example.net", ""); again != alice {
 		t.Fatalf("re-bootstrap gave %v, had %v", again, alice)
 	}
 	c.t = c.t.Add(30 * time.Minute)
 	if err := d.Renew("alice@example.net", alice); err != nil {
 		t.Fatal(err)
 	}
-	st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(alice); return nil })
+	l := lab.lease(alice)
 	if !l.Expiry.Equal(c.t.Add(time.Hour)) || !l.RenewAt.Equal(c.t.Add(1500*time.Second)) {
 		t.Fatalf("renewed expiry %v, renew at %v; want %v and T1 1500 s later", l.Expiry, l.RenewAt, c.t.Add(time.Hour))
 	}
 	// T1 passes while the IKE SA lives: Maintain renews with the server
 	// only, the IKE-bound expiry stays.
-	expiry := l.Expiry
 	renews := d.Stats.Sent[dhcpRenew].Load()
 	if err := d.Maintain(); err != nil || d.Stats.Sent[dhcpRenew].Load() != renews {
 		t.Fatalf("Maintain before T1: %v, %d renews", err, d.Stats.Sent[dhcpRenew].Load()-renews)
@@ -84,73 +115,78 @@ func TestKea(t *testing.T) {
 	if err := d.Maintain(); err != nil || d.Stats.Sent[dhcpRenew].Load() != renews+1 {
 		t.Fatalf("Maintain after T1: %v, %d renews", err, d.Stats.Sent[dhcpRenew].Load()-renews)
 	}
-	st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(alice); return nil })
-	if !l.Expiry.Equal(expiry) || !l.RenewAt.Equal(c.t.Add(1500*time.Second)) {
-		t.Fatalf("after Maintain: expiry %v (was %v), renew at %v", l.Expiry, expiry, l.RenewAt)
+	if l2 := lab.lease(alice); !l2.Expiry.Equal(l.Expiry) || !l2.RenewAt.Equal(c.t.Add(1500*time.Second)) {
+		t.Fatalf("after Maintain: expiry %v (was %v), renew at %v", l2.Expiry, l.Expiry, l2.RenewAt)
 	}
+	return alice
+}
 
-	// Suggesting another identity's address gets a different one.
-	mallory := get("mallory@example.net", alice.String())
+// keaSuggestions: another identity's address is never given by
+// suggesting it; a free one is kept. Fills the pool (4 addresses).
+func keaSuggestions(lab *keaLab, alice netip.Addr) {
+	t := lab.t
+	mallory := lab.get("mallory@example.net", alice.String())
 	if mallory == alice {
 		t.Fatal("mallory obtained alice's address")
 	}
-	if err := d.Release("mallory@example.net", alice); err == nil {
+	if err := lab.d.Release("mallory@example.net", alice); err == nil {
 		t.Fatal("mallory released alice's address")
 	}
-	// A free pool address that is suggested is kept.
 	free := netip.MustParseAddr("2001:db8:1::103")
 	if free == alice || free == mallory {
 		free = netip.MustParseAddr("2001:db8:1::102")
 	}
-	if got := get("bob@example.net", free.String()); got != free {
+	if got := lab.get("bob@example.net", free.String()); got != free {
 		t.Fatalf("free suggestion %v not kept: got %v", free, got)
 	}
-	get("carol@example.net", "")
+	lab.get("carol@example.net", "")
+}
 
-	// Pool of 4 exhausted: a clear error, nothing stored for dave.
-	_, err := d.Assign("dave@example.net", netip.Addr{})
+// keaExhaustRelease: NoAddrsAvail leaves nothing behind; Release frees the
+// address at the server too.
+func keaExhaustRelease(lab *keaLab, alice netip.Addr) {
+	t := lab.t
+	_, err := lab.d.Assign("dave@example.net", netip.Addr{})
 	var de *DHCPv6Error
 	if !errors.As(err, &de) || !de.HasStatus || de.Status != StatusNoAddrsAvail {
 		t.Fatalf("exhausted pool: %v", err)
 	}
 	t.Log(err)
-	checkNoLease(t, st, "dave@example.net")
-
-	// Release frees the address at the server too.
-	if err := d.Release("alice@example.net", alice); err != nil {
+	checkNoLease(t, lab.st, "dave@example.net")
+	if err := lab.d.Release("alice@example.net", alice); err != nil {
 		t.Fatal(err)
 	}
-	checkNoLease(t, st, "alice@example.net")
-	if _, ok := k.Leases(t)[alice]; ok {
+	checkNoLease(t, lab.st, "alice@example.net")
+	if _, ok := lab.k.Leases(t)[alice]; ok {
 		t.Fatalf("kea still leases %v after Release", alice)
 	}
-	if got := get("dave@example.net", ""); got != alice {
+	if got := lab.get("dave@example.net", ""); got != alice {
 		t.Fatalf("dave got %v, the only free address is %v", got, alice)
 	}
+}
 
-	// HA restart: the store keeps every lease; bob gets his address back.
-	d.Close()
-	st.Close()
-	st = openStore(t, path)
-	defer st.Close()
-	d = newClient(st)
-	defer d.Close()
-	if got := get("bob@example.net", ""); got != free {
-		t.Fatalf("after restart bob got %v, had %v", got, free)
+// keaRestartAndSilence: an HA restart keeps every lease; a silent server
+// gives a clear error and no lease.
+func keaRestartAndSilence(lab *keaLab) {
+	t := lab.t
+	before := leases(t, lab.st)
+	lab.restart()
+	for a, id := range before {
+		if got := lab.get(id, ""); got != a {
+			t.Fatalf("after restart %s got %v, had %v", id, got, a)
+		}
 	}
-	m := leases(t, st)
-	if len(m) != 4 {
+	if m := leases(t, lab.st); len(m) != 4 {
 		t.Fatalf("after restart: %v", m)
 	}
-
-	// Server gone: a clear error naming the exchange, nothing stored.
-	k.Stop()
-	_, err = d.Assign("erin@example.net", netip.Addr{})
+	lab.k.Stop()
+	_, err := lab.d.Assign("erin@example.net", netip.Addr{})
+	var de *DHCPv6Error
 	if !errors.As(err, &de) || de.Exchange != "Solicit" || !strings.Contains(err.Error(), "no Advertise after 3 tries") {
 		t.Fatalf("silent server: %v", err)
 	}
 	t.Log(err)
-	checkNoLease(t, st, "erin@example.net")
+	checkNoLease(t, lab.st, "erin@example.net")
 }
 
 func hexs(b []byte) string {
