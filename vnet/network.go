@@ -173,8 +173,11 @@ func (l *Link) transmit(from *Interface, nextHop netip.Addr, pkt []byte) {
 		l.Stats.Lost.Add(1)
 		return
 	}
+	// to may be from itself: a node that claims an address (a home agent
+	// proxying a home address) receives what it sends there, so that it
+	// can intercept its own traffic to a mobile node as well.
 	to := l.resolve(nextHop)
-	if to == nil || to == from {
+	if to == nil {
 		l.Stats.Unresolved.Add(1)
 		return
 	}

@@ -312,3 +312,31 @@ func TestICMPConnAnycast(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnClaimLoopsBack: a node sending to an address it claims gets the
+// packet in its handler (an HA forwarding MN-to-MN traffic).
+func TestOwnClaimLoopsBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := NewDemo()
+		defer d.Net.Close()
+		hoa := AddrOn(HomePrefix, 0x200)
+		d.Home.Claim(hoa, d.HAIfc)
+		got := make(chan *Interface, 1)
+		d.HA.SetHandler(func(ifc *Interface, pkt []byte) bool {
+			if h, _ := parseHeader(pkt); h.dst == hoa {
+				got <- ifc
+				return true
+			}
+			return false
+		})
+		_ = d.HA.Send(appendICMP(nil, AddrOn(HomePrefix, 0x300), hoa, icmpEchoRequest, 0, []byte{0, 1, 0, 1}))
+		select {
+		case ifc := <-got:
+			if ifc != d.HAIfc {
+				t.Fatal("looped back on the wrong interface")
+			}
+		case <-time.After(time.Second):
+			t.Fatal("own claim not delivered")
+		}
+	})
+}
