@@ -43,8 +43,7 @@ const (
 type Error struct {
 	SPI    uint32
 	Reason DropReason
-	Seq    uint64 // reconstructed sequence number, when known
-	Err    error  // framing error, when the reason is DropMalformed or DropBadPadding
+	Err    error // framing error, when the reason is DropMalformed or DropBadPadding
 }
 
 func (e *Error) Error() string {
@@ -60,9 +59,6 @@ func (e *Error) Error() string {
 		r = e.Reason.String()
 	}
 	s := fmt.Sprintf("esp: SA 0x%08x: %s", e.SPI, r)
-	if e.Seq != 0 {
-		s += fmt.Sprintf(" (seq %d)", e.Seq)
-	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
@@ -111,8 +107,13 @@ func (sa *SA) Stats() Stats {
 	return s
 }
 
-// drop counts and returns the error for a refused inbound packet.
-func (sa *SA) drop(r DropReason, seq uint64, cause error) error {
+// drop counts and returns the error for a refused inbound packet. Drops
+// without a framing cause share one preallocated error per reason, so a
+// flood of forged or replayed packets costs no allocation.
+func (sa *SA) drop(r DropReason, cause error) error {
 	sa.stats.drops[r].Add(1)
-	return &Error{SPI: sa.spi, Reason: r, Seq: seq, Err: cause}
+	if cause == nil {
+		return &sa.dropErrs[r]
+	}
+	return &Error{SPI: sa.spi, Reason: r, Err: cause}
 }

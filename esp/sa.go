@@ -92,7 +92,9 @@ type SA struct {
 	seq    atomic.Uint64 // outbound: last sequence number used
 	replay replayWindow  // inbound
 	stats  stats
-	ep     atomic.Pointer[Endpoints]
+	// dropErrs are returned (shared, read-only) for drops without a cause.
+	dropErrs [numDropReasons]Error
+	ep       atomic.Pointer[Endpoints]
 }
 
 // scratch is per-call working memory, pooled so that the hot path does not
@@ -129,6 +131,9 @@ func New(c Config) (*SA, error) {
 		return nil, err
 	}
 	sa.pool.New = sa.newScratch
+	for r := range sa.dropErrs {
+		sa.dropErrs[r] = Error{SPI: c.SPI, Reason: DropReason(r)}
+	}
 	ep := c.Endpoints
 	sa.ep.Store(&ep)
 	return sa, nil

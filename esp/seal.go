@@ -66,24 +66,24 @@ func (sa *SA) Open(packet []byte) (payload []byte, nextHeader uint8, err error) 
 	}
 	p, perr := wire.Parse(packet, sa.ivLen, sa.icvLen, sa.blockSize)
 	if perr != nil {
-		return nil, 0, sa.drop(DropMalformed, 0, perr)
+		return nil, 0, sa.drop(DropMalformed, perr)
 	}
 	if p.SPI != sa.spi {
 		return nil, 0, &Error{SPI: p.SPI, Reason: ErrWrongSPI}
 	}
 	seq, reason := sa.replay.check(p.Seq, sa.esn)
 	if reason != 0 {
-		return nil, 0, sa.drop(reason, seq, nil)
+		return nil, 0, sa.drop(reason, nil)
 	}
 	if !sa.decrypt(packet, p, seq) {
-		return nil, 0, sa.drop(DropBadICV, seq, nil)
+		return nil, 0, sa.drop(DropBadICV, nil)
 	}
 	if reason := sa.replay.update(seq); reason != 0 {
-		return nil, 0, sa.drop(reason, seq, nil)
+		return nil, 0, sa.drop(reason, nil)
 	}
 	payload, tr, terr := wire.ParseTrailer(p.Ciphertext)
 	if terr != nil {
-		return nil, 0, sa.drop(DropBadPadding, seq, terr)
+		return nil, 0, sa.drop(DropBadPadding, terr)
 	}
 	sa.stats.packets.Add(1)
 	sa.stats.bytes.Add(uint64(len(payload)))

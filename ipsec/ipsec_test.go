@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"mip6/esp"
+	"mip6/wire/ipv6"
 )
 
 var (
@@ -317,5 +318,41 @@ func TestConcurrentLookupAndWrites(t *testing.T) {
 		if e := spd.Lookup(Inbound, &p); e == nil || e.Action != Protect {
 			t.Fatalf("user_1's entry lost during unrelated writes: %s", actionOf(e))
 		}
+	}
+}
+
+// TestFromIPv6 matches a transport-mode BU (Home Address option, RFC 4877
+// §4.2) and BAck (Type 2 Routing header) against entries written for the
+// home address, not the care-of address in the IPv6 header.
+func TestFromIPv6(t *testing.T) {
+	spd := NewSPD()
+	spd.Add(example.Entries(RoleHomeAgent, PolicyOptions{})...)
+	mhBU := []byte{59, 1, MHBindingUpdate, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	raw := (&ipv6.Packet{Header: ipv6.Header{Src: careOf1, Dst: homeAgent1, HopLimit: 64}, HomeAddress: homeAddress1, Proto: ProtoMH}).Append(nil, mhBU)
+	var p ipv6.Packet
+	must(t, ipv6.ParsePacket(raw, &p))
+	pkt, ok := FromIPv6(Inbound, &p)
+	if !ok || pkt.Remote != homeAddress1 || pkt.RemotePort != uint16(MHBindingUpdate)<<8 {
+		t.Fatalf("BU view %+v", pkt)
+	}
+	if e := spd.Lookup(Inbound, &pkt); e == nil || e.Class != ClassBinding {
+		t.Fatalf("BU with HAO: %s", actionOf(e))
+	}
+	mhBA := []byte{59, 1, MHBindingAck, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	raw = (&ipv6.Packet{Header: ipv6.Header{Src: homeAgent1, Dst: careOf1, HopLimit: 64}, RoutingHomeAddress: homeAddress1, SegmentsLeft: 1, Proto: ProtoMH}).Append(nil, mhBA)
+	must(t, ipv6.ParsePacket(raw, &p))
+	pkt, ok = FromIPv6(Outbound, &p)
+	if e := spd.Lookup(Outbound, &pkt); !ok || e == nil || e.Class != ClassBinding {
+		t.Fatalf("BAck with RH2: %+v %s", pkt, actionOf(e))
+	}
+	udp := ipv6.AppendUDP(nil, netip.AddrPortFrom(cn, 53), netip.AddrPortFrom(homeAddress1, 40000), []byte("x"))
+	must(t, ipv6.ParsePacket(udp, &p))
+	pkt, ok = FromIPv6(Inbound, &p)
+	if !ok || pkt.RemotePort != 53 || pkt.LocalPort != 40000 || pkt.Local != homeAddress1 {
+		t.Fatalf("UDP view %+v", pkt)
+	}
+	p.Payload = p.Payload[:1]
+	if _, ok := FromIPv6(Inbound, &p); ok {
+		t.Fatal("truncated UDP header accepted")
 	}
 }
