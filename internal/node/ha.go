@@ -1,0 +1,208 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"mip6/ha"
+	"mip6/ipsec"
+	"mip6/wire/ipv6"
+	"mip6/wire/mh"
+)
+
+// HomeLink is what the home agent needs of the home link: forwarding
+// packets that leave the tunnel, and proxy Neighbour Discovery for the home
+// addresses it registers (RFC 6275 §10.4.1).
+type HomeLink interface {
+	Forward(pkt []byte) error
+	Claim(hoa netip.Addr)
+	Release(hoa netip.Addr)
+}
+
+// Observer hears what the roles do, for the demo's timeline and the logs.
+type Observer func(actor, step, what, detail string)
+
+// HomeAgent is the home agent's packet path.
+type HomeAgent struct {
+	core *ha.HomeAgent
+	pad  *ipsec.PAD
+	link HomeLink
+	log  *slog.Logger
+	obs  Observer
+	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag.
+	moveIKE func(ikeSA uint64, to netip.AddrPort)
+
+	t tunnel
+
+	mu       sync.Mutex
+	children map[uint32]*Child         // by inbound SPI
+	byHoA    map[netip.Addr][]*Child   // tunnel SAs bound to each home address
+	remotes  map[netip.Addr]netip.AddrPort // care-of endpoint per home address
+}
+
+// HomeAgentConfig configures a HomeAgent's packet path.
+type HomeAgentConfig struct {
+	Core    *ha.HomeAgent
+	PAD     *ipsec.PAD
+	SAD     *ipsec.SAD
+	Conn    PacketConn // UDP port 4500
+	Link    HomeLink
+	IKE     IKEHandler
+	MoveIKE func(ikeSA uint64, to netip.AddrPort)
+	Log     *slog.Logger
+	Observe Observer
+}
+
+// NewHomeAgent builds the home agent's packet path.
+func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
+	if c.Core == nil || c.SAD == nil || c.PAD == nil || c.Conn == nil || c.Link == nil {
+		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn and Link")
+	}
+	h := &HomeAgent{core: c.Core, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE,
+		children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, remotes: map[netip.Addr]netip.AddrPort{}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.obs == nil {
+		h.obs = func(string, string, string, string) {}
+	}
+	h.t = tunnel{conn: c.Conn, sad: c.SAD, ike: c.IKE, counters: newCounters(allCounters...)}
+	return h, nil
+}
+
+// SendIKE sends an IKE message on the shared port 4500.
+func (h *HomeAgent) SendIKE(msg []byte, to netip.AddrPort) error { return h.t.sendIKE(msg, to) }
+
+// Install adds a CHILD_SA pair created for c.In.Identity and
+// c.In.HomeAddress. The tunnel stays inactive until a Binding Update for
+// the home address is accepted.
+func (h *HomeAgent) Install(c *Child) error {
+	if err := h.t.sad.Add(c.In); err != nil {
+		return err
+	}
+	if err := h.t.sad.Add(c.Out); err != nil {
+		h.t.sad.Remove(c.In)
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.children[c.In.SPI()] = c
+	hoa := c.In.HomeAddress
+	h.byHoA[hoa] = append(h.byHoA[hoa], c)
+	if _, ok := h.core.Cache().Lookup(hoa); ok {
+		c.active.Store(true) // a rekeyed pair takes over a live binding
+	}
+	return nil
+}
+
+// Remove deletes a CHILD_SA pair (IKE deleted or rekeyed it).
+func (h *HomeAgent) Remove(c *Child) {
+	h.t.sad.Remove(c.In)
+	h.t.sad.Remove(c.Out)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.children, c.In.SPI())
+	hoa := c.In.HomeAddress
+	list := h.byHoA[hoa]
+	for i, x := range list {
+		if x == c {
+			h.byHoA[hoa] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(h.byHoA[hoa]) == 0 {
+		delete(h.byHoA, hoa)
+	}
+}
+
+// Serve reads port 4500 until the socket is closed.
+func (h *HomeAgent) Serve() error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for {
+		n, from, err := h.t.conn.ReadFromUDPAddrPort(*bp)
+		if err != nil {
+			return err
+		}
+		h.HandleDatagram((*bp)[:n], from, time.Now())
+	}
+}
+
+// HandleDatagram processes one datagram received on port 4500.
+func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
+	e, inner := h.t.classify(p, from)
+	if e == nil {
+		return
+	}
+	var pkt ipv6.Packet
+	if err := ipv6.ParsePacket(inner, &pkt); err != nil {
+		h.t.counters.inc(cDropInner)
+		return
+	}
+	sec := ha.SecurityContext{SA: ha.SAID(e.SPI()), Identity: e.Identity, HomeAddress: e.HomeAddress,
+		OuterSource: from.Addr(), OuterSourcePort: from.Port()}
+	h.mu.Lock()
+	if c := h.children[e.SPI()]; c != nil {
+		sec.IKESA = c.IKESA
+	}
+	h.mu.Unlock()
+	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoMobility {
+		h.handleMH(now, sec, &pkt, inner)
+		return
+	}
+	// Ingress filtering for reverse-tunnelled traffic (RFC 4877 §4.4).
+	if !h.core.TunnelSourceAllowed(sec, pkt.Header.Src) {
+		h.t.counters.inc(cDropSelectors)
+		return
+	}
+	h.t.counters.inc(cTunnelIn)
+	if err := h.link.Forward(inner); err != nil {
+		h.t.counters.inc(cDropSend)
+	}
+}
+
+func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Packet, inner []byte) {
+	if err := mh.VerifyChecksum(pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload); err != nil {
+		h.core.CountDrop(ha.DropBadChecksum)
+		return
+	}
+	hdr, err := mh.ParseHeader(pkt.Payload)
+	if err != nil {
+		h.core.CountDrop(ha.DropMalformed)
+		return
+	}
+	if hdr.Type != mh.TypeBindingUpdate {
+		h.t.counters.inc(cDropMH)
+		return
+	}
+	m, err := mh.ParseBindingUpdate(pkt.Payload)
+	if err != nil {
+		h.core.CountDrop(ha.DropMalformed)
+		return
+	}
+	h.t.counters.inc(cBUIn)
+	bu := ha.BindingUpdate{Sequence: m.Sequence, Acknowledge: m.Acknowledge, Home: m.HomeRegistration,
+		LinkLocal: m.LinkLocalAddressCompatibility, KeyMgmt: m.KeyManagementMobilityCapability,
+		Lifetime: m.Lifetime, HomeAddress: pkt.Header.Src}
+	if m.Options.Has(mh.HasAlternateCareOfAddress) {
+		bu.AltCoA = m.Options.AlternateCareOfAddress
+	}
+	if pkt.HomeAddress.IsValid() { // transport form: the Home Address option names it
+		bu.HomeAddress = pkt.HomeAddress
+	}
+	h.obs("ha", "", "Binding Update received", fmt.Sprintf("seq %d hoa %s alt-coa %s lifetime %s via SPI %08x",
+		bu.Sequence, bu.HomeAddress, bu.AltCoA, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
+	r := h.core.ProcessBU(now, sec, &bu)
+	if r.Verdict != ha.Dropped {
+		h.mu.Lock()
+		if _, ok := h.remotes[bu.HomeAddress]; !ok {
+			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort)
+		}
+		h.mu.Unlock()
+	}
+	h.apply(r, netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort))
+}

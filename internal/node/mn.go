@@ -1,0 +1,240 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mip6/internal/control"
+	"mip6/ipsec"
+	"mip6/mn"
+	"mip6/wire/ipv6"
+	"mip6/wire/mh"
+)
+
+// MobileNodeHost is what the mobile node needs of its host: a place to
+// deliver packets that arrive through the tunnel for the home address.
+type MobileNodeHost interface {
+	Deliver(pkt []byte) error
+}
+
+// MobileNodeConfig configures a MobileNode's packet path.
+type MobileNodeConfig struct {
+	Identity string
+	// HomeAddress and HomeAgent are the ones the core was made with.
+	HomeAddress, HomeAgent netip.Addr
+	Core                   *mn.MobileNode
+	SAD      *ipsec.SAD
+	Conn     PacketConn // UDP port 4500
+	Host     MobileNodeHost
+	IKE      IKEHandler
+	// MoveIKE moves our IKE SA's local address when K was granted.
+	MoveIKE func(local netip.Addr)
+	// Rebootstrap is called when the home agent refused or vanished.
+	Rebootstrap func(reason string)
+	Log         *slog.Logger
+	Observe     Observer
+}
+
+// MobileNode is the mobile node's packet path: it carries out what the
+// protocol core (mn) asks and tunnels the home address's traffic.
+type MobileNode struct {
+	cfg MobileNodeConfig
+	log *slog.Logger
+	obs Observer
+	t   tunnel
+
+	// child and tunnelOn are read on the packet path without m.mu: the
+	// host's output hook runs inside our own socket writes.
+	child    atomic.Pointer[Child]
+	tunnelOn atomic.Bool
+
+	mu       sync.Mutex // guards core and the fields below
+	core     *mn.MobileNode
+	careOf   netip.Addr
+	hoa, ha  netip.Addr
+	buSentAt time.Time
+	wake     chan struct{}
+}
+
+// NewMobileNode builds the mobile node's packet path.
+func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
+	if c.Core == nil || c.SAD == nil || c.Conn == nil || c.Host == nil {
+		return nil, errors.New("node: mobile node needs Core, SAD, Conn and Host")
+	}
+	m := &MobileNode{cfg: c, log: c.Log, obs: c.Observe, core: c.Core, wake: make(chan struct{}, 1)}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.obs == nil {
+		m.obs = func(string, string, string, string) {}
+	}
+	m.hoa, m.ha = c.HomeAddress, c.HomeAgent
+	m.t = tunnel{conn: c.Conn, sad: c.SAD, ike: c.IKE, counters: newCounters(allCounters...)}
+	return m, nil
+}
+
+// SendIKE sends an IKE message on the shared port 4500.
+func (m *MobileNode) SendIKE(msg []byte, to netip.AddrPort) error { return m.t.sendIKE(msg, to) }
+
+// Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2:
+// BU/BA and the payload tunnel travel on it).
+func (m *MobileNode) Install(c *Child) error {
+	if err := m.t.sad.Add(c.In); err != nil {
+		return err
+	}
+	if err := m.t.sad.Add(c.Out); err != nil {
+		m.t.sad.Remove(c.In)
+		return err
+	}
+	if old := m.child.Swap(c); old != nil {
+		m.t.sad.Remove(old.In)
+		m.t.sad.Remove(old.Out)
+	}
+	return nil
+}
+
+// Attach tells the mobile node it now has care-of address coa (or its home
+// address: back home).
+func (m *MobileNode) Attach(coa netip.Addr) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.careOf = coa
+	m.run(time.Now(), m.core.Attach(time.Now(), coa))
+}
+
+// Serve reads port 4500 and runs the core's timers until the socket is
+// closed.
+func (m *MobileNode) Serve() error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go m.timers(stop)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for {
+		n, from, err := m.t.conn.ReadFromUDPAddrPort(*bp)
+		if err != nil {
+			return err
+		}
+		m.HandleDatagram((*bp)[:n], from, time.Now())
+	}
+}
+
+// timers fires the core's retransmission and refresh timers.
+func (m *MobileNode) timers(stop chan struct{}) {
+	for {
+		m.mu.Lock()
+		next := m.core.NextTimer()
+		m.mu.Unlock()
+		d := time.Hour
+		if !next.IsZero() {
+			d = time.Until(next)
+		}
+		tm := time.NewTimer(max(d, 0))
+		select {
+		case <-stop:
+			tm.Stop()
+			return
+		case <-m.wake:
+			tm.Stop()
+		case now := <-tm.C:
+			m.mu.Lock()
+			m.run(now, m.core.Timer(now))
+			m.mu.Unlock()
+		}
+	}
+}
+
+// HandleDatagram processes one datagram received on port 4500.
+func (m *MobileNode) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
+	e, inner := m.t.classify(p, from)
+	if e == nil {
+		return
+	}
+	var pkt ipv6.Packet
+	if err := ipv6.ParsePacket(inner, &pkt); err != nil {
+		m.t.counters.inc(cDropInner)
+		return
+	}
+	if pkt.Header.Src == m.ha && pkt.Header.Dst == m.hoa && pkt.Proto == ipv6.ProtoMobility {
+		m.handleMH(now, &pkt)
+		return
+	}
+	if pkt.Header.Dst != m.hoa {
+		m.t.counters.inc(cDropSelectors)
+		return
+	}
+	m.t.counters.inc(cTunnelIn)
+	if err := m.cfg.Host.Deliver(inner); err != nil {
+		m.t.counters.inc(cDropSend)
+	}
+}
+
+func (m *MobileNode) handleMH(now time.Time, pkt *ipv6.Packet) {
+	if err := mh.VerifyChecksum(pkt.Header.Src, pkt.Header.Dst, pkt.Payload); err != nil {
+		m.t.counters.inc(cDropMH)
+		return
+	}
+	ba, err := mh.ParseBindingAck(pkt.Payload)
+	if err != nil {
+		m.t.counters.inc(cDropMH)
+		return
+	}
+	m.t.counters.inc(cBAIn)
+	a := mn.BindingAck{Status: uint8(ba.Status), KeyMgmt: ba.KeyManagementMobilityCapability, Sequence: ba.Sequence, Lifetime: ba.Lifetime}
+	if ba.Options.Has(mh.HasBindingRefreshAdvice) {
+		a.Refresh = ba.Options.RefreshInterval
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.obs("mn", "", "Binding Ack received", fmt.Sprintf("status %d (%s) seq %d lifetime %s, %s after the BU",
+		a.Status, ba.Status, a.Sequence, mh.LifetimeDuration(a.Lifetime), now.Sub(m.buSentAt).Round(time.Microsecond)))
+	m.run(now, m.core.HandleAck(now, a))
+}
+
+// FromHost tunnels a packet the host sent from the home address while away
+// from home. It reports whether the packet was taken.
+func (m *MobileNode) FromHost(pkt []byte) bool {
+	hdr, err := ipv6.ParseHeader(pkt)
+	if err != nil || hdr.Src != m.hoa {
+		return false
+	}
+	if hdr.Dst == m.ha && hdr.NextHeader == ipv6.ProtoUDP {
+		return false // our own IKE and ESP-in-UDP, sent from home
+	}
+	c := m.child.Load()
+	if !m.tunnelOn.Load() || c == nil {
+		return false
+	}
+	if m.t.send(c.Out, pkt) == nil {
+		m.t.counters.inc(cTunnelOut)
+	}
+	return true
+}
+
+// Status fills in the binding update list entry, CHILD SAs and counters.
+func (m *MobileNode) Status(s *control.Status) {
+	m.mu.Lock()
+	st := m.core.State()
+	m.mu.Unlock()
+	c := m.child.Load()
+	state := "unregistered"
+	if st.Registered {
+		state = "registered"
+	}
+	s.Bindings = append(s.Bindings, control.Binding{Identity: m.cfg.Identity, HomeAddress: m.hoa.String(),
+		CareOf: st.CareOf.String(), HomeAgent: m.ha.String(), Sequence: st.Sequence, Expires: st.Expires, State: state})
+	if c != nil {
+		s.ChildSAs = append(s.ChildSAs, childStatus(c))
+	}
+	if s.Counters == nil {
+		s.Counters = map[string]uint64{}
+	}
+	for n, v := range m.t.counters.snapshot() {
+		s.Counters[n] = v
+	}
+}

@@ -1,0 +1,90 @@
+package node
+
+import (
+	"fmt"
+	"time"
+
+	"mip6/mn"
+	"mip6/wire/ipv6"
+	"mip6/wire/mh"
+)
+
+// run carries out the core's actions, in order. m.mu is held.
+func (m *MobileNode) run(now time.Time, acts []mn.Action) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case mn.MoveEndpoints:
+			if c := m.child.Load(); c != nil {
+				moveLocal(c.Out, a.CareOf)
+				moveLocal(c.In, a.CareOf)
+			}
+			if a.IKE && m.cfg.MoveIKE != nil {
+				m.cfg.MoveIKE(a.CareOf)
+			}
+			m.obs("mn", "", "SA endpoints moved", fmt.Sprintf("local outer address %s (IKE SA too: %v)", a.CareOf, a.IKE))
+		case mn.SendBindingUpdate:
+			m.sendBU(now, a)
+		case mn.Registered:
+			m.t.counters.inc(cRegistrations)
+			m.obs("mn", "", "registered", fmt.Sprintf("care-of %s, lifetime %s, refresh at +%s, K %v",
+				a.CareOf, a.Lifetime, a.Refresh.Sub(now).Round(time.Second), a.KeyMgmt))
+			m.log.Info("registered", "hoa", m.hoa, "coa", a.CareOf, "lifetime", a.Lifetime)
+		case mn.TunnelActive:
+			m.tunnelOn.Store(a.Active)
+		case mn.Deregistered:
+			m.obs("mn", "", "de-registered", "back home: the home agent removed the binding")
+			m.log.Info("de-registered", "hoa", m.hoa)
+		case mn.SendPrefixSolicitation:
+			m.sendMPS(a)
+		case mn.Rebootstrap:
+			m.obs("mn", "", "re-bootstrap", a.Reason)
+			m.log.Warn("re-bootstrap", "reason", a.Reason, "status", a.Status)
+			if m.cfg.Rebootstrap != nil {
+				go m.cfg.Rebootstrap(a.Reason)
+			}
+		}
+	}
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendBU sends a Binding Update in the RFC 4877 §3 tunnelled form.
+func (m *MobileNode) sendBU(now time.Time, a mn.SendBindingUpdate) {
+	c := m.child.Load()
+	if c == nil {
+		m.t.counters.inc(cDropNoTunnel)
+		return
+	}
+	bu := mh.BindingUpdate{Sequence: a.Sequence, Acknowledge: a.Acknowledge, HomeRegistration: a.Home,
+		KeyManagementMobilityCapability: a.KeyMgmt, Lifetime: a.Lifetime}
+	if a.AltCoA.IsValid() {
+		bu.Options.Present |= mh.HasAlternateCareOfAddress
+		bu.Options.AlternateCareOfAddress = a.AltCoA
+	}
+	body := bu.Append(nil, a.HomeAddress, a.HomeAgent)
+	inner := ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoMobility, body)
+	if m.t.send(c.Out, inner) == nil {
+		m.t.counters.inc(cBUOut)
+		m.buSentAt = now
+		what := "Binding Update sent"
+		if a.Retransmission {
+			what = "Binding Update retransmitted"
+		}
+		m.obs("mn", "", what, fmt.Sprintf("seq %d care-of %s lifetime %s K %v (ESP SPI %08x)",
+			a.Sequence, a.CareOf, mh.LifetimeDuration(a.Lifetime), a.KeyMgmt, c.Out.SPI()))
+	}
+}
+
+// sendMPS sends a Mobile Prefix Solicitation through the tunnel.
+func (m *MobileNode) sendMPS(a mn.SendPrefixSolicitation) {
+	c := m.child.Load()
+	if c == nil {
+		return
+	}
+	s := ipv6.MobilePrefixSolicitation{Identifier: a.Identifier}
+	body := s.Append(nil, a.HomeAddress, a.HomeAgent)
+	inner := ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoICMPv6, body)
+	m.t.send(c.Out, inner)
+}

@@ -1,0 +1,96 @@
+// Package node runs the mobility roles' packet paths: it joins the protocol
+// cores (ha, mn) to the IPsec databases (ipsec), the ESP SAs (esp) and a
+// network — the in-process lab (vnet) or the host's sockets — in the
+// RFC 4877 §3 tunnelled form:
+//
+//	outer CoA->HA | UDP 4500 | ESP | inner HoA->HA | MH BU + Alt-CoA
+//
+// Port 4500 carries both IKE (after the Non-ESP Marker) and ESP (RFC 3948),
+// so the node reads it and hands IKE messages to the IKE engine.
+package node
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"mip6/ipsec"
+)
+
+// PacketConn is the UDP socket a role uses: *net.UDPConn on a host,
+// *vnet.UDPConn in the lab.
+type PacketConn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	SetReadDeadline(t time.Time) error
+	LocalAddr() net.Addr
+	Close() error
+}
+
+// IKEHandler receives the IKE messages that arrive on port 4500 (without
+// the Non-ESP Marker). The slice is only valid during the call.
+type IKEHandler func(msg []byte, from netip.AddrPort)
+
+// Child is one CHILD_SA pair installed for a peer: inbound and outbound
+// SAD entries, both created for the same identity and home address.
+type Child struct {
+	In, Out *ipsec.SAEntry
+	// IKESA names the IKE SA that created the pair (zero: manual keying).
+	IKESA uint64
+	// active is false while the home address is at home: the tunnel SPD
+	// entries are inactive but the SAs are kept (RFC 4877 §4.2).
+	active atomic.Bool
+}
+
+// Counter names used in status output and metrics.
+const (
+	cESPIn          = "esp_packets_in"
+	cESPOut         = "esp_packets_out"
+	cIKEIn          = "ike_datagrams_in"
+	cDropUnknownSPI = "drop_unknown_spi"
+	cDropESP        = "drop_esp_open"
+	cDropNotTunnel  = "drop_not_tunnel_mode"
+	cDropInner      = "drop_inner_malformed"
+	cDropSelectors  = "drop_outside_selectors"
+	cDropNoTunnel   = "drop_no_tunnel"
+	cDropMH         = "drop_mh_malformed"
+	cDropSend       = "drop_send_failed"
+	cKeepalive      = "nat_keepalives_in"
+	cBUIn           = "binding_updates_in"
+	cBAOut          = "binding_acks_out"
+	cBEOut          = "binding_errors_out"
+	cBAIn           = "binding_acks_in"
+	cBUOut          = "binding_updates_out"
+	cHandovers      = "handovers"
+	cRegistrations  = "registrations"
+	cTunnelIn       = "tunnel_packets_in"
+	cTunnelOut      = "tunnel_packets_out"
+)
+
+// counters is a fixed set of named atomic counters.
+type counters struct {
+	m map[string]*atomic.Uint64
+}
+
+func newCounters(names ...string) counters {
+	c := counters{m: make(map[string]*atomic.Uint64, len(names))}
+	for _, n := range names {
+		c.m[n] = new(atomic.Uint64)
+	}
+	return c
+}
+
+func (c counters) inc(name string) { c.m[name].Add(1) }
+
+func (c counters) snapshot() map[string]uint64 {
+	out := make(map[string]uint64, len(c.m))
+	for n, v := range c.m {
+		out[n] = v.Load()
+	}
+	return out
+}
+
+var allCounters = []string{cESPIn, cESPOut, cIKEIn, cDropUnknownSPI, cDropESP, cDropNotTunnel, cDropInner,
+	cDropSelectors, cDropNoTunnel, cDropMH, cDropSend, cKeepalive, cBUIn, cBAOut, cBEOut, cBAIn, cBUOut,
+	cHandovers, cRegistrations, cTunnelIn, cTunnelOut}

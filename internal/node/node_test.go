@@ -1,0 +1,205 @@
+package node
+
+import (
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"mip6/esp"
+	"mip6/ha"
+	"mip6/ipsec"
+	"mip6/mn"
+	"mip6/vnet"
+)
+
+const alice = "alice@example.net"
+
+var hoa = netip.MustParseAddr("2001:db8:1::100")
+
+type padFunc func(string, netip.Addr) bool
+
+func (f padFunc) Authorized(id string, a netip.Addr) bool { return f(id, a) }
+
+// pair builds matching CHILD_SA pairs for the HA and the MN, keyed by hand.
+func pair(t *testing.T, spiHA, spiMN uint32, identity string, home netip.Addr) (haSide, mnSide *Child) {
+	t.Helper()
+	key := []byte("0123456789abcdef0123") // 16-byte AES key + 4-byte salt
+	mk := func(spi uint32, dir esp.Direction, remote netip.Addr) *ipsec.SAEntry {
+		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: esp.AESGCM128, Key: key, ESN: true,
+			Endpoints: esp.Endpoints{Remote: netip.AddrPortFrom(remote, 4500), Carrier: esp.CarrierUDP}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &ipsec.SAEntry{SA: sa, Mode: ipsec.Tunnel, Identity: identity, HomeAddress: home, PolicyID: uint64(spi)}
+	}
+	// HA receives on spiHA (MN sends with it) and sends on spiMN.
+	haSide = &Child{In: mk(spiHA, esp.Inbound, netip.Addr{}), Out: mk(spiMN, esp.Outbound, netip.Addr{})}
+	mnSide = &Child{In: mk(spiMN, esp.Inbound, vnet.HAAddr), Out: mk(spiHA, esp.Outbound, vnet.HAAddr)}
+	return
+}
+
+type lab struct {
+	d    *vnet.Demo
+	ha   *HomeAgent
+	mn   *MobileNode
+	mnNd *vnet.Node
+	ifc  *vnet.Interface
+}
+
+func newLab(t *testing.T) *lab {
+	d := vnet.NewDemo()
+	t.Cleanup(func() { d.Net.Close() })
+	core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix}, KeyMgmtMobility: true},
+		padFunc(func(id string, a netip.Addr) bool { return id == alice && a == hoa }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	haConn, err := d.HA.ListenUDP(netip.AddrPortFrom(vnet.HAAddr, 4500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHomeAgent(HomeAgentConfig{Core: core, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), Conn: haConn,
+		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	AttachVnetHomeAgent(d.HA, h)
+	go h.Serve()
+
+	mnNd := d.Net.NewNode("mn")
+	coa := vnet.AddrOn(vnet.APrefix, 0x100)
+	ifc := mnNd.Attach(d.A, coa)
+	mnNd.AddLocalAddr(hoa)
+	mnConn, err := mnNd.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), 4500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcore, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: vnet.HAAddr, HomePrefix: vnet.HomePrefix, KeyMgmt: true, Lifetime: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
+		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	AttachVnetMobileNode(mnNd, m)
+	go m.Serve()
+	hs, ms := pair(t, 0x1000, 0x2000, alice, hoa)
+	if err := h.Install(hs); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Install(ms); err != nil {
+		t.Fatal(err)
+	}
+	return &lab{d: d, ha: h, mn: m, mnNd: mnNd, ifc: ifc}
+}
+
+func waitRegistered(t *testing.T, l *lab, coa netip.Addr) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if b, ok := l.ha.core.Cache().Lookup(hoa); ok && b.CareOf == coa {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no binding %s -> %s at the home agent", hoa, coa)
+}
+
+func ping(t *testing.T, l *lab, seq uint16) {
+	t.Helper()
+	p := l.d.CN.NewPinger(seq, vnet.CNAddr)
+	if err := p.Send(hoa, seq); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-p.C:
+		if r.From != hoa {
+			t.Fatalf("reply from %s", r.From)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("ping %d to the home address got no reply", seq)
+	}
+}
+
+// The whole mobility path on the lab network with hand-keyed SAs:
+// register, ping the home address, move, ping, come home.
+func TestRegisterMoveAndReturnHome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
+		l.mn.Attach(coaA)
+		waitRegistered(t, l, coaA)
+		ping(t, l, 1)
+
+		// Move to access network B.
+		l.ifc.Detach()
+		coaB := vnet.AddrOn(vnet.BPrefix, 0x100)
+		l.ifc = l.mnNd.Attach(l.d.B, coaB)
+		l.mn.Attach(coaB)
+		waitRegistered(t, l, coaB)
+		ping(t, l, 2)
+		var st = l.ha.t.counters.snapshot()
+		if st[cHandovers] != 1 {
+			t.Errorf("handovers = %d, want 1", st[cHandovers])
+		}
+		l.d.Net.Close()
+	})
+}
+
+// An MN must not register another MN's home address, even through its own
+// valid SA.
+func TestBindingUpdateThroughAnotherMNsSAIsDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		// Mallory's SA pair is bound to another home address; it carries
+		// Alice's BU.
+		mallory := netip.MustParseAddr("2001:db8:1::666")
+		hs, _ := pair(t, 0x3000, 0x4000, "mallory@example.net", mallory)
+		if err := l.ha.Install(hs); err != nil {
+			t.Fatal(err)
+		}
+		// Re-key the MN's outbound tunnel onto Mallory's SA.
+		_, ms := pair(t, 0x3000, 0x4000, "mallory@example.net", mallory)
+		if err := l.mn.Install(ms); err != nil {
+			t.Fatal(err)
+		}
+		l.mn.Attach(vnet.AddrOn(vnet.APrefix, 0x100))
+		time.Sleep(3 * time.Second)
+		if _, ok := l.ha.core.Cache().Lookup(hoa); ok {
+			t.Fatal("binding created through an SA made for another home address")
+		}
+		if d := l.ha.core.Counters().Drops[ha.DropWrongSA]; d == 0 {
+			t.Fatalf("drops = %v, want wrong-sa counted", l.ha.core.Counters().Drops)
+		}
+		l.d.Net.Close()
+	})
+}
+
+func TestReturnHomeDeregisters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
+		l.mn.Attach(coaA)
+		waitRegistered(t, l, coaA)
+		l.ifc.Detach()
+		l.ifc = l.mnNd.Attach(l.d.Home, hoa)
+		l.mn.Attach(hoa)
+		for i := 0; i < 200; i++ {
+			if _, ok := l.ha.core.Cache().Lookup(hoa); !ok {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, ok := l.ha.core.Cache().Lookup(hoa); ok {
+			t.Fatal("binding still there after returning home")
+		}
+		time.Sleep(time.Second)
+		if st := l.mn.core.State(); st.Registered || !st.AtHome || st.Pending {
+			t.Fatalf("mn state after de-registration: %+v", st)
+		}
+		ping(t, l, 3) // answered on the home link, no tunnel
+		l.d.Net.Close()
+	})
+}

@@ -1,0 +1,132 @@
+package node
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+
+	"mip6/esp"
+	"mip6/ipsec"
+	wesp "mip6/wire/esp"
+	"mip6/wire/ipv6"
+)
+
+// maxPacket bounds one datagram; buffers come from a pool.
+const maxPacket = 65535
+
+// headroom lets an inner packet be sealed in place: the ESP header and IV
+// go in front of it.
+const headroom = 64
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, maxPacket+headroom); return &b }}
+
+// tunnel is the ESP-in-UDP path shared by both roles.
+type tunnel struct {
+	conn     PacketConn
+	sad      *ipsec.SAD
+	ike      IKEHandler
+	counters counters
+}
+
+// classify sorts one datagram received on port 4500. It returns the inbound
+// SAD entry and the decrypted inner IPv6 packet (a view into p) for ESP; IKE
+// messages go to the IKE handler and nil is returned.
+func (t *tunnel) classify(p []byte, from netip.AddrPort) (*ipsec.SAEntry, []byte) {
+	kind, body, err := wesp.Classify(p)
+	switch {
+	case err != nil:
+		t.counters.inc(cDropESP)
+		return nil, nil
+	case kind == wesp.KindNATKeepalive:
+		t.counters.inc(cKeepalive)
+		return nil, nil
+	case kind == wesp.KindIKEMessage:
+		t.counters.inc(cIKEIn)
+		if t.ike != nil {
+			t.ike(body, from)
+		}
+		return nil, nil
+	}
+	e := t.sad.Inbound(binary.BigEndian.Uint32(body))
+	if e == nil {
+		t.counters.inc(cDropUnknownSPI)
+		return nil, nil
+	}
+	inner, nh, err := e.SA.Open(body)
+	if err != nil {
+		t.counters.inc(cDropESP) // the SA counts the precise reason
+		return nil, nil
+	}
+	if nh == wesp.NextHeaderNone {
+		return nil, nil // dummy packet (RFC 4303 §2.6)
+	}
+	if nh != ipv6.ProtoIPv6 {
+		t.counters.inc(cDropNotTunnel)
+		return nil, nil
+	}
+	t.counters.inc(cESPIn)
+	return e, inner
+}
+
+// send seals inner through the outbound SA of c and sends it to the SA's
+// remote endpoint.
+func (t *tunnel) send(out *ipsec.SAEntry, inner []byte) error {
+	return t.sendTo(out, inner, out.SA.Endpoints().Remote)
+}
+
+// sendTo is send with an explicit outer destination.
+func (t *tunnel) sendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	hl := out.SA.HeaderLen()
+	if len(inner)+hl+out.SA.MaxOverhead() > len(buf) {
+		t.counters.inc(cDropSend)
+		return errTooBig
+	}
+	copy(buf[hl:], inner)
+	pkt, err := out.SA.Seal(buf[:0], buf[hl:hl+len(inner)], ipv6.ProtoIPv6)
+	if err != nil {
+		t.counters.inc(cDropSend)
+		return err
+	}
+	if _, err := t.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+		t.counters.inc(cDropSend)
+		return err
+	}
+	t.counters.inc(cESPOut)
+	return nil
+}
+
+// sendIKE sends an IKE message on port 4500 with the Non-ESP Marker.
+func (t *tunnel) sendIKE(msg []byte, to netip.AddrPort) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := wesp.AppendNonESPMarker((*bp)[:0])
+	b = append(b, msg...)
+	_, err := t.conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+// moveRemote points the outbound SA at a new remote endpoint.
+func moveRemote(e *ipsec.SAEntry, remote netip.AddrPort) {
+	ep := e.SA.Endpoints()
+	ep.Remote = remote
+	if ep.Carrier == 0 {
+		ep.Carrier = esp.CarrierUDP
+	}
+	e.SA.MoveEndpoints(ep)
+}
+
+// moveLocal sets the local outer address of an SA.
+func moveLocal(e *ipsec.SAEntry, local netip.Addr) {
+	ep := e.SA.Endpoints()
+	ep.Local = netip.AddrPortFrom(local, ep.Local.Port())
+	e.SA.MoveEndpoints(ep)
+}
+
+type nodeError string
+
+func (e nodeError) Error() string { return string(e) }
+
+const errTooBig = nodeError("node: packet too big for the tunnel")
