@@ -39,8 +39,8 @@ type HomeAgent struct {
 	t tunnel
 
 	mu       sync.Mutex
-	children map[uint32]*Child         // by inbound SPI
-	byHoA    map[netip.Addr][]*Child   // tunnel SAs bound to each home address
+	children map[uint32]*Child             // by inbound SPI
+	byHoA    map[netip.Addr][]*Child       // tunnel SAs bound to each home address
 	remotes  map[netip.Addr]netip.AddrPort // care-of endpoint per home address
 }
 

@@ -28,10 +28,10 @@ type MobileNodeConfig struct {
 	// HomeAddress and HomeAgent are the ones the core was made with.
 	HomeAddress, HomeAgent netip.Addr
 	Core                   *mn.MobileNode
-	SAD      *ipsec.SAD
-	Conn     PacketConn // UDP port 4500
-	Host     MobileNodeHost
-	IKE      IKEHandler
+	SAD                    *ipsec.SAD
+	Conn                   PacketConn // UDP port 4500
+	Host                   MobileNodeHost
+	IKE                    IKEHandler
 	// MoveIKE moves our IKE SA's local address when K was granted.
 	MoveIKE func(local netip.Addr)
 	// Rebootstrap is called when the home agent refused or vanished.
