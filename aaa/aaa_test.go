@@ -19,14 +19,16 @@ import (
 var testUsers = map[string]string{"alice@example.net": "alice-secret", "bob@example.net": "bob-secret"}
 
 // startLocal runs a LocalServer on ::1 and returns its address.
-func startLocal(t *testing.T, secret string, onAcct func(AccountingRecord)) string {
+func startLocal(t *testing.T, secret string, onAcct ...func(AccountingRecord)) string {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "[::1]:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &LocalServer{Secret: []byte(secret), Authenticator: &eap.LocalAuthenticator{Users: testUsers},
-		OnAccounting: onAcct, Logf: t.Logf}
+	s := &LocalServer{Secret: []byte(secret), Authenticator: &eap.LocalAuthenticator{Users: testUsers}, Logf: t.Logf}
+	if len(onAcct) > 0 {
+		s.OnAccounting = onAcct[0]
+	}
 	done := make(chan struct{})
 	go func() { s.Serve(conn); close(done) }()
 	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
@@ -72,7 +74,7 @@ func converse(t *testing.T, a eap.Authenticator, peer *eap.Peer, idi string) (ea
 }
 
 func TestEAPMSCHAPv2ThroughRADIUS(t *testing.T) {
-	addr := startLocal(t, "s3cret", nil)
+	addr := startLocal(t, "s3cret")
 	a := &EAPAuthenticator{Client: fastClient(Server{Addr: addr, Secret: []byte("s3cret")})}
 	peer := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "alice-secret"))
 	out, err, perr := converse(t, a, peer, "alice@example.net")
@@ -88,7 +90,7 @@ func TestEAPMSCHAPv2ThroughRADIUS(t *testing.T) {
 }
 
 func TestEAPIdentityRequestedWhenNoIDi(t *testing.T) {
-	addr := startLocal(t, "s3cret", nil)
+	addr := startLocal(t, "s3cret")
 	a := &EAPAuthenticator{Client: fastClient(Server{Addr: addr, Secret: []byte("s3cret")})}
 	peer := eap.NewPeer("bob@example.net", eap.NewMD5("bob@example.net", "bob-secret"))
 	out, err, perr := converse(t, a, peer, "")
@@ -98,7 +100,7 @@ func TestEAPIdentityRequestedWhenNoIDi(t *testing.T) {
 }
 
 func TestEAPRejected(t *testing.T) {
-	addr := startLocal(t, "s3cret", nil)
+	addr := startLocal(t, "s3cret")
 	a := &EAPAuthenticator{Client: fastClient(Server{Addr: addr, Secret: []byte("s3cret")})}
 	peer := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "guess"))
 	out, err, perr := converse(t, a, peer, "alice@example.net")
@@ -128,7 +130,7 @@ func TestServerDownTimeout(t *testing.T) {
 }
 
 func TestWrongSharedSecret(t *testing.T) {
-	addr := startLocal(t, "right", nil)
+	addr := startLocal(t, "right")
 	a := &EAPAuthenticator{Client: fastClient(Server{Addr: addr, Secret: []byte("wrong")})}
 	peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
 	_, err, _ := converse(t, a, peer, "alice@example.net")
@@ -172,7 +174,7 @@ func TestForgedAnswer(t *testing.T) {
 
 func TestFailover(t *testing.T) {
 	dead := silent(t)
-	live := startLocal(t, "s3cret", nil)
+	live := startLocal(t, "s3cret")
 	c := fastClient(Server{Addr: dead, Secret: []byte("s3cret")}, Server{Addr: live, Secret: []byte("s3cret")})
 	a := &EAPAuthenticator{Client: c}
 	for i := 0; i < 2; i++ {
@@ -221,7 +223,7 @@ func TestAccounting(t *testing.T) {
 }
 
 func TestEAPMessageSplit(t *testing.T) {
-	addr := startLocal(t, "s3cret", nil)
+	addr := startLocal(t, "s3cret")
 	a := &EAPAuthenticator{Client: fastClient(Server{Addr: addr, Secret: []byte("s3cret")})}
 	long := strings.Repeat("x", 600) + "@example.net" // 3 EAP-Message attributes
 	peer := eap.NewPeer(long, eap.NewMD5(long, "pw"))
@@ -252,5 +254,18 @@ func TestEAPAKAPrimeThroughRADIUS(t *testing.T) {
 	out, err, perr := converse(t, a, peer, "0123@example.net")
 	if err != nil || perr != nil || !out.Accepted || len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
 		t.Fatalf("radius %v, peer %v, outcome %+v, peer MSK %x", err, perr, out, peer.MSK())
+	}
+}
+
+func TestStatusServer(t *testing.T) {
+	live := startLocal(t, "s3cret")
+	dead := silent(t)
+	c := fastClient(Server{Addr: live, Secret: []byte("s3cret")}, Server{Addr: dead, Secret: []byte("s3cret")},
+		Server{Addr: live, Secret: []byte("wrong")})
+	st := c.Status(context.Background())
+	var te *TimeoutError
+	var be *BadAuthenticatorError
+	if st[0].Err != nil || !errors.As(st[1].Err, &te) || !errors.As(st[2].Err, &be) {
+		t.Fatalf("status %+v", st)
 	}
 }

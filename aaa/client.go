@@ -100,9 +100,14 @@ func (c *Client) exchangeWith(ctx context.Context, p *radius.Packet, srv Server)
 	if err != nil {
 		return nil, err
 	}
+	// Answers to requests carrying EAP must carry a Message-Authenticator
+	// (RFC 3579 §3.2); any that is present is verified.
 	needMA := false
-	if p.Code == radius.CodeAccessRequest {
+	switch p.Code {
+	case radius.CodeAccessRequest:
 		needMA = findMA(b) >= 0
+		signRequest(b, srv.Secret)
+	case radius.CodeStatusServer:
 		signRequest(b, srv.Secret)
 	}
 	var d net.Dialer
@@ -130,7 +135,7 @@ func (c *Client) exchangeWith(ctx context.Context, p *radius.Packet, srv Server)
 			return nil, ctx.Err()
 		}
 	}
-	if badField == "" && needMA && ctx.Err() == nil {
+	if badField == "" && findMA(b) >= 0 && ctx.Err() == nil {
 		badField = c.probeSecret(conn, srv)
 	}
 	if badField != "" {
@@ -206,6 +211,8 @@ func answers(req, resp radius.Code) bool {
 		return resp == radius.CodeAccessAccept || resp == radius.CodeAccessReject || resp == radius.CodeAccessChallenge
 	case radius.CodeAccountingRequest:
 		return resp == radius.CodeAccountingResponse
+	case radius.CodeStatusServer:
+		return resp == radius.CodeAccessAccept || resp == radius.CodeAccountingResponse
 	}
 	return false
 }

@@ -18,6 +18,9 @@
 //   - *ServersError: every server failed; unwraps to the errors above.
 //   - *ProtocolError: malformed answers.
 //
+// Client.Status probes every server with Status-Server (RFC 5997) for
+// health checks; each result is nil or one of the errors above.
+//
 // An Access-Reject is not an error of the transport: EAPAuthenticator
 // reports it as a final eap.Outcome with Accepted false and Reason set
 // (the text of a *RejectError).

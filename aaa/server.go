@@ -111,6 +111,10 @@ func (s *LocalServer) serveRADIUS(w radius.ResponseWriter, r *radius.Request) {
 		s.access(w, r)
 	case radius.CodeAccountingRequest:
 		s.accounting(w, r)
+	case radius.CodeStatusServer: // RFC 5997: alive, if the request is authentic
+		if s.requestMAValid(r.Packet) {
+			w.Write(s.sign(r.Response(radius.CodeAccessAccept)))
+		}
 	}
 }
 

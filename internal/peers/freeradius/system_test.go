@@ -156,6 +156,17 @@ func TestFreeRADIUS(t *testing.T) {
 		t.Log(err)
 	})
 
+	t.Run("StatusServer", func(t *testing.T) {
+		c := client(s, "s3cret-1")
+		c.Timeout = 300 * time.Millisecond
+		c.Servers = append(c.Servers, aaa.Server{Addr: s.AuthAddr(), Secret: []byte("wrong")})
+		st := c.Status(context.Background())
+		var be *aaa.BadAuthenticatorError
+		if st[0].Err != nil || !errors.As(st[1].Err, &be) {
+			t.Fatalf("status %+v", st)
+		}
+	})
+
 	t.Run("Accounting", func(t *testing.T) {
 		c := &aaa.Client{Servers: []aaa.Server{{Addr: s.AcctAddr(), Secret: []byte("s3cret-1")}}, Timeout: time.Second}
 		ctx := context.Background()
