@@ -8,6 +8,7 @@ package netns
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -110,12 +111,28 @@ func (n *NS) destroy(t testing.TB) {
 	}
 }
 
-// Exec runs a command in the namespace and returns its combined output.
+// ExecTimeout bounds every Exec and Run.
+const ExecTimeout = 2 * time.Minute
+
+// Exec runs a command in the namespace and returns its combined output. The
+// command is killed after ExecTimeout.
 func (n *NS) Exec(args ...string) (string, error) {
+	return n.ExecWithin(ExecTimeout, args...)
+}
+
+// ExecWithin is Exec with a caller-chosen time limit.
+func (n *NS) ExecWithin(limit time.Duration, args ...string) (string, error) {
 	if len(args) == 0 {
 		return "", errors.New("netns: Exec: no command")
 	}
-	out, err := exec.Command("ip", append([]string{"netns", "exec", n.Name}, args...)...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name}, args...)...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("killed after %v: %w", limit, err)
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("netns %s: %s: %w: %s", n.Name, strings.Join(args, " "), err, out)
 	}
