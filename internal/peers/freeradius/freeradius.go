@@ -2,14 +2,17 @@
 // tests: it writes a minimal configuration directory (clients, users, an
 // eap module with md5, mschapv2 and tls, optional realms proxied to other
 // servers, accounting into a detail file), checks it with `freeradius -C`,
-// starts `freeradius -X` (foreground, debug transcript), waits until it is
-// ready and stops it at test cleanup, printing the transcript if the test
-// failed. A missing freeradius binary fails the test.
+// starts `freeradius -X` (foreground, debug transcript), waits until it
+// answers Status-Server and stops it at test cleanup, printing the
+// transcript if the test failed. A missing freeradius binary fails the
+// test. RunEapolTest drives wpa_supplicant's eapol_test (with OpenSSL's
+// legacy provider for MD4) against any RADIUS server.
 package freeradius
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +26,7 @@ import (
 	"text/template"
 	"time"
 
+	"mip6/aaa"
 	"mip6/internal/netns"
 )
 
@@ -167,6 +171,12 @@ func (s *Server) start(t testing.TB, ns *netns.NS, bin string) {
 			t.Logf("freeradius %s transcript:\n%s", s.AuthAddr(), s.Log())
 		}
 	})
+	s.waitReady(t, ns, done)
+}
+
+// waitReady waits for the "Ready" line, then for an answer to Status-Server.
+func (s *Server) waitReady(t testing.TB, ns *netns.NS, done chan error) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(s.Log(), "Ready to process requests") {
 		select {
@@ -179,6 +189,25 @@ func (s *Server) start(t testing.TB, ns *netns.NS, bin string) {
 			t.Fatalf("freeradius not ready after 20 s:\n%s", s.Log())
 		}
 	}
+	c := &aaa.Client{Servers: []aaa.Server{{Addr: s.AuthAddr(), Secret: []byte(s.Secret)}},
+		Timeout: 200 * time.Millisecond, Retries: -1}
+	probe := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return c.Status(ctx)[0].Err
+	}
+	var err error
+	for i := 0; i < 25; i++ {
+		if ns != nil {
+			err = ns.Do(probe)
+		} else {
+			err = probe()
+		}
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("freeradius does not answer Status-Server: %v\n%s", err, s.Log())
 }
 
 // freePortPair finds a port P with P and P+1 free on UDP (in ns if given).
