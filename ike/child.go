@@ -66,6 +66,22 @@ func resolve(sels []Selector, addr netip.Addr) []Selector {
 	return out
 }
 
+// anyAddress turns dynamic selectors into ones covering every address.
+func anyAddress(sels []Selector) []Selector {
+	all := PrefixSelector(netip.MustParsePrefix("::/0"))
+	if len(sels) == 0 {
+		return []Selector{all}
+	}
+	out := make([]Selector, 0, len(sels))
+	for _, s := range sels {
+		if (!s.Start.IsValid() || s.Start.IsUnspecified()) && (!s.End.IsValid() || s.End.IsUnspecified()) {
+			s.Start, s.End = all.Start, all.End
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // childRequest is a CHILD_SA this side proposes (IKE_AUTH or CREATE_CHILD_SA).
 type childRequest struct {
 	cfg      *ChildConfig
@@ -79,12 +95,12 @@ type childRequest struct {
 func (sa *IKESA) newChildRequest(cfg *ChildConfig, createChild bool) (*childRequest, error) {
 	cr := &childRequest{cfg: cfg, spi: sa.ep.newChildSPI()}
 	switch {
-	case len(cfg.LocalTS) > 0:
-		cr.tsi = resolve(cfg.LocalTS, sa.localInner())
 	case sa.peer.RequestAddress && !sa.assigned.IsValid():
-		cr.tsi = []Selector{PrefixSelector(netip.MustParsePrefix("::/0"))}
+		// The home address is not known yet: offer any address and let
+		// the responder narrow to the one it assigns (RFC 4877 §9).
+		cr.tsi = anyAddress(cfg.LocalTS)
 	default:
-		cr.tsi = []Selector{AddrSelector(sa.localInner())}
+		cr.tsi = resolve(cfg.LocalTS, sa.localInner())
 	}
 	cr.tsr = resolve(cfg.RemoteTS, sa.remote.Addr())
 	if createChild {

@@ -37,8 +37,10 @@ func AddrSelector(a netip.Addr) Selector {
 
 // MHSelector covers MH messages of types first..last to or from addr, as
 // RFC 4877 §7.2.1 uses for Binding Updates (5) and Acknowledgements (6).
+// The type sits in the high octet, the low one is zero (MH has no code),
+// as strongSwan's "[135/1280]" for type 5.
 func MHSelector(addr netip.Addr, first, last uint8) Selector {
-	return Selector{Start: addr, End: addr, Proto: ProtoMH, StartPort: uint16(first) << 8, EndPort: uint16(last)<<8 | 0xff}
+	return Selector{Start: addr, End: addr, Proto: ProtoMH, StartPort: uint16(first) << 8, EndPort: uint16(last) << 8}
 }
 
 // ICMPv6Selector covers ICMPv6 messages of one type (any code), as RFC
