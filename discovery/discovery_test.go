@@ -244,7 +244,7 @@ func TestDiscoverServerDown(t *testing.T) {
 	if !errors.As(err, &se) || se.Tries != 3 || !strings.Contains(err.Error(), "did not answer _mip6._ipv6.example.net. SRV") {
 		t.Fatalf("silent server: %v", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 20*time.Second {
 		t.Fatalf("took %v", d)
 	}
 	t.Log(err)

@@ -36,7 +36,7 @@ func (lab *keaLab) open() {
 	err := lab.k.ClientNS.Do(func() error {
 		var err error
 		lab.d, err = NewDHCPv6(DHCPv6Config{Policy: Policy{Store: lab.st, HomePrefix: lab.k.Subnet, LeaseTime: time.Hour, Now: lab.c.now},
-			Interface: lab.k.ClientIf, Timeout: 200 * time.Millisecond, Tries: 3})
+			Interface: lab.k.ClientIf, Timeout: 500 * time.Millisecond, Tries: 3})
 		return err
 	})
 	if err != nil {
