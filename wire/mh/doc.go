@@ -35,4 +35,8 @@
 //
 // Lifetimes and refresh intervals are in units of 4 seconds
 // (LifetimeDuration, LifetimeUnits).
+//
+// Return-routability authorization (correspondent registrations): encode
+// with a zero Authenticator of the right length, HMAC the bytes from
+// AppendAuthenticatorInput, then SetAuthenticator (which redoes the checksum).
 package mh
