@@ -14,6 +14,7 @@ const (
 	DropTooOld                           // sequence number left of the window
 	DropBadICV                           // integrity check failed
 	DropBadPadding                       // ICV fine but padding or pad length wrong
+	DropExpired                          // the SA passed its hard lifetime
 	numDropReasons
 )
 
@@ -23,6 +24,7 @@ var dropNames = [...]string{
 	DropTooOld:     "too old",
 	DropBadICV:     "bad ICV",
 	DropBadPadding: "bad padding",
+	DropExpired:    "SA expired",
 }
 
 func (r DropReason) String() string {
@@ -37,6 +39,7 @@ const (
 	ErrWrongDirection    DropReason = 100 + iota // Seal on Inbound or Open on Outbound
 	ErrWrongSPI                                  // packet's SPI is not this SA's (the SAD misrouted it)
 	ErrSequenceExhausted                         // outbound counter would cycle: rekey
+	ErrLifetimeExpired                           // hard lifetime reached: rekey
 )
 
 // Error reports why Seal or Open failed. Use errors.As.
@@ -55,6 +58,8 @@ func (e *Error) Error() string {
 		r = "packet SPI does not match the SA"
 	case ErrSequenceExhausted:
 		r = "sequence number space exhausted, rekey"
+	case ErrLifetimeExpired:
+		r = "hard lifetime reached, rekey"
 	default:
 		r = e.Reason.String()
 	}
@@ -83,7 +88,7 @@ type stats struct {
 
 // Stats is a snapshot of an SA's counters.
 type Stats struct {
-	Packets uint64 // sealed or successfully opened
+	Packets uint64 // sealed or successfully opened (counting toward the lifetime)
 	Bytes   uint64 // payload bytes of those packets
 	Drops   [numDropReasons]uint64
 }

@@ -68,6 +68,16 @@ type Config struct {
 	Key       []byte
 	ESN       bool // 64-bit extended sequence numbers (RFC 4303 §2.2.1)
 	Endpoints Endpoints
+	Lifetime  Lifetime
+}
+
+// Lifetime limits an SA by traffic (RFC 4301 §4.4.2.1); zero means no
+// limit. Time limits are the key manager's (IKE's timers). Past the soft
+// limit the SA still works and Expired reports it so IKE rekeys; past the
+// hard limit Seal and Open refuse with ErrLifetimeExpired.
+type Lifetime struct {
+	SoftBytes, HardBytes     uint64
+	SoftPackets, HardPackets uint64
 }
 
 // SA is one ESP security association: keys, sequence numbers, the
@@ -79,6 +89,7 @@ type SA struct {
 	dir       Direction
 	transform Transform
 	esn       bool
+	life      Lifetime
 	ivLen     int
 	icvLen    int
 	blockSize int
@@ -125,7 +136,7 @@ func New(c Config) (*SA, error) {
 	if len(c.Key) != t.KeyLen() {
 		return nil, &ConfigError{Field: "key", Reason: "wrong length for " + t.String()}
 	}
-	sa := &SA{spi: c.SPI, dir: c.Direction, transform: t, esn: c.ESN,
+	sa := &SA{spi: c.SPI, dir: c.Direction, transform: t, esn: c.ESN, life: c.Lifetime,
 		ivLen: t.IVLen(), icvLen: t.ICVLen(), blockSize: t.BlockSize()}
 	if err := sa.initCipher(c.Key); err != nil {
 		return nil, err
@@ -212,6 +223,27 @@ func (sa *SA) Overhead(n int) int {
 func (sa *SA) MaxOverhead() int {
 	align := max(sa.blockSize, 4)
 	return sa.HeaderLen() + align - 1 + 2 + sa.icvLen
+}
+
+// Expired reports whether the SA's traffic passed its soft and hard limits.
+func (sa *SA) Expired() (soft, hard bool) {
+	p, b := sa.stats.packets.Load(), sa.stats.bytes.Load()
+	over := func(v, limit uint64) bool { return limit != 0 && v >= limit }
+	return over(p, sa.life.SoftPackets) || over(b, sa.life.SoftBytes),
+		over(p, sa.life.HardPackets) || over(b, sa.life.HardBytes)
+}
+
+// account counts one packet of n payload bytes, refusing it past the hard
+// limits.
+func (sa *SA) account(n int) bool {
+	p := sa.stats.packets.Add(1)
+	b := sa.stats.bytes.Add(uint64(n))
+	if (sa.life.HardPackets != 0 && p > sa.life.HardPackets) || (sa.life.HardBytes != 0 && b > sa.life.HardBytes) {
+		sa.stats.packets.Add(^uint64(0))
+		sa.stats.bytes.Add(^uint64(n - 1))
+		return false
+	}
+	return true
 }
 
 // Endpoints returns the SA's current outer addresses. Lock-free.

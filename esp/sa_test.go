@@ -379,3 +379,41 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestLifetime(t *testing.T) {
+	key := make([]byte, AESGCM128.KeyLen())
+	life := Lifetime{SoftPackets: 2, HardPackets: 3, HardBytes: 1000}
+	out, _ := New(Config{SPI: 0x777, Direction: Outbound, Transform: AESGCM128, Key: key, Lifetime: life})
+	in, _ := New(Config{SPI: 0x777, Direction: Inbound, Transform: AESGCM128, Key: key, Lifetime: Lifetime{HardPackets: 2}})
+	var pkts [][]byte
+	for i := range 3 {
+		p, err := out.Seal(nil, []byte("x"), 59)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		pkts = append(pkts, p)
+		soft, hard := out.Expired()
+		if soft != (i >= 1) || hard != (i >= 2) {
+			t.Fatalf("after %d packets: soft %v hard %v", i+1, soft, hard)
+		}
+	}
+	if _, err := out.Seal(nil, []byte("x"), 59); !isReason(err, ErrLifetimeExpired) {
+		t.Fatalf("past the hard limit: %v", err)
+	}
+	if s := out.Stats(); s.Packets != 3 || s.Bytes != 3 {
+		t.Fatalf("refused packet counted: %+v", s)
+	}
+	big, _ := New(Config{SPI: 0x778, Direction: Outbound, Transform: AESGCM128, Key: key, Lifetime: life})
+	if _, err := big.Seal(nil, make([]byte, 1001), 59); !isReason(err, ErrLifetimeExpired) {
+		t.Fatalf("byte limit: %v", err)
+	}
+	for i, p := range pkts {
+		_, _, err := in.Open(p)
+		if (i < 2) != (err == nil) {
+			t.Fatalf("inbound packet %d: %v", i, err)
+		}
+	}
+	if in.Stats().Drop(DropExpired) != 1 {
+		t.Fatal("expired drop not counted")
+	}
+}

@@ -28,6 +28,9 @@ func (sa *SA) Seal(dst, plaintext []byte, nextHeader uint8) ([]byte, error) {
 		return dst, &Error{SPI: sa.spi, Reason: ErrSequenceExhausted}
 	}
 	n := len(plaintext)
+	if !sa.account(n) {
+		return dst, &Error{SPI: sa.spi, Reason: ErrLifetimeExpired}
+	}
 	bodyLen := n + padLen(n, sa.blockSize) + wire.TrailerLen
 	hdr := wire.HeaderLen + sa.ivLen
 	ret, out := sliceForAppend(dst, hdr+bodyLen+sa.icvLen)
@@ -50,8 +53,6 @@ func (sa *SA) Seal(dst, plaintext []byte, nextHeader uint8) ([]byte, error) {
 		copy(out[hdr+bodyLen:], sa.mac(s, out[:hdr+bodyLen], seq))
 	}
 	sa.pool.Put(s)
-	sa.stats.packets.Add(1)
-	sa.stats.bytes.Add(uint64(n))
 	return ret, nil
 }
 
@@ -85,8 +86,9 @@ func (sa *SA) Open(packet []byte) (payload []byte, nextHeader uint8, err error) 
 	if terr != nil {
 		return nil, 0, sa.drop(DropBadPadding, terr)
 	}
-	sa.stats.packets.Add(1)
-	sa.stats.bytes.Add(uint64(len(payload)))
+	if !sa.account(len(payload)) {
+		return nil, 0, sa.drop(DropExpired, nil)
+	}
 	return payload, tr.NextHeader, nil
 }
 

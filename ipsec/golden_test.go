@@ -147,3 +147,35 @@ func TestRFC4877Examples(t *testing.T) {
 		}
 	}
 }
+
+// TestWritePolicy prints a home agent's whole view of user_1 after
+// authentication with a dynamically assigned home address: per-MN entries,
+// SAs and the temporary PAD link, and none of another MN's.
+func TestWritePolicy(t *testing.T) {
+	spd, sad, pad := NewSPD(), NewSAD(), NewPAD()
+	spd.Add(GenericHomeAgentEntries(homeAgent1, homePrefix)...)
+	mn := example
+	mn.HomeAddress = netip.Addr{}
+	pad.Set(mn.PADEntry(RoleHomeAgent, AuthEAP))
+	must(t, pad.AddTemporary("user_1", homeAddress1))
+	ids := spd.Add(example.Entries(RoleHomeAgent, PolicyOptions{SignallingMode: Tunnel})...)
+	other := example
+	other.Identity, other.HomeAddress = "user_2", stranger
+	spd.Add(other.Entries(RoleHomeAgent, PolicyOptions{})...)
+	e := &SAEntry{SA: newSA(t, 0x3001, Inbound), Mode: Tunnel, Dst: homeAgent1, Identity: "user_1", HomeAddress: homeAddress1,
+		Selectors: Selectors{Local: Addr(homeAddress1), Remote: Addr(homeAgent1), Proto: ProtoMH, LocalPort: MHType(MHBindingUpdate)}}
+	must(t, sad.Add(e))
+	must(t, sad.Add(&SAEntry{SA: newSA(t, 0x3002, Outbound), Mode: Tunnel, Dst: careOf1, Identity: "user_1", PolicyID: ids[0],
+		Selectors: Selectors{Local: Addr(homeAgent1), Remote: Addr(homeAddress1), Proto: ProtoMH, LocalPort: MHType(MHBindingAck)}}))
+	var b strings.Builder
+	must(t, WritePolicy(&b, RoleHomeAgent, "user_1", spd, sad, pad, rfcNames))
+	want := `home agent SPD-S: - IF local_address = home_agent_1 & remote_address = home_address_1 & proto = MH & local_mh_type = BAck & remote_mh_type = BU Then use SA ESP tunnel mode
+ - IF local_address = any & remote_address = home_address_1 & proto = MH & local_mh_type = HoT & remote_mh_type = HoTi Then use SA ESP tunnel mode
+ - IF local_address = home_agent_1 & remote_address = home_address_1 & proto = ICMPv6 & local_icmp6_type = MPA & remote_icmp6_type = MPS Then use SA ESP tunnel mode
+home agent SAD: - SA(OUT, 0x00003002, care_of_address_1, ESP, TUNNEL): local_address = home_agent_1 & remote_address = home_address_1 & proto = MH & mh_type = BAck
+ - SA(IN, 0x00003001, home_agent_1, ESP, TUNNEL): local_address = home_address_1 & remote_address = home_agent_1 & proto = MH & mh_type = BU
+home agent PAD: - IF remote_identity = user_1 Then authenticate (EAP) and authorize CHILD_SAs for remote address home_address_1`
+	if normalize(b.String()) != normalize(want) {
+		t.Fatalf("got:\n%s", b.String())
+	}
+}

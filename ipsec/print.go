@@ -46,11 +46,12 @@ func (n *Names) spi(v uint32) string {
 	return fmt.Sprintf("0x%08x", v)
 }
 
-func (n *Names) sa(v uint32) string {
+// sa is the label of an SA: its name, or def.
+func (n *Names) sa(v uint32, def string) string {
 	if s, ok := n.SA[v]; ok {
 		return s
 	}
-	return "SA " + n.spi(v)
+	return def
 }
 
 var mhTypeNames = map[uint8]string{
@@ -161,7 +162,7 @@ func (n *Names) then(e *Entry) []string {
 	if len(e.SAs) > 0 {
 		refs := make([]string, len(e.SAs))
 		for i, r := range e.SAs {
-			refs[i] = fmt.Sprintf("%s (%s)", n.sa(r.SPI), r.Dir)
+			refs[i] = fmt.Sprintf("%s (%s)", n.sa(r.SPI, n.spi(r.SPI)), r.Dir)
 		}
 		return []string{"Then use SA " + strings.Join(refs, " and ")}
 	}
@@ -193,7 +194,7 @@ func WriteSAD(w io.Writer, heading string, entries []*SAEntry, n Names) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:\n", heading)
 	for _, e := range entries {
-		fmt.Fprintf(&b, "  - %s(%s, %s, %s, ESP, %s):\n", n.sa(e.SPI()), e.Dir(), n.spi(e.SPI()), n.addr(e.Dst), e.Mode)
+		fmt.Fprintf(&b, "  - %s(%s, %s, %s, ESP, %s):\n", n.sa(e.SPI(), "SA"), e.Dir(), n.spi(e.SPI()), n.addr(e.Dst), e.Mode)
 		writeTerms(&b, "    ", "    ", n.conditions(&e.Selectors, true))
 	}
 	_, err := io.WriteString(w, b.String())
@@ -234,4 +235,46 @@ func writeTerms(b *strings.Builder, first, cont string, terms []string) {
 		}
 		fmt.Fprintf(b, "%s%s%s\n", prefix, t, sep)
 	}
+}
+
+// WritePolicy prints everything one side holds about one mobile node: the
+// SPD entries named by its identity (on a mobile node, pass its own
+// identity: entries without a Name count as its own), the SAs negotiated
+// with it and its PAD entry: what `mip6 ha show policy <identity>` shows.
+func WritePolicy(w io.Writer, r Role, identity string, spd *SPD, sad *SAD, pad *PAD, n Names) error {
+	var entries []*Entry
+	for _, e := range spd.Entries() {
+		if e.Name == identity || (r == RoleMobileNode && e.Name == "") {
+			entries = append(entries, e)
+		}
+	}
+	var protect, other []*Entry
+	for _, e := range entries {
+		if e.Action == Protect {
+			protect = append(protect, e)
+		} else {
+			other = append(other, e)
+		}
+	}
+	head := r.String()
+	if err := WriteSPD(w, head+" SPD-S", protect, n); err != nil {
+		return err
+	}
+	if len(other) > 0 {
+		if err := WriteSPD(w, head+" SPD-I/O", other, n); err != nil {
+			return err
+		}
+	}
+	if err := WriteSAD(w, head+" SAD", sad.ByIdentity(identity), n); err != nil {
+		return err
+	}
+	var pads []PADEntry
+	if r == RoleHomeAgent {
+		if e, ok := pad.Lookup(identity); ok {
+			pads = append(pads, e)
+		}
+	} else {
+		pads = pad.Entries()
+	}
+	return WritePAD(w, head+" PAD", pads, n)
 }
