@@ -57,3 +57,36 @@ func converseNoT(a *aaa.EAPAuthenticator, peer *eap.Peer) (eap.Outcome, error) {
 	}
 	return eap.Outcome{}, fmt.Errorf("no end after 40 rounds")
 }
+
+// RFC 4640 §7.3 as a topology: the home agent's namespace reaches the
+// serving provider's AAA server, which proxies the realm msa.example over
+// a second link to the authorizer's AAA server in a third namespace.
+func TestFreeRADIUSProxyAcrossNamespaces(t *testing.T) {
+	netns.Require(t, freeradius.Binary)
+	ha, msp, msa := netns.New(t, "ha"), netns.New(t, "msp"), netns.New(t, "msa")
+	netns.Link(t, ha, "ha0", msp, "msp0")
+	netns.Link(t, msp, "msp1", msa, "msa0")
+	ha.AddAddr(t, "ha0", "2001:db8:a::1/64")
+	msp.AddAddr(t, "msp0", "2001:db8:a::2/64")
+	msp.AddAddr(t, "msp1", "2001:db8:b::1/64")
+	msa.AddAddr(t, "msa0", "2001:db8:b::2/64")
+	home := freeradius.Start(t, freeradius.Config{NS: msa, Listen: "2001:db8:b::2", Secret: "msa-secret",
+		Users: []freeradius.User{{Name: "carol@msa.example", Password: "carol-secret"}}})
+	serving := freeradius.Start(t, freeradius.Config{NS: msp, Listen: "2001:db8:a::2", Secret: "msp-secret",
+		Realms: []freeradius.Realm{{Name: "msa.example", Server: home}}})
+
+	a := &aaa.EAPAuthenticator{Client: client(serving, "msp-secret")}
+	peer := eap.NewPeer("carol@msa.example", eap.NewMSCHAPv2("carol@msa.example", "carol-secret"))
+	var out eap.Outcome
+	err := ha.Do(func() error {
+		var err error
+		out, err = converseNoT(a, peer)
+		return err
+	})
+	if err != nil || !out.Accepted || !bytes.Equal(out.MSK, peer.MSK()) || out.UserName != "carol@msa.example" {
+		t.Fatalf("err %v, outcome %+v", err, out)
+	}
+	if len(home.TranscriptLines("from [2001:db8:b::1]")) == 0 {
+		t.Fatal("the authorizer's server saw no request from the serving provider's")
+	}
+}
