@@ -132,8 +132,10 @@ func TestLookupIndexMatchesLinearScan(t *testing.T) {
 		for range 40 {
 			e := Entry{Priority: rng.IntN(3) * 100, Action: Action(1 + rng.IntN(3))}
 			e.Local, e.Remote = randRange(), randRange()
-			e.AnyProto = rng.IntN(4) == 0
 			e.Proto = protos[rng.IntN(len(protos))]
+			if rng.IntN(4) == 0 {
+				e.Proto = ProtoAny
+			}
 			e.LocalPort, e.RemotePort = AnyPort, AnyPort
 			if rng.IntN(2) == 0 {
 				e.LocalPort = MHType(uint8(rng.IntN(8)))
@@ -354,5 +356,17 @@ func TestFromIPv6(t *testing.T) {
 	p.Payload = p.Payload[:1]
 	if _, ok := FromIPv6(Inbound, &p); ok {
 		t.Fatal("truncated UDP header accepted")
+	}
+}
+
+func TestZeroSelectorsMatchEverything(t *testing.T) {
+	e := &SAEntry{SA: newSA(t, 0x4001, Inbound)}
+	for _, p := range []Packet{
+		InboundPacket(cn, homeAddress1, ProtoTCP, 1, 2),
+		InboundPacket(homeAddress1, homeAgent1, ProtoMH, mhPort(MHBindingUpdate), 0),
+	} {
+		if !e.Allows(&p) {
+			t.Fatalf("zero selectors refuse %+v", p)
+		}
 	}
 }

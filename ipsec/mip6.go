@@ -123,7 +123,6 @@ func (mn MobileNode) entry(r Role, o PolicyOptions, p pair) Entry {
 // between the MN and the HA, any protocol, below the signalling entries.
 func (mn MobileNode) PayloadEntry(r Role) Entry {
 	e := Entry{Priority: PriorityPayload, Class: ClassPayload, Action: Protect, Mode: Tunnel}
-	e.AnyProto = true
 	if r == RoleMobileNode {
 		e.TunnelTo = mn.HomeAgent
 		e.Local, e.Remote = Addr(mn.HomeAddress), AnyAddr

@@ -100,7 +100,7 @@ func typeValue(proto uint8, r PortRange) string {
 // prefix of the type selectors ("local_", "remote_") or "" for an SA's.
 func (n *Names) conditions(s *Selectors, sa bool) []string {
 	c := []string{"local_address = " + n.rng(s.Local), "remote_address = " + n.rng(s.Remote)}
-	if s.AnyProto {
+	if s.Proto == ProtoAny {
 		return append(c, "proto = "+n.anyProto())
 	}
 	c = append(c, "proto = "+protoName(s.Proto))
@@ -146,7 +146,7 @@ func (n *Names) entryConditions(e *Entry) []string {
 	}
 	c := []string{"interface = IPv6 tunnel to " + n.addr(e.TunnelTo),
 		"source = " + n.rng(e.Local), "destination = " + n.rng(e.Remote)}
-	if e.AnyProto {
+	if e.Proto == ProtoAny {
 		return append(c, "proto = "+n.anyProto())
 	}
 	return append(c, "proto = "+protoName(e.Proto))

@@ -4,8 +4,11 @@ import (
 	"net/netip"
 )
 
-// IP protocol numbers the selectors name.
+// IP protocol numbers the selectors name. ProtoAny (0) selects every
+// protocol, as in IKEv2 traffic selectors (RFC 7296 §3.13.1); 0 is never
+// an upper-layer protocol (it is the Hop-by-Hop Options header).
 const (
+	ProtoAny    uint8 = 0
 	ProtoTCP    uint8 = 6
 	ProtoUDP    uint8 = 17
 	ProtoICMPv6 uint8 = 58
@@ -107,7 +110,8 @@ func (r PortRange) typeOnly() (uint8, bool) {
 }
 
 // Selectors are the traffic selectors of an SPD entry or SA (RFC 4301
-// §4.4.1.1), seen from the local node: Local is this node's side. For an
+// §4.4.1.1), seen from the local node: Local is this node's side. The zero
+// value selects everything. For an
 // SA's own selectors (SAEntry.Selectors) Local is the SA's sending side.
 //
 // For the Mobility Header and ICMPv6 the local "port" range holds the
@@ -115,8 +119,7 @@ func (r PortRange) typeOnly() (uint8, bool) {
 // the way RFC 4877 writes local_mh_type = BU & remote_mh_type = BAck.
 type Selectors struct {
 	Local, Remote         AddrRange
-	AnyProto              bool
-	Proto                 uint8 // meaningful when AnyProto is false
+	Proto                 uint8 // ProtoAny: every protocol
 	LocalPort, RemotePort PortRange
 }
 
@@ -152,7 +155,7 @@ func InboundPacket(src, dst netip.Addr, proto uint8, srcPort, dstPort uint16) Pa
 // and ICMPv6 only the sender's side carries a type: outbound packets
 // check LocalPort, inbound ones RemotePort.
 func (s *Selectors) Matches(dir Direction, p *Packet) bool {
-	if !s.AnyProto && s.Proto != p.Proto {
+	if s.Proto != ProtoAny && s.Proto != p.Proto {
 		return false
 	}
 	if !s.Local.Contains(p.Local) || !s.Remote.Contains(p.Remote) {
