@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Source says how a candidate home agent was found.
@@ -15,6 +16,25 @@ const (
 	SourceDHAAD                    // DHAAD reply for the home prefix (RFC 6275 §11.4.1)
 	SourceSRV                      // SRV _mip6._ipv6.<domain>, then AAAA (RFC 5026 §3.2.2)
 )
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Source) MarshalText() ([]byte, error) {
+	if s < SourceStatic || s > SourceSRV {
+		return nil, fmt.Errorf("discovery: unknown source %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Source) UnmarshalText(b []byte) error {
+	for v := SourceStatic; v <= SourceSRV; v++ {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("discovery: unknown source %q", b)
+}
 
 func (s Source) String() string {
 	switch s {
@@ -30,15 +50,20 @@ func (s Source) String() string {
 	return fmt.Sprintf("source(%d)", int(s))
 }
 
-// Candidate is one home agent address to try.
+// Candidate is one home agent address to try. It marshals to JSON, for an
+// MN that caches its candidates between runs.
 type Candidate struct {
-	Addr   netip.Addr
-	Source Source
+	Addr   netip.Addr `json:"addr"`
+	Source Source     `json:"source"`
 	// Name is the DNS name the address came from (SRV target or HA FQDN),
 	// empty for static and DHAAD candidates.
-	Name string
+	Name string `json:"name,omitempty"`
 	// Priority and Weight of the SRV record (SourceSRV only).
-	Priority, Weight uint16
+	Priority uint16 `json:"priority,omitempty"`
+	Weight   uint16 `json:"weight,omitempty"`
+	// TTL is how long the DNS data behind the candidate may be cached (the
+	// smaller of the SRV and AAAA TTLs); 0 for static and DHAAD ones.
+	TTL time.Duration `json:"ttl,omitempty"`
 }
 
 func (c Candidate) String() string {
@@ -142,6 +167,18 @@ func (l *List) Failed(f Failure, err error) (Candidate, error) {
 		l.pos++
 	}
 	return l.Current()
+}
+
+// RefreshAfter is the smallest DNS TTL among the candidates: when a
+// re-bootstrapping MN should discover again (0: none came from DNS).
+func (l *List) RefreshAfter() time.Duration {
+	var d time.Duration
+	for _, c := range l.cands {
+		if c.TTL > 0 && (d == 0 || c.TTL < d) {
+			d = c.TTL
+		}
+	}
+	return d
 }
 
 // Attempts returns the failures recorded so far.

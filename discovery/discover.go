@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -104,10 +105,10 @@ func Discover(ctx context.Context, cfg Config) (*List, error) {
 		cands = append(cands, Candidate{Addr: a, Source: SourceStatic})
 	}
 	if cfg.HAName != "" {
-		addrs, err := res.LookupAAAA(ctx, cfg.HAName)
+		addrs, err := res.lookupAAAA(ctx, cfg.HAName)
 		errs = appendErr(errs, err)
 		for _, a := range addrs {
-			cands = append(cands, Candidate{Addr: a, Source: SourceFQDN, Name: dns.Fqdn(cfg.HAName)})
+			cands = append(cands, Candidate{Addr: a.addr, Source: SourceFQDN, Name: dns.Fqdn(cfg.HAName), TTL: time.Duration(a.ttl) * time.Second})
 		}
 	}
 	if cfg.HomePrefix.IsValid() {

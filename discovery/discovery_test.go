@@ -2,10 +2,12 @@ package discovery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +295,30 @@ func TestServeUDPAndListen(t *testing.T) {
 	if err != nil || len(l.Candidates()) != 3 {
 		t.Fatalf("%v %v", l, err)
 	}
+}
+
+// Candidates carry their DNS TTL and survive a JSON round trip (an MN's
+// cache between runs).
+func TestCandidateTTLAndJSON(t *testing.T) {
+	s := startServer(t)
+	l, err := Discover(context.Background(), Config{Domain: "example.net", HAName: "ha.example.net",
+		Static: []netip.Addr{netip.MustParseAddr("2001:db8:9::9")}, Resolver: resolverFor(s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := l.RefreshAfter(); d != time.Minute {
+		t.Fatalf("refresh after %v, want the zone's 60 s TTL", d)
+	}
+	b, err := json.Marshal(l.Candidates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []Candidate
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, l.Candidates()) {
+		t.Fatalf("JSON round trip:\n%s\n%v", b, back)
+	}
+	t.Logf("%s", b)
 }

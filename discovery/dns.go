@@ -200,8 +200,14 @@ func usable(a netip.Addr) string {
 	return ""
 }
 
+// hostAddr is a usable address with its record's TTL.
+type hostAddr struct {
+	addr netip.Addr
+	ttl  uint32
+}
+
 // aaaaIn collects name's AAAA records from rrs, with reasons for rejects.
-func aaaaIn(rrs []dns.RR, name string) (addrs []netip.Addr, rejects []string, found bool) {
+func aaaaIn(rrs []dns.RR, name string) (addrs []hostAddr, rejects []string, found bool) {
 	for _, rr := range rrs {
 		q, ok := rr.(*dns.AAAA)
 		if !ok || !strings.EqualFold(q.Hdr.Name, name) {
@@ -217,13 +223,22 @@ func aaaaIn(rrs []dns.RR, name string) (addrs []netip.Addr, rejects []string, fo
 			rejects = append(rejects, fmt.Sprintf("%s AAAA %v is %s", name, a, why))
 			continue
 		}
-		addrs = append(addrs, a)
+		addrs = append(addrs, hostAddr{a, q.Hdr.Ttl})
 	}
 	return addrs, rejects, found
 }
 
 // LookupAAAA returns name's usable IPv6 addresses.
 func (r *Resolver) LookupAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	has, err := r.lookupAAAA(ctx, name)
+	addrs := make([]netip.Addr, len(has))
+	for i, h := range has {
+		addrs[i] = h.addr
+	}
+	return addrs, err
+}
+
+func (r *Resolver) lookupAAAA(ctx context.Context, name string) ([]hostAddr, error) {
 	name = dns.Fqdn(name)
 	resp, err := r.Query(ctx, name, dns.TypeAAAA)
 	if err != nil {
@@ -284,14 +299,15 @@ func (r *Resolver) LookupSRV(ctx context.Context, domain string, intn func(int) 
 	for _, s := range ordered {
 		addrs, rejects, found := aaaaIn(resp.Extra, s.Target)
 		if !found {
-			addrs, err = r.LookupAAAA(ctx, s.Target)
+			addrs, err = r.lookupAAAA(ctx, s.Target)
 			if err != nil {
 				reasons = append(reasons, fmt.Sprintf("target %s: %v", s.Target, strings.TrimPrefix(err.Error(), "discovery: ")))
 			}
 		}
 		reasons = append(reasons, rejects...)
 		for _, a := range addrs {
-			out = append(out, Candidate{Addr: a, Source: SourceSRV, Name: s.Target, Priority: s.Priority, Weight: s.Weight})
+			ttl := time.Duration(min(a.ttl, s.Hdr.Ttl)) * time.Second
+			out = append(out, Candidate{Addr: a.addr, Source: SourceSRV, Name: s.Target, Priority: s.Priority, Weight: s.Weight, TTL: ttl})
 		}
 	}
 	if len(out) == 0 {

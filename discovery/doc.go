@@ -39,7 +39,9 @@
 //
 // The List is advanced by the caller reporting why a candidate failed: no
 // answer, authentication refused, or INTERNAL_ADDRESS_FAILURE (RFC 4877
-// §9: the MN MAY switch to another home agent from the list).
+// §9: the MN MAY switch to another home agent from the list). Candidates
+// carry their DNS TTL and marshal to JSON, so an MN can cache them between
+// runs; List.RefreshAfter says when to discover again.
 //
 // AppendDHAADReply is the home agent's side of DHAAD (RFC 6275 §10.5),
 // for the HA daemon: it checks a request and builds the reply carrying the
