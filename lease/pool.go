@@ -189,3 +189,28 @@ func (pl *Pool) Expire() ([]store.Lease, error) {
 	}
 	return gone, nil
 }
+
+// Usage counts the pool's live leases and its usable size (reserved and
+// excluded addresses left out when the pool is small enough to count
+// them), for operators' metrics.
+func (pl *Pool) Usage() (used, size uint64, err error) {
+	now := pl.cfg.Now()
+	size = pl.size
+	if pl.size <= pl.cfg.MaxScan {
+		size = 0
+		for u, i := pl.first, uint64(0); i < pl.size; u, i = u.add(1), i+1 {
+			if !pl.excluded(u.addr()) {
+				size++
+			}
+		}
+	}
+	err = pl.cfg.Store.View(func(tx *store.Tx) error {
+		return tx.ForEachLease(func(l store.Lease) error {
+			if l.Live(now) && pl.inRange(l.Address) {
+				used++
+			}
+			return nil
+		})
+	})
+	return used, size, err
+}

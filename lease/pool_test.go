@@ -111,6 +111,9 @@ func TestPoolExhaustion(t *testing.T) {
 		}
 		seen[a] = true
 	}
+	if used, size, err := p.Usage(); err != nil || used != 3 || size != 3 {
+		t.Fatalf("usage %d/%d %v", used, size, err)
+	}
 	_, err := p.Assign("late@example.net", netip.Addr{})
 	var ex *ExhaustedError
 	if !errors.As(err, &ex) || ex.Size != 4 {
