@@ -15,6 +15,7 @@
 //
 //	in, _ := esp.New(esp.Config{SPI: spiL, Direction: esp.Inbound, ...})
 //	inner, nextHeader, err := in.Open(pkt) // decrypts in place
+//	buf, nextHeader, err = in.OpenTo(buf[:0], pkt) // or into another buffer
 //
 // Sequence numbers are 64-bit when ESN is on (RFC 4303 §2.2.1): only the
 // low 32 bits travel; the high bits enter the AEAD's AAD (SPI || high ||
@@ -22,6 +23,9 @@
 // only. The receiver rebuilds them from its anti-replay window (RFC 4303
 // Appendix A2.2). The window holds ReplayWindow (1984) packets; it is
 // checked before decryption and advanced only after the ICV verified.
+//
+// Lifetime sets soft and hard limits in packets and bytes; Expired tells
+// the key manager when to rekey, and past the hard limit the SA refuses.
 //
 // Seal and Open are safe for concurrent use by many workers; packet order
 // per SA is the caller's business. Open counts every drop by reason

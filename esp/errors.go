@@ -40,6 +40,7 @@ const (
 	ErrWrongSPI                                  // packet's SPI is not this SA's (the SAD misrouted it)
 	ErrSequenceExhausted                         // outbound counter would cycle: rekey
 	ErrLifetimeExpired                           // hard lifetime reached: rekey
+	ErrOverlap                                   // OpenTo's dst overlaps the packet
 )
 
 // Error reports why Seal or Open failed. Use errors.As.
@@ -58,6 +59,8 @@ func (e *Error) Error() string {
 		r = "packet SPI does not match the SA"
 	case ErrSequenceExhausted:
 		r = "sequence number space exhausted, rekey"
+	case ErrOverlap:
+		r = "destination buffer overlaps the packet"
 	case ErrLifetimeExpired:
 		r = "hard lifetime reached, rekey"
 	default:

@@ -417,3 +417,29 @@ func TestLifetime(t *testing.T) {
 		t.Fatal("expired drop not counted")
 	}
 }
+
+func TestOpenTo(t *testing.T) {
+	for _, tr := range allTransforms {
+		out, in := pair(t, tr, true)
+		pt := bytes.Repeat([]byte{0x33}, 333)
+		pkt, err := out.Seal(nil, pt, 41)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := append([]byte(nil), pkt...)
+		dst := append(make([]byte, 0, 1024), "hdr"...)
+		got, nh, err := in.OpenTo(dst, pkt)
+		if err != nil || nh != 41 || string(got[:3]) != "hdr" || !bytes.Equal(got[3:], pt) {
+			t.Fatalf("%v: OpenTo = %d %v", tr, nh, err)
+		}
+		if !bytes.Equal(pkt, orig) {
+			t.Fatalf("%v: OpenTo modified the packet", tr)
+		}
+		if _, _, err := in.OpenTo(pkt[:0], pkt); !isReason(err, ErrOverlap) {
+			t.Fatalf("%v: overlapping dst: %v", tr, err)
+		}
+		if _, _, err := in.OpenTo(nil, pkt); !isReason(err, DropReplay) {
+			t.Fatalf("%v: replay through OpenTo: %v", tr, err)
+		}
+	}
+}

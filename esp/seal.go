@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"math"
+	"unsafe"
 
 	wire "mip6/wire/esp"
 )
@@ -62,6 +63,26 @@ func (sa *SA) Seal(dst, plaintext []byte, nextHeader uint8) ([]byte, error) {
 // verified. A Next Header of wire.NextHeaderNone marks a dummy packet that
 // the caller discards. Each failure is counted by reason (Stats).
 func (sa *SA) Open(packet []byte) (payload []byte, nextHeader uint8, err error) {
+	return sa.open(nil, packet, true)
+}
+
+// OpenTo is Open without touching packet: the payload is appended to dst,
+// which must not overlap packet, and the extended slice returned. On
+// failure dst is returned unchanged in length.
+func (sa *SA) OpenTo(dst, packet []byte) ([]byte, uint8, error) {
+	if overlaps(dst[len(dst):cap(dst)], packet) {
+		return dst, 0, &Error{SPI: sa.spi, Reason: ErrOverlap}
+	}
+	out, nh, err := sa.open(dst, packet, false)
+	if err != nil {
+		return dst, 0, err
+	}
+	return out, nh, nil
+}
+
+// open decrypts packet in place (inPlace) or into dst's tail, returning
+// the payload (inPlace) or dst extended by it.
+func (sa *SA) open(dst, packet []byte, inPlace bool) ([]byte, uint8, error) {
 	if sa.dir != Inbound {
 		return nil, 0, &Error{SPI: sa.spi, Reason: ErrWrongDirection}
 	}
@@ -76,29 +97,38 @@ func (sa *SA) Open(packet []byte) (payload []byte, nextHeader uint8, err error) 
 	if reason != 0 {
 		return nil, 0, sa.drop(reason, nil)
 	}
-	if !sa.decrypt(packet, p, seq) {
+	plain := p.Ciphertext
+	ret := dst
+	if !inPlace {
+		ret, plain = sliceForAppend(dst, len(p.Ciphertext))
+	}
+	if !sa.decrypt(packet, p, plain, seq) {
 		return nil, 0, sa.drop(DropBadICV, nil)
 	}
 	if reason := sa.replay.update(seq); reason != 0 {
 		return nil, 0, sa.drop(reason, nil)
 	}
-	payload, tr, terr := wire.ParseTrailer(p.Ciphertext)
+	payload, tr, terr := wire.ParseTrailer(plain)
 	if terr != nil {
 		return nil, 0, sa.drop(DropBadPadding, terr)
 	}
 	if !sa.account(len(payload)) {
 		return nil, 0, sa.drop(DropExpired, nil)
 	}
-	return payload, tr.NextHeader, nil
+	if inPlace {
+		return payload, tr.NextHeader, nil
+	}
+	return ret[:len(dst)+len(payload)], tr.NextHeader, nil
 }
 
-// decrypt verifies the ICV and decrypts p.Ciphertext in place.
-func (sa *SA) decrypt(packet []byte, p wire.Packet, seq uint64) bool {
+// decrypt verifies the ICV and decrypts p.Ciphertext into plain, which is
+// either p.Ciphertext itself or disjoint from packet.
+func (sa *SA) decrypt(packet []byte, p wire.Packet, plain []byte, seq uint64) bool {
 	s := sa.pool.Get().(*scratch)
 	defer sa.pool.Put(s)
 	if sa.aead != nil {
 		ct := packet[len(packet)-len(p.Ciphertext)-len(p.ICV):] // ciphertext || ICV
-		_, err := sa.aead.Open(ct[:0], sa.nonce(s, p.IV), ct, sa.aad(s, seq))
+		_, err := sa.aead.Open(plain[:0], sa.nonce(s, p.IV), ct, sa.aad(s, seq))
 		return err == nil
 	}
 	authLen := len(packet) - sa.icvLen
@@ -106,8 +136,17 @@ func (sa *SA) decrypt(packet []byte, p wire.Packet, seq uint64) bool {
 		return false
 	}
 	s.dec.(ivSetter).SetIV(p.IV)
-	s.dec.CryptBlocks(p.Ciphertext, p.Ciphertext)
+	s.dec.CryptBlocks(plain, p.Ciphertext)
 	return true
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+uintptr(len(b)) && b0 < a0+uintptr(len(a))
 }
 
 func (sa *SA) nonce(s *scratch, iv []byte) []byte {
