@@ -162,3 +162,15 @@ func TestPSKHandshakeWithCPAndChild(t *testing.T) {
 		}
 	})
 }
+
+func (l *eventLog) count(k EventKind) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.ev {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"net/netip"
 	"time"
@@ -145,6 +146,7 @@ func (sa *IKESA) respondInit(now time.Time, suite crypto.Suite, chosen ikev2.Pro
 	}
 	sa.initResp = dgrams[0]
 	sa.lastResp, sa.haveResp, sa.peerMsgID = dgrams, true, 1
+	sa.lastReq, sa.lastReqID = [][32]byte{sha256.Sum256(sa.initReq)}, 0
 	sa.send(dgrams)
 	return nil
 }

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -90,6 +91,8 @@ type IKESA struct {
 	peerMsgID uint32   // next request id expected from the peer
 	lastResp  [][]byte // datagrams answering request peerMsgID-1
 	haveResp  bool
+	lastReqID uint32
+	lastReq   [][32]byte // hashes of that request's datagrams: only true retransmissions get the cache
 	frags     reassembly
 
 	children      []*ChildSA
@@ -329,15 +332,26 @@ func (sa *IKESA) handleRequest(now time.Time, local, remote netip.AddrPort, msg 
 		return dropErr(DropMalformed, errors.New("ike: request with our own I flag"))
 	}
 	if sa.haveResp && h.MessageID+1 == sa.peerMsgID {
+		if !sa.isLastRequest(msg) {
+			return dropErr(DropOutOfWindow, errors.New("old message id, not a retransmission"))
+		}
 		sa.resendResponse(local, remote)
 		return dropErr(DropRetransmit, nil)
 	}
 	if h.MessageID != sa.peerMsgID {
 		return dropErr(DropOutOfWindow, nil)
 	}
+	sum := sha256.Sum256(msg)
 	ps, done, err := sa.decode(msg, h)
-	if err != nil || !done {
+	if err != nil {
 		return err
+	}
+	if len(sa.lastReq) > 0 && sa.lastReqID != h.MessageID {
+		sa.lastReq = sa.lastReq[:0]
+	}
+	sa.lastReq, sa.lastReqID = append(sa.lastReq, sum), h.MessageID
+	if !done {
+		return nil
 	}
 	sa.lastHeard = now
 	sa.reqLocal, sa.reqRemote = local, remote
@@ -358,6 +372,16 @@ func (sa *IKESA) handleRequest(now time.Time, local, remote netip.AddrPort, msg 
 	sa.lastResp, sa.haveResp = dgrams, true
 	sa.resendResponse(local, remote) // responses go where the request came from (§2.11)
 	return nil
+}
+
+func (sa *IKESA) isLastRequest(msg []byte) bool {
+	sum := sha256.Sum256(msg)
+	for _, h := range sa.lastReq {
+		if h == sum {
+			return true
+		}
+	}
+	return false
 }
 
 func (sa *IKESA) resendResponse(from, to netip.AddrPort) {
@@ -403,7 +427,7 @@ func (sa *IKESA) timeout(now time.Time) {
 		r.deadline = now.Add(sa.ep.retransmitBase() << r.tries)
 		sa.send(r.dgrams)
 	}
-	if sa.state != stateEstablished && sa.state != stateDeleting && now.Sub(sa.created) >= sa.ep.halfOpenTimeout() {
+	if !sa.initiator && sa.state != stateEstablished && sa.state != stateDeleting && now.Sub(sa.created) >= sa.ep.halfOpenTimeout() {
 		sa.fail(now, &Failure{Reason: ReasonTimeout, Err: errors.New("IKE SA not established in time")})
 		return
 	}
@@ -424,7 +448,7 @@ func (sa *IKESA) nextDeadline() time.Time {
 	if sa.inflight != nil {
 		earliest(sa.inflight.deadline)
 	}
-	if sa.state != stateEstablished && sa.state != stateDeleting {
+	if !sa.initiator && sa.state != stateEstablished && sa.state != stateDeleting {
 		earliest(sa.created.Add(sa.ep.halfOpenTimeout()))
 	}
 	earliest(sa.rekeyDue)
