@@ -19,6 +19,8 @@
 //     back (re-bootstrapping), whatever it suggests;
 //   - otherwise a suggested address is kept when it is inside the home
 //     prefix, not reserved, free, and Policy.Authorize (if set) allows it;
+//   - the pool then prefers the address of the identity's expired lease
+//     when nobody took it since (DHCPv6 gets this from the stable DUID);
 //   - a lease lasts Policy.LeaseTime (the IKE SA lifetime) and Renew
 //     extends it by as much again; Release ends it;
 //   - the lease and a temporary PAD entry (identity -> address) are written

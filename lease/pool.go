@@ -80,7 +80,8 @@ func (pl *Pool) excluded(a netip.Addr) bool {
 
 // Assign implements Assigner. In order: identity's live lease (a
 // re-bootstrapping MN keeps its address); the suggested address when it
-// is in the pool, free and authorised; the next free pool address.
+// is in the pool, free and authorised; the address of identity's expired
+// lease when nobody took it since; the next free pool address.
 func (pl *Pool) Assign(identity string, suggested netip.Addr) (netip.Prefix, error) {
 	now := pl.cfg.Now()
 	var got netip.Addr
@@ -110,6 +111,18 @@ func (pl *Pool) pick(tx *store.Tx, identity string, suggested netip.Addr, now ti
 		ok, err := free(tx, suggested, now)
 		if err != nil || ok {
 			return suggested, err
+		}
+	}
+	// An expired lease of the same identity not yet reused: its address
+	// comes back, so an MN that was away longer than its lease often keeps
+	// its home address.
+	prev, err := tx.LeasesOf(identity)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, l := range prev {
+		if pl.inRange(l.Address) && !pl.excluded(l.Address) {
+			return l.Address, nil
 		}
 	}
 	cur := pl.first
