@@ -74,9 +74,6 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	return h, nil
 }
 
-// SendIKE sends an IKE message on the shared port 4500.
-func (h *HomeAgent) SendIKE(msg []byte, to netip.AddrPort) error { return h.t.sendIKE(msg, to) }
-
 // Install adds a CHILD_SA pair created for c.In.Identity and
 // c.In.HomeAddress. The tunnel stays inactive until a Binding Update for
 // the home address is accepted.
@@ -194,8 +191,12 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	if pkt.HomeAddress.IsValid() { // transport form: the Home Address option names it
 		bu.HomeAddress = pkt.HomeAddress
 	}
+	alt := "none"
+	if bu.AltCoA.IsValid() {
+		alt = bu.AltCoA.String()
+	}
 	h.obs("ha", "", "Binding Update received", fmt.Sprintf("seq %d hoa %s alt-coa %s lifetime %s via SPI %08x",
-		bu.Sequence, bu.HomeAddress, bu.AltCoA, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
+		bu.Sequence, bu.HomeAddress, alt, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
 	r := h.core.ProcessBU(now, sec, &bu)
 	if r.Verdict != ha.Dropped {
 		h.mu.Lock()

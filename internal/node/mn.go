@@ -78,9 +78,6 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 	return m, nil
 }
 
-// SendIKE sends an IKE message on the shared port 4500.
-func (m *MobileNode) SendIKE(msg []byte, to netip.AddrPort) error { return m.t.sendIKE(msg, to) }
-
 // Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2:
 // BU/BA and the payload tunnel travel on it).
 func (m *MobileNode) Install(c *Child) error {

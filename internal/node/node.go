@@ -28,8 +28,9 @@ type PacketConn interface {
 	Close() error
 }
 
-// IKEHandler receives the IKE messages that arrive on port 4500 (without
-// the Non-ESP Marker). The slice is only valid during the call.
+// IKEHandler receives the IKE datagrams that arrive on port 4500, Non-ESP
+// Marker included (ike.Endpoint.Receive strips it). The slice is only valid
+// during the call.
 type IKEHandler func(msg []byte, from netip.AddrPort)
 
 // Child is one CHILD_SA pair installed for a peer: inbound and outbound

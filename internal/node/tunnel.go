@@ -43,7 +43,7 @@ func (t *tunnel) classify(p []byte, from netip.AddrPort) (*ipsec.SAEntry, []byte
 	case kind == wesp.KindIKEMessage:
 		t.counters.inc(cIKEIn)
 		if t.ike != nil {
-			t.ike(body, from)
+			t.ike(p, from)
 		}
 		return nil, nil
 	}
@@ -96,16 +96,6 @@ func (t *tunnel) sendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) err
 	}
 	t.counters.inc(cESPOut)
 	return nil
-}
-
-// sendIKE sends an IKE message on port 4500 with the Non-ESP Marker.
-func (t *tunnel) sendIKE(msg []byte, to netip.AddrPort) error {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	b := wesp.AppendNonESPMarker((*bp)[:0])
-	b = append(b, msg...)
-	_, err := t.conn.WriteToUDPAddrPort(b, to)
-	return err
 }
 
 // moveRemote points the outbound SA at a new remote endpoint.

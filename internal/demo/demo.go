@@ -1,0 +1,137 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"mip6/discovery"
+	"mip6/ike"
+	"mip6/internal/node"
+	"mip6/ipsec"
+	"mip6/store"
+	"mip6/vnet"
+)
+
+// Options configure one demo run.
+type Options struct {
+	Out     io.Writer // the timeline and summary
+	PcapDir string    // one pcap per lab link, when set
+	KeyLog  io.Writer // IKE and ESP keys in Wireshark's table formats, when set
+	Pings   int       // echo requests per phase (default 3)
+}
+
+// Identities and addresses of the demo.
+const (
+	mnIdentity = "alice@example.net"
+	haName     = "ha.example.net"
+	psk        = "demo pre-shared key: change me in real deployments"
+)
+
+var (
+	mnCoAA  = vnet.AddrOn(vnet.APrefix, 0x100)
+	mnCoAB  = vnet.AddrOn(vnet.BPrefix, 0x100)
+	dnsAddr = vnet.AddrOn(vnet.CNPrefix, 0x53)
+)
+
+// Report is what a run achieved.
+type Report struct {
+	HomeAddress      netip.Addr
+	PingsSent        int
+	PingsAnswered    int
+	Handovers        int
+	HomeAgentStatus  map[string]uint64
+	MobileNodeStatus map[string]uint64
+}
+
+// lab is the running demo.
+type lab struct {
+	opt  Options
+	tl   *Timeline
+	d    *vnet.Demo
+	st   *store.Store
+	pad  *ipsec.PAD
+	ha   *node.HomeAgent
+	haEP *ike.Endpoint
+
+	mnNode *vnet.Node
+	mnIfc  *vnet.Interface
+	mnEP   *ike.Endpoint
+	mn     *node.MobileNode
+
+	step    atomic.Value      // string: the scenario step under way
+	haSAs   map[uint64]string // IKE SA (our SPI) -> peer identity
+	mnChild chan ike.Event
+	closers []func()
+}
+
+// Run runs the whole scenario: discovery, bootstrap, registration, pings,
+// two moves, and prints the timeline and a summary.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	if opt.Pings <= 0 {
+		opt.Pings = 3
+	}
+	l := &lab{opt: opt, d: vnet.NewDemo(), haSAs: map[uint64]string{}, mnChild: make(chan ike.Event, 4)}
+	l.tl = NewTimeline(time.Now(), opt.Out)
+	defer l.close()
+	if opt.PcapDir != "" {
+		if err := os.MkdirAll(opt.PcapDir, 0o755); err != nil {
+			return nil, fmt.Errorf("demo: pcap directory: %w", err)
+		}
+		if err := l.d.Net.CapturePcap(opt.PcapDir); err != nil {
+			return nil, fmt.Errorf("demo: pcap: %w", err)
+		}
+	}
+	fmt.Fprintf(opt.Out, "mip6 demo: home link %s (HA %s), access networks %s and %s, correspondent %s\n\n",
+		vnet.HomePrefix, vnet.HAAddr, vnet.APrefix, vnet.BPrefix, vnet.CNAddr)
+	if err := l.startDNS(); err != nil {
+		return nil, err
+	}
+	if err := l.startHomeAgent(); err != nil {
+		return nil, err
+	}
+	rep, err := l.scenario(ctx)
+	if opt.PcapDir != "" {
+		if ferr := l.d.Net.FlushCaptures(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	l.tl.WriteSummary(opt.Out)
+	return rep, err
+}
+
+func (l *lab) close() {
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		l.closers[i]()
+	}
+	l.d.Net.Close()
+}
+
+// startDNS serves the home domain's SRV and AAAA records from a node on the
+// correspondent's link.
+func (l *lab) startDNS() error {
+	n := l.d.Net.NewNode("dns")
+	n.Attach(l.d.CNLink, dnsAddr)
+	conn, err := n.ListenUDP(netip.AddrPortFrom(dnsAddr, 53))
+	if err != nil {
+		return err
+	}
+	zone, err := discovery.ParseZone("example.net.", fmt.Sprintf(`
+@ 3600 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 60
+_mip6._ipv6 3600 IN SRV 10 60 0 ha.example.net.
+ha 3600 IN AAAA %s
+`, vnet.HAAddr))
+	if err != nil {
+		return fmt.Errorf("demo: zone: %w", err)
+	}
+	s := discovery.ServeUDP(conn, netip.AddrPortFrom(dnsAddr, 53), zone)
+	l.closers = append(l.closers, func() { s.Close() })
+	return nil
+}

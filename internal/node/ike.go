@@ -1,0 +1,43 @@
+package node
+
+import (
+	"fmt"
+	"net/netip"
+
+	"mip6/esp"
+	"mip6/ike"
+	"mip6/ipsec"
+)
+
+// ChildFromIKE turns a CHILD_SA that IKE negotiated into the SAD entries of
+// a Child, remembering the identity and home address it was created for
+// (RFC 4877 §4.2). ESP always travels in UDP on port 4500 (RFC 3948).
+func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr) (*Child, error) {
+	t := esp.Transform{Encryption: esp.EncryptionID(c.Suite.Encr.ID), KeyBits: c.Suite.Encr.KeyLen,
+		Integrity: esp.IntegrityID(c.Suite.Integ)}
+	local := netip.AddrPortFrom(c.Local.Addr(), ike.PortNATT)
+	remote := netip.AddrPortFrom(c.Remote.Addr(), ike.PortNATT)
+	mk := func(spi uint32, dir esp.Direction, encr, integ []byte) (*ipsec.SAEntry, error) {
+		key := append(append([]byte(nil), encr...), integ...)
+		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: t, Key: key,
+			Endpoints: esp.Endpoints{Local: local, Remote: remote, Carrier: esp.CarrierUDP}})
+		if err != nil {
+			return nil, fmt.Errorf("CHILD_SA %s SPI %08x: %w", c.Name, spi, err)
+		}
+		mode := ipsec.Tunnel
+		if c.Transport {
+			mode = ipsec.Transport
+		}
+		return &ipsec.SAEntry{SA: sa, Mode: mode, Dst: remote.Addr(), Identity: identity, HomeAddress: hoa,
+			PolicyID: uint64(spi)}, nil
+	}
+	in, err := mk(c.InboundSPI, esp.Inbound, c.InEncr, c.InInteg)
+	if err != nil {
+		return nil, err
+	}
+	out, err := mk(c.OutboundSPI, esp.Outbound, c.OutEncr, c.OutInteg)
+	if err != nil {
+		return nil, err
+	}
+	return &Child{In: in, Out: out, IKESA: ikeSA}, nil
+}
