@@ -232,6 +232,7 @@ func TestKeaConcurrentRapidCommit(t *testing.T) {
 		err error
 	}
 	out := make(chan res, 8)
+	start := time.Now()
 	for i := range 8 {
 		go func() {
 			p, err := d.Assign(fmt.Sprintf("mn%d@example.net", i), netip.Addr{})
@@ -249,6 +250,7 @@ func TestKeaConcurrentRapidCommit(t *testing.T) {
 		}
 		seen[r.p.Addr()] = true
 	}
+	t.Logf("8 concurrent assignments (Solicit/Reply with Rapid Commit, durable store writes) in %v", time.Since(start))
 	if n := d.Stats.Sent[dhcpRequest].Load(); n != 0 {
 		t.Fatalf("%d Requests sent despite Rapid Commit", n)
 	}
