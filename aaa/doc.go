@@ -56,7 +56,7 @@
 //
 // LocalServer answers EAP Access-Requests with an eap.Authenticator
 // (normally *eap.LocalAuthenticator: EAP-MD5 and EAP-MSCHAPv2 from a user
-// map), signs every answer with Message-Authenticator, returns MS-MPPE keys
+// map, EAP-AKA' and EAP-TLS when configured), answers Status-Server, signs every answer with Message-Authenticator, returns MS-MPPE keys
 // and User-Name on accept, and acknowledges accounting. Its session table
 // is bounded (4096 conversations, 60 s each).
 package aaa

@@ -277,6 +277,9 @@ func (s *LocalServer) session(ctx context.Context, state []byte) (*serverSession
 func (s *LocalServer) expireLocked(now time.Time) {
 	for k, sess := range s.sessions {
 		if now.Sub(sess.created) > serverSessionTTL {
+			if c, ok := sess.conv.(interface{ Close() }); ok {
+				c.Close()
+			}
 			delete(s.sessions, k)
 		}
 	}

@@ -45,7 +45,10 @@
 // the EAP message to send, and at the end Accepted, the MSK and the
 // authenticated UserName (which may differ from IDi). Package aaa
 // implements it over RADIUS; LocalAuthenticator implements EAP-MD5 and
-// EAP-MSCHAPv2 against a password table and EAP-AKA' against USIM records
+// EAP-MSCHAPv2 against a password table, EAP-AKA' against USIM records
 // (AKASubscriber: Milenage keys and SQN, with resynchronisation from AUTS)
-// for the demo, tests, and the back end of aaa's in-process RADIUS server.
+// and EAP-TLS with a server certificate and client CAs (the user name is
+// the client certificate's e-mail SAN or common name), for the demo,
+// tests, and the back end of aaa's in-process RADIUS server. Its
+// conversations have a Close method for abandoned EAP-TLS handshakes.
 package eap

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,11 @@ type LocalAuthenticator struct {
 	AKA map[string]*AKASubscriber
 	// NetworkName is the EAP-AKA' access network name (AT_KDF_INPUT); default "WLAN".
 	NetworkName string
+	// TLS, if set, enables EAP-TLS: the server certificate (Certificates)
+	// and the CAs client certificates must chain to (ClientCAs).
+	TLS *tls.Config
+	// TLSFragment is the TLS data per EAP-TLS Request; DefaultTLSFragment if 0.
+	TLSFragment int
 }
 
 // Start implements Authenticator.
@@ -34,10 +40,14 @@ func (a *LocalAuthenticator) Start(ctx context.Context, identity string) (Conver
 	}
 	methods := a.Methods
 	if len(methods) == 0 {
-		methods = []wire.Type{wire.TypeMSCHAPv2, wire.TypeMD5Challenge}
+		methods = []wire.Type{wire.TypeMSCHAPv2}
 		if len(a.AKA) > 0 {
-			methods = []wire.Type{wire.TypeMSCHAPv2, wire.TypeAKAPrime, wire.TypeMD5Challenge}
+			methods = append(methods, wire.TypeAKAPrime)
 		}
+		if a.TLS != nil {
+			methods = append(methods, wire.TypeTLS)
+		}
+		methods = append(methods, wire.TypeMD5Challenge)
 	}
 	return &localConversation{a: a, identity: identity, methods: methods, id: id[0]}, nil
 }
@@ -66,6 +76,7 @@ type localConversation struct {
 	userName  string
 	msk       []byte
 	aka       *akaServerState
+	tls       *tlsServerState
 }
 
 // Next implements Conversation. The first response may also be the
@@ -113,6 +124,8 @@ func (c *localConversation) handle(p *wire.Packet) (Outcome, error) {
 		return c.mschapv2(p.TypeData)
 	case p.Type == wire.TypeAKAPrime && c.method == wire.TypeAKAPrime && c.aka != nil:
 		return c.akaResponse(p)
+	case p.Type == wire.TypeTLS && c.method == wire.TypeTLS && c.tls != nil:
+		return c.tlsResponse(p)
 	}
 	return Outcome{}, &ProtocolError{Method: p.Type, Detail: "unexpected response"}
 }
@@ -136,6 +149,11 @@ func (c *localConversation) propose() (Outcome, error) {
 			return c.propose() // no USIM record: try the next method
 		}
 		return c.akaChallenge()
+	case wire.TypeTLS:
+		if c.a.TLS == nil {
+			return c.propose()
+		}
+		return c.tlsStart()
 	}
 	return c.request(&wire.MSCHAPv2{OpCode: wire.MSCHAPv2Challenge, MSCHAPv2ID: c.id + 1,
 		Challenge: c.challenge[:], Name: []byte(c.name())})

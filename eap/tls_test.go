@@ -188,3 +188,33 @@ func TestEAPTLSOversizedMessage(t *testing.T) {
 		t.Fatalf("1 GiB announced: %v", err)
 	}
 }
+
+func TestEAPTLSLocalAuthenticator(t *testing.T) {
+	pki := newTestPKI(t)
+	auth := &LocalAuthenticator{Methods: []wire.Type{wire.TypeTLS}, TLSFragment: 250,
+		TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool}}
+	m := NewTLS(&tls.Config{RootCAs: pki.pool, ServerName: "radius.example.net", Certificates: []tls.Certificate{pki.client}})
+	m.Fragment = 300
+	defer m.Close()
+	// IDi is a routing identity; the certificate names the user.
+	peer := NewPeer("anonymous@example.net", m)
+	out, err := run(t, peer, auth, "anonymous@example.net")
+	if err != nil || !out.Accepted || len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+		t.Fatalf("err %v, outcome %+v", err, out)
+	}
+	if out.UserName != "alice@example.net" {
+		t.Fatalf("user %q", out.UserName)
+	}
+}
+
+func TestEAPTLSLocalAuthenticatorRejectsUnknownCA(t *testing.T) {
+	pki, other := newTestPKI(t), newTestPKI(t)
+	auth := &LocalAuthenticator{Methods: []wire.Type{wire.TypeTLS},
+		TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool}}
+	m := NewTLS(&tls.Config{RootCAs: pki.pool, ServerName: "radius.example.net", Certificates: []tls.Certificate{other.client}})
+	defer m.Close()
+	out, err := run(t, NewPeer("alice@example.net", m), auth, "alice@example.net")
+	if err == nil || out.Accepted {
+		t.Fatalf("client with an untrusted certificate accepted: %+v", out)
+	}
+}

@@ -95,3 +95,24 @@ func (p *PKI) writeServerFiles(t testing.TB, dir, serverName string) {
 		}
 	}
 }
+
+// ServerCertificate issues a server certificate for name (for an
+// in-process EAP-TLS server).
+func (p *PKI) ServerCertificate(t testing.TB, name string) tls.Certificate {
+	c, _, _ := p.issue(t, name, x509.ExtKeyUsageServerAuth)
+	return c
+}
+
+// WriteClientFiles writes ca.pem, client.pem and client.key for identity
+// into dir (for eapol_test) and returns their paths.
+func (p *PKI) WriteClientFiles(t testing.TB, dir, identity string) (ca, cert, key string) {
+	t.Helper()
+	_, certPEM, keyPEM := p.issue(t, identity, x509.ExtKeyUsageClientAuth)
+	ca, cert, key = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	for path, data := range map[string][]byte{ca: p.caPEM, cert: certPEM, key: keyPEM} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ca, cert, key
+}

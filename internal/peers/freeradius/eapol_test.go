@@ -1,6 +1,7 @@
 package freeradius_test
 
 import (
+	"crypto/tls"
 	"encoding/hex"
 	"net"
 	"strings"
@@ -17,6 +18,13 @@ func startLocal(t *testing.T, secret string) *net.UDPAddr { return startLocalTB(
 func startLocalB(b *testing.B, secret string) string { return startLocalTB(b, secret).String() }
 
 func startLocalTB(t testing.TB, secret string) *net.UDPAddr {
+	addr, _ := startLocalPKI(t, secret)
+	return addr
+}
+
+// startLocalPKI also enables EAP-TLS with a fresh CA, returned for clients.
+func startLocalPKI(t testing.TB, secret string) (*net.UDPAddr, *freeradius.PKI) {
+	pki := freeradius.NewPKI(t)
 	conn, err := net.ListenPacket("udp", "[::1]:0")
 	if err != nil {
 		t.Fatal(err)
@@ -28,18 +36,33 @@ func startLocalTB(t testing.TB, secret string) *net.UDPAddr {
 		Users: map[string]string{"alice@example.net": "alice-secret", "bob@example.net": "bob-secret"},
 		AKA: map[string]*eap.AKASubscriber{
 			"6555444333222111@example.net": eap.NewAKASubscriber(eap.Milenage{K: k, OPc: opc}, 0x20)},
+		TLS: &tls.Config{Certificates: []tls.Certificate{pki.ServerCertificate(t, "aaa.example.net")}, ClientCAs: pki.Pool},
 	}, Logf: t.Logf}
 	done := make(chan struct{})
 	go func() { s.Serve(conn); close(done) }()
 	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
-	return conn.LocalAddr().(*net.UDPAddr)
+	return conn.LocalAddr().(*net.UDPAddr), pki
 }
 
 // Cross-checks with hostapd's EAP peer and RADIUS client: eapol_test
 // compares the MS-MPPE keys from our in-process server with the MSK it
 // derived itself ("MPPE keys OK").
 func TestEapolTestAgainstLocalServer(t *testing.T) {
-	addr := startLocal(t, "eapol-secret")
+	addr, pki := startLocalPKI(t, "eapol-secret")
+	// EAP-TLS against our in-process server: hostapd's peer checks our
+	// certificate, and eapol_test our MS-MPPE keys against its own MSK.
+	t.Run("TLS", func(t *testing.T) {
+		ca, cert, key := pki.WriteClientFiles(t, t.TempDir(), "dave@example.net")
+		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret", `eap=TLS
+	identity="dave@example.net"
+	ca_cert="`+ca+`"
+	client_cert="`+cert+`"
+	private_key="`+key+`"
+	phase1="tls_disable_tlsv1_3=1"`, false)
+		if !r.Success || !strings.Contains(r.Output, "MPPE keys OK: 1  mismatch: 0") {
+			t.Fatalf("eapol_test:\n%s", r.Output)
+		}
+	})
 	t.Run("MSCHAPv2", func(t *testing.T) {
 		r := freeradius.RunEapolTest(t, "::1", addr.Port, "eapol-secret",
 			`eap=MSCHAPV2
