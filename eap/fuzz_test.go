@@ -55,9 +55,15 @@ func FuzzLocalAuthenticator(f *testing.F) {
 	id, _ := wire.Append(nil, wire.CodeResponse, 0, wire.Identity("alice@example.net"))
 	nak, _ := wire.Append(nil, wire.CodeResponse, 1, wire.Nak{4})
 	f.Add(id, nak)
+	tlsStart, _ := wire.Append(nil, wire.CodeResponse, 2, &wire.TLS{Flags: wire.TLSLengthIncluded, MessageLength: 5, Data: []byte{22, 3, 1, 0, 0}})
+	f.Add(id, tlsStart)
+	pki := newTestPKI(f)
+	srvTLS := &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		auth := &LocalAuthenticator{Users: map[string]string{"alice@example.net": "pw"}}
+		auth := &LocalAuthenticator{Users: map[string]string{"alice@example.net": "pw"}, TLS: srvTLS,
+			Methods: []wire.Type{wire.TypeTLS, wire.TypeMSCHAPv2, wire.TypeMD5Challenge}}
 		conv, _ := auth.Start(context.Background(), "")
+		defer conv.(*localConversation).Close()
 		for _, msg := range [][]byte{a, b} {
 			out, err := conv.Next(context.Background(), msg)
 			if err != nil || out.Done {
