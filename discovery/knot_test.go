@@ -32,6 +32,7 @@ func TestKnot(t *testing.T) {
 	t.Run("priorities and weights", func(t *testing.T) { knotWeights(t, discover) })
 	t.Run("fallback", func(t *testing.T) { knotFallback(t, discover) })
 	t.Run("unusable zones", func(t *testing.T) { knotUnusable(t, discover) })
+	t.Run("renumbered", func(t *testing.T) { knotRenumbered(t, k, discover) })
 	t.Run("server silent", func(t *testing.T) { knotSilent(t, k, discover) })
 	t.Run("server down", func(t *testing.T) {
 		k.Stop()
@@ -45,6 +46,22 @@ func TestKnot(t *testing.T) {
 }
 
 type discoverFunc func(Config) (*List, error)
+
+// knotRenumbered: the operator moves the home agents; a re-bootstrapping
+// MN finds the new one once the zone is reloaded.
+func knotRenumbered(t *testing.T, k *knot.Server, discover discoverFunc) {
+	renumbered := strings.NewReplacer(" 1 3600 600", " 2 3600 600", "2001:db8:1::", "2001:db8:7::").Replace(zoneExample)
+	k.SetZone(t, "example.net", renumbered)
+	l, err := discover(Config{Identity: "alice@example.net", Intn: func(int) int { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := l.Candidates()
+	if len(cs) != 3 || cs[0].Addr.As16()[5] != 7 || cs[1].Addr.As16()[5] != 7 {
+		t.Fatalf("after renumbering: %v", cs)
+	}
+	k.SetZone(t, "example.net", strings.Replace(zoneExample, " 1 3600 600", " 3 3600 600", 1))
+}
 
 func knotWeights(t *testing.T, discover discoverFunc) {
 	r := rand.New(rand.NewPCG(7, 7))

@@ -134,6 +134,45 @@ func (s *Server) Kdig(args ...string) (string, error) {
 	return s.NS.Exec(a...)
 }
 
+// SetZone replaces a served zone's text and makes knotd reload it (a
+// renumbered home network, a home agent added or withdrawn). The SOA
+// serial must grow; SetZone waits until kdig sees the new serial.
+func (s *Server) SetZone(t testing.TB, origin, text string) {
+	t.Helper()
+	origin = strings.TrimSuffix(origin, ".")
+	writeFile(t, filepath.Join(s.Dir, origin+".zone"), text)
+	ctl := []string{"knotc", "-c", filepath.Join(s.Dir, "knot.conf"), "zone-reload", origin}
+	if out, err := s.NS.Exec(ctl...); err != nil {
+		t.Fatalf("knot: reload %s: %v\n%s", origin, err, out)
+	}
+	want := serialOf(text)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := s.Kdig("SOA", origin, "+short")
+		if f := strings.Fields(out); err == nil && len(f) >= 3 && f[2] == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("knot: %s still not at serial %s after reload: %s\n%s", origin, want, out, s.proc.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serialOf finds the SOA serial in zone text written on one line, as the
+// tests do ("@ IN SOA ns. host. SERIAL ...").
+func serialOf(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		for i, w := range f {
+			if w == "SOA" && i+3 < len(f) {
+				return f[i+3]
+			}
+		}
+	}
+	return ""
+}
+
 // Log returns knotd's output so far.
 func (s *Server) Log() string { return s.proc.Output() }
 
