@@ -39,7 +39,8 @@ func (ep *Endpoint) logKeys(sa *IKESA) {
 		return
 	}
 	k := sa.keys
-	fmt.Fprintf(ep.cfg.KeyLog, "ikev2_decryption_table: \"%016x\",\"%016x\",\"%x\",\"%x\",\"%s\",\"%x\",\"%x\",\"%s\"\n",
+	// Wireshark's UAT file takes the byte columns unquoted.
+	fmt.Fprintf(ep.cfg.KeyLog, "ikev2_decryption_table: %016x,%016x,%x,%x,\"%s\",%x,%x,\"%s\"\n",
 		sa.spiI, sa.spiR, k.SKei, k.SKer, wiresharkIKEEncr(sa.suite.Encr), k.SKai, k.SKar, wiresharkIKEInteg(sa.suite.Integ))
 }
 
@@ -71,13 +72,16 @@ func (ep *Endpoint) logChildKeys(sa *IKESA, c *ChildSA) {
 	if ep.cfg.KeyLog == nil {
 		return
 	}
+	// The outer addresses are wildcards: a mobile node's SAs move with its
+	// care-of address without rekeying (RFC 4877 §4.3), and the SPI alone
+	// names the SA.
 	for _, d := range []struct {
 		src, dst   string
 		spi        uint32
 		enc, integ []byte
 	}{
-		{c.Remote.Addr().String(), c.Local.Addr().String(), c.InboundSPI, c.InEncr, c.InInteg},
-		{c.Local.Addr().String(), c.Remote.Addr().String(), c.OutboundSPI, c.OutEncr, c.OutInteg},
+		{"*", "*", c.InboundSPI, c.InEncr, c.InInteg},
+		{"*", "*", c.OutboundSPI, c.OutEncr, c.OutInteg},
 	} {
 		fmt.Fprintf(ep.cfg.KeyLog, "esp_sa: \"IPv6\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"\n",
 			d.src, d.dst, d.spi, wiresharkESPEncr(c.Suite.Encr), d.enc, wiresharkESPInteg(c.Suite.Integ), d.integ)
