@@ -1,6 +1,9 @@
 package esp
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Anti-replay window (RFC 4303 §3.4.3) as a ring of 64-bit blocks, the way
 // wireguard-go's replay filter keeps it: moving the window forward clears
@@ -13,12 +16,13 @@ const (
 	ReplayWindow    = (replayBlocks - 1) * replayBlockBits // 1984 packets
 )
 
-// replayWindow is safe for concurrent use: check is a read under the lock,
-// update happens only after the ICV verified.
+// replayWindow is safe for concurrent use: check reads atomically without
+// locking (a stale view only lets a packet through to the ICV check, and
+// update re-checks under the lock); update runs only after the ICV verified.
 type replayWindow struct {
-	mu     sync.Mutex
-	top    uint64 // highest authenticated sequence number; 0: none yet
-	blocks [replayBlocks]uint64
+	mu     sync.Mutex    // serialises updates
+	top    atomic.Uint64 // highest authenticated sequence number; 0: none yet
+	blocks [replayBlocks]atomic.Uint64
 }
 
 // reconstruct returns the full sequence number for the low-order 32 bits
@@ -53,30 +57,27 @@ func reconstruct(top uint64, seqLow uint32, esn bool) (uint64, bool) {
 // check reports the full sequence number and whether it may be accepted:
 // it is new or inside the window and unseen. It does not change the window.
 func (r *replayWindow) check(seqLow uint32, esn bool) (uint64, DropReason) {
-	r.mu.Lock()
-	top := r.top
+	top := r.top.Load()
 	seq, ok := reconstruct(top, seqLow, esn)
 	if !ok {
-		r.mu.Unlock()
 		return 0, DropTooOld
 	}
-	reason := r.testLocked(seq)
-	r.mu.Unlock()
-	return seq, reason
+	return seq, r.test(top, seq)
 }
 
-func (r *replayWindow) testLocked(seq uint64) DropReason {
+// test judges seq against a window whose top is top.
+func (r *replayWindow) test(top, seq uint64) DropReason {
 	if seq == 0 {
 		return DropTooOld // never sent: the first packet carries 1
 	}
-	if seq > r.top {
+	if seq > top {
 		return 0
 	}
-	if r.top-seq >= ReplayWindow {
+	if top-seq >= ReplayWindow {
 		return DropTooOld
 	}
 	idx := (seq / replayBlockBits) % replayBlocks
-	if r.blocks[idx]&(1<<(seq%replayBlockBits)) != 0 {
+	if r.blocks[idx].Load()&(1<<(seq%replayBlockBits)) != 0 {
 		return DropReplay
 	}
 	return 0
@@ -87,21 +88,21 @@ func (r *replayWindow) testLocked(seq uint64) DropReason {
 func (r *replayWindow) update(seq uint64) DropReason {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if reason := r.testLocked(seq); reason != 0 {
+	top := r.top.Load()
+	if reason := r.test(top, seq); reason != 0 {
 		return reason
 	}
-	if seq > r.top {
-		cur := r.top / replayBlockBits
-		next := seq / replayBlockBits
-		n := next - cur
-		if n > replayBlocks {
-			n = replayBlocks
-		}
+	if seq > top {
+		// Clear the blocks the window moves over before publishing the new
+		// top, so a concurrent check never sees stale bits as in-window.
+		cur := top / replayBlockBits
+		n := min(seq/replayBlockBits-cur, replayBlocks)
 		for i := uint64(1); i <= n; i++ {
-			r.blocks[(cur+i)%replayBlocks] = 0
+			r.blocks[(cur+i)%replayBlocks].Store(0)
 		}
-		r.top = seq
+		r.top.Store(seq)
 	}
-	r.blocks[(seq/replayBlockBits)%replayBlocks] |= 1 << (seq % replayBlockBits)
+	b := &r.blocks[(seq/replayBlockBits)%replayBlocks]
+	b.Store(b.Load() | 1<<(seq%replayBlockBits))
 	return 0
 }
