@@ -56,142 +56,159 @@ func TestFreeRADIUS(t *testing.T) {
 	s := freeradius.Start(t, freeradius.Config{Secret: "s3cret-1", Users: users})
 	a := &aaa.EAPAuthenticator{Client: client(s, "s3cret-1"), CalledStationID: "2001:db8:1::1"}
 
-	t.Run("MD5", func(t *testing.T) {
-		peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
-		out, err, perr := authenticate(t, a, peer)
-		if err != nil || perr != nil || !out.Accepted || !peer.Succeeded() {
-			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
-		}
-		if out.MSK != nil || peer.MSK() != nil {
-			t.Fatalf("EAP-MD5 produced an MSK: %x / %x", out.MSK, peer.MSK())
-		}
-	})
+	for _, c := range []struct {
+		name string
+		f    func(*testing.T, *freeradius.Server, *aaa.EAPAuthenticator)
+	}{
+		{"MD5", testFRMD5},
+		{"MSCHAPv2", testFRMSCHAPv2},
+		{"TLS", testFRTLS},
+		{"TLSRealIdentity", testFRTLSRealIdentity},
+		{"TLSUntrustedServer", testFRTLSUntrustedServer},
+		{"WrongPassword", testFRWrongPassword},
+		{"WrongSharedSecret", testFRWrongSharedSecret},
+		{"StatusServer", testFRStatusServer},
+		{"Accounting", testFRAccounting},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.f(t, s, a) })
+	}
+}
 
-	t.Run("MSCHAPv2", func(t *testing.T) {
-		peer := eap.NewPeer("bob@example.net", eap.NewMSCHAPv2("bob@example.net", "bob-secret"))
-		out, err, perr := authenticate(t, a, peer)
-		if err != nil || perr != nil || !out.Accepted {
-			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
-		}
-		if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
-			t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
-		}
-		if out.UserName != "bob@example.net" || peer.Method() != wire.TypeMSCHAPv2 {
-			t.Fatalf("user %q, method %v", out.UserName, peer.Method())
-		}
-	})
+func testFRMD5(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
+	out, err, perr := authenticate(t, a, peer)
+	if err != nil || perr != nil || !out.Accepted || !peer.Succeeded() {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+	if out.MSK != nil || peer.MSK() != nil {
+		t.Fatalf("EAP-MD5 produced an MSK: %x / %x", out.MSK, peer.MSK())
+	}
+}
 
-	t.Run("TLS", func(t *testing.T) {
-		cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
-			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
-		m := eap.NewTLS(cfg)
-		m.Fragment = 300 // our L/M fragments and FreeRADIUS's ACKs
-		defer m.Close()
-		peer := eap.NewPeer("carol@example.net", m)
-		out, err, perr := authenticate(t, a, peer)
-		if err != nil || perr != nil || !out.Accepted {
-			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
-		}
-		// Both directions fragmented: FreeRADIUS reassembled ours and we ACKed its.
-		for _, want := range []string{"Got first TLS fragment (300 bytes)", "Got final fragment", "Peer ACKed our handshake fragment"} {
-			if len(s.TranscriptLines(want)) == 0 {
-				t.Fatalf("FreeRADIUS transcript lacks %q", want)
-			}
-		}
-		if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
-			t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
-		}
-	})
+func testFRMSCHAPv2(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	peer := eap.NewPeer("bob@example.net", eap.NewMSCHAPv2("bob@example.net", "bob-secret"))
+	out, err, perr := authenticate(t, a, peer)
+	if err != nil || perr != nil || !out.Accepted {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+	if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+		t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
+	}
+	if out.UserName != "bob@example.net" || peer.Method() != wire.TypeMSCHAPv2 {
+		t.Fatalf("user %q, method %v", out.UserName, peer.Method())
+	}
+}
 
-	// RFC 4877 §8: IDi is only a routing identity; the HA learns the real
-	// one (here the certificate's) from the AAA answer.
-	t.Run("TLSRealIdentity", func(t *testing.T) {
-		cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
-			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "dave@example.net")}}
-		m := eap.NewTLS(cfg)
-		defer m.Close()
-		peer := eap.NewPeer("anonymous@example.net", m)
-		out, err, perr := authenticate(t, a, peer)
-		if err != nil || perr != nil || !out.Accepted || out.UserName != "dave@example.net" {
-			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+func testFRTLS(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
+		Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
+	m := eap.NewTLS(cfg)
+	m.Fragment = 300 // our L/M fragments and FreeRADIUS's ACKs
+	defer m.Close()
+	peer := eap.NewPeer("carol@example.net", m)
+	out, err, perr := authenticate(t, a, peer)
+	if err != nil || perr != nil || !out.Accepted {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+	// Both directions fragmented: FreeRADIUS reassembled ours and we ACKed its.
+	for _, want := range []string{"Got first TLS fragment (300 bytes)", "Got final fragment", "Peer ACKed our handshake fragment"} {
+		if len(s.TranscriptLines(want)) == 0 {
+			t.Fatalf("FreeRADIUS transcript lacks %q", want)
 		}
-	})
+	}
+	if len(out.MSK) != 64 || !bytes.Equal(out.MSK, peer.MSK()) {
+		t.Fatalf("MSK from FreeRADIUS %x, peer %x", out.MSK, peer.MSK())
+	}
+}
 
-	t.Run("TLSUntrustedServer", func(t *testing.T) {
-		other := freeradius.NewPKI(t)
-		cfg := &tls.Config{RootCAs: other.Pool, ServerName: s.Name,
-			Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
-		m := eap.NewTLS(cfg)
-		defer m.Close()
-		peer := eap.NewPeer("carol@example.net", m)
-		out, _, perr := authenticate(t, a, peer)
-		var sa *eap.ServerAuthError
-		if !errors.As(perr, &sa) || out.Accepted || peer.MSK() != nil {
-			t.Fatalf("peer %v, outcome %+v", perr, out)
-		}
-	})
+// RFC 4877 §8: IDi is only a routing identity; the HA learns the real
+// one (here the certificate's) from the AAA answer.
+func testFRTLSRealIdentity(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	cfg := &tls.Config{RootCAs: s.PKI.Pool, ServerName: s.Name,
+		Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "dave@example.net")}}
+	m := eap.NewTLS(cfg)
+	defer m.Close()
+	peer := eap.NewPeer("anonymous@example.net", m)
+	out, err, perr := authenticate(t, a, peer)
+	if err != nil || perr != nil || !out.Accepted || out.UserName != "dave@example.net" {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+}
 
-	t.Run("WrongPassword", func(t *testing.T) {
-		peer := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "not-it"))
-		out, err, perr := authenticate(t, a, peer)
-		var f *eap.FailureError
-		if err != nil || out.Accepted || !errors.As(perr, &f) {
-			t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
-		}
-		if !strings.Contains(out.Reason, "rejected \"alice@example.net\"") || !strings.Contains(out.Reason, s.AuthAddr()) {
-			t.Fatalf("reason %q", out.Reason)
-		}
-	})
+func testFRTLSUntrustedServer(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	other := freeradius.NewPKI(t)
+	cfg := &tls.Config{RootCAs: other.Pool, ServerName: s.Name,
+		Certificates: []tls.Certificate{s.PKI.ClientCertificate(t, "carol@example.net")}}
+	m := eap.NewTLS(cfg)
+	defer m.Close()
+	peer := eap.NewPeer("carol@example.net", m)
+	out, _, perr := authenticate(t, a, peer)
+	var sa *eap.ServerAuthError
+	if !errors.As(perr, &sa) || out.Accepted || peer.MSK() != nil {
+		t.Fatalf("peer %v, outcome %+v", perr, out)
+	}
+}
 
-	t.Run("WrongSharedSecret", func(t *testing.T) {
-		c := client(s, "not-the-secret")
-		c.Timeout = 300 * time.Millisecond
-		bad := &aaa.EAPAuthenticator{Client: c}
-		peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
-		_, err, _ := authenticate(t, bad, peer)
-		var be *aaa.BadAuthenticatorError
-		if !errors.As(err, &be) || be.Server != s.AuthAddr() {
-			t.Fatalf("err %v", err)
-		}
-		t.Log(err)
-	})
+func testFRWrongPassword(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	peer := eap.NewPeer("alice@example.net", eap.NewMSCHAPv2("alice@example.net", "not-it"))
+	out, err, perr := authenticate(t, a, peer)
+	var f *eap.FailureError
+	if err != nil || out.Accepted || !errors.As(perr, &f) {
+		t.Fatalf("radius %v, peer %v, outcome %+v", err, perr, out)
+	}
+	if !strings.Contains(out.Reason, "rejected \"alice@example.net\"") || !strings.Contains(out.Reason, s.AuthAddr()) {
+		t.Fatalf("reason %q", out.Reason)
+	}
+}
 
-	t.Run("StatusServer", func(t *testing.T) {
-		c := client(s, "s3cret-1")
-		c.Timeout = 300 * time.Millisecond
-		c.Servers = append(c.Servers, aaa.Server{Addr: s.AuthAddr(), Secret: []byte("wrong")})
-		st := c.Status(context.Background())
-		var be *aaa.BadAuthenticatorError
-		if st[0].Err != nil || !errors.As(st[1].Err, &be) {
-			t.Fatalf("status %+v", st)
-		}
-	})
+func testFRWrongSharedSecret(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	c := client(s, "not-the-secret")
+	c.Timeout = 300 * time.Millisecond
+	bad := &aaa.EAPAuthenticator{Client: c}
+	peer := eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "alice-secret"))
+	_, err, _ := authenticate(t, bad, peer)
+	var be *aaa.BadAuthenticatorError
+	if !errors.As(err, &be) || be.Server != s.AuthAddr() {
+		t.Fatalf("err %v", err)
+	}
+	t.Log(err)
+}
 
-	t.Run("Accounting", func(t *testing.T) {
-		c := &aaa.Client{Servers: []aaa.Server{{Addr: s.AcctAddr(), Secret: []byte("s3cret-1")}}, Timeout: time.Second}
-		ctx := context.Background()
-		now := time.Now()
-		sess := &aaa.Session{ID: "mip6-binding-42", UserName: "alice@example.net",
-			HomeAddress: netip.MustParseAddr("2001:db8:1::100"), CareOf: netip.MustParseAddr("2001:db8:2::5"), Started: now}
-		if err := c.AccountingStart(ctx, sess, now); err != nil {
-			t.Fatal(err)
+func testFRStatusServer(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	c := client(s, "s3cret-1")
+	c.Timeout = 300 * time.Millisecond
+	c.Servers = append(c.Servers, aaa.Server{Addr: s.AuthAddr(), Secret: []byte("wrong")})
+	st := c.Status(context.Background())
+	var be *aaa.BadAuthenticatorError
+	if st[0].Err != nil || !errors.As(st[1].Err, &be) {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func testFRAccounting(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticator) {
+	c := &aaa.Client{Servers: []aaa.Server{{Addr: s.AcctAddr(), Secret: []byte("s3cret-1")}}, Timeout: time.Second}
+	ctx := context.Background()
+	now := time.Now()
+	sess := &aaa.Session{ID: "mip6-binding-42", UserName: "alice@example.net",
+		HomeAddress: netip.MustParseAddr("2001:db8:1::100"), CareOf: netip.MustParseAddr("2001:db8:2::5"), Started: now}
+	if err := c.AccountingStart(ctx, sess, now); err != nil {
+		t.Fatal(err)
+	}
+	sess.InputOctets, sess.OutputOctets = 1500, 3000
+	if err := c.AccountingInterim(ctx, sess, now.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AccountingStop(ctx, sess, now.Add(20*time.Second), aaa.CauseUserRequest); err != nil {
+		t.Fatal(err)
+	}
+	d := s.Detail()
+	for _, want := range []string{"Acct-Status-Type = Start", "Acct-Status-Type = Interim-Update", "Acct-Status-Type = Stop",
+		"Framed-IPv6-Address = 2001:db8:1::100", "Acct-Session-Id = \"mip6-binding-42\"", "Acct-Session-Time = 20",
+		"Acct-Output-Octets = 3000", "Acct-Terminate-Cause = User-Request"} {
+		if !strings.Contains(d, want) {
+			t.Fatalf("detail file lacks %q:\n%s", want, d)
 		}
-		sess.InputOctets, sess.OutputOctets = 1500, 3000
-		if err := c.AccountingInterim(ctx, sess, now.Add(10*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AccountingStop(ctx, sess, now.Add(20*time.Second), aaa.CauseUserRequest); err != nil {
-			t.Fatal(err)
-		}
-		d := s.Detail()
-		for _, want := range []string{"Acct-Status-Type = Start", "Acct-Status-Type = Interim-Update", "Acct-Status-Type = Stop",
-			"Framed-IPv6-Address = 2001:db8:1::100", "Acct-Session-Id = \"mip6-binding-42\"", "Acct-Session-Time = 20",
-			"Acct-Output-Octets = 3000", "Acct-Terminate-Cause = User-Request"} {
-			if !strings.Contains(d, want) {
-				t.Fatalf("detail file lacks %q:\n%s", want, d)
-			}
-		}
-	})
+	}
 }
 
 func TestFreeRADIUSDown(t *testing.T) {
