@@ -17,6 +17,11 @@
 //	pkt := ipsec.InboundPacket(src, dst, ipsec.ProtoMH, uint16(mhType)<<8, 0)
 //	e := spd.Lookup(ipsec.Inbound, &pkt)
 //
+// AdmitClear and AdmitProtected make the inbound decisions of RFC 4301
+// §5.2 for packets that came without ESP or out of an SA, counting refusals
+// by reason (Drops: unprotected, discard policy, no policy, selector
+// mismatch) for status output.
+//
 // SAD. Inbound SAs by SPI (Inbound counts unknown SPIs), outbound SAs by
 // the SPD entry they serve (Outbound). Each SAEntry remembers the IKE
 // identity and home address it was created for: a home agent accepts a

@@ -370,3 +370,41 @@ func TestZeroSelectorsMatchEverything(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSADInbound(b *testing.B) {
+	sad := NewSAD()
+	for i := range 10000 {
+		_ = sad.Add(&SAEntry{SA: newSA(b, uint32(0x10000+i), Inbound)})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if sad.Inbound(uint32(0x10000+i%10000)) == nil {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
+
+func TestAdmit(t *testing.T) {
+	spd := haSPD()
+	bu := InboundPacket(homeAddress1, homeAgent1, ProtoMH, mhPort(MHBindingUpdate), 0)
+	forged := InboundPacket(stranger, homeAgent1, ProtoMH, mhPort(MHBindingUpdate), 0)
+	ike := InboundPacket(careOf1, homeAgent1, ProtoUDP, 4500, 4500)
+	other := InboundPacket(cn, stranger, ProtoTCP, 1, 2)
+	if spd.AdmitClear(&bu, Bypass) || spd.AdmitClear(&forged, Bypass) || !spd.AdmitClear(&ike, Discard) ||
+		spd.AdmitClear(&other, Discard) || !spd.AdmitClear(&other, Bypass) {
+		t.Fatal("clear-text verdicts")
+	}
+	if spd.Drops(DropUnprotected) != 1 || spd.Drops(DropDiscardPolicy) != 1 || spd.Drops(DropNoPolicy) != 1 {
+		t.Fatalf("counters %d %d %d", spd.Drops(DropUnprotected), spd.Drops(DropDiscardPolicy), spd.Drops(DropNoPolicy))
+	}
+	sa := example.ManualSAs(RoleHomeAgent, PolicyOptions{Manual: &manualSPIs})[1] // SA1, inbound BU
+	e := sa.Entry(newSA(t, sa.SPI, sa.Dir), "user_1", homeAddress1)
+	if !spd.AdmitProtected(e, &bu) || spd.AdmitProtected(e, &forged) || spd.Drops(DropSelectorMismatch) != 1 {
+		t.Fatal("protected verdicts")
+	}
+	if DropSelectorMismatch.String() != "selector mismatch" {
+		t.Fatal("names")
+	}
+}

@@ -120,6 +120,7 @@ type SPD struct {
 	byID   map[uint64]*Entry
 	wild   atomic.Pointer[[]*Entry]
 	shards [spdShards]spdShard
+	drops  policyCounters
 }
 
 const spdShards = 64
