@@ -202,6 +202,9 @@ func TestAccounting(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	s := &Session{ID: "b-1", UserName: "alice@example.net", HomeAddress: netip.MustParseAddr("2001:db8:1::100"),
 		CareOf: netip.MustParseAddr("2001:db8:2::5"), Started: t0}
+	if err := c.AccountingOn(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.AccountingStart(ctx, s, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +217,11 @@ func TestAccounting(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 3 || got[0].Status != rfc2866.AcctStatusType_Value_Start || got[2].Status != rfc2866.AcctStatusType_Value_Stop {
+	if len(got) != 4 || got[0].Status != rfc2866.AcctStatusType_Value_AccountingOn {
+		t.Fatalf("records %+v", got)
+	}
+	got = got[1:]
+	if got[0].Status != rfc2866.AcctStatusType_Value_Start || got[2].Status != rfc2866.AcctStatusType_Value_Stop {
 		t.Fatalf("records %+v", got)
 	}
 	if got[2].SessionTime != 90 || got[1].InputOctets != 5<<32+7 || got[0].HomeAddress.String() != "2001:db8:1::100" || got[0].SessionID != "b-1" {

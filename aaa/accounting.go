@@ -92,3 +92,24 @@ func (c *Client) account(ctx context.Context, status rfc2866.AcctStatusType, s *
 	_, _, err := c.Exchange(ctx, p)
 	return err
 }
+
+// AccountingOn tells the servers this home agent (NAS-Identifier) started
+// afresh: sessions it reported before are over (RFC 2866 §5.1).
+func (c *Client) AccountingOn(ctx context.Context, now time.Time) error {
+	return c.nasAccounting(ctx, rfc2866.AcctStatusType_Value_AccountingOn, now)
+}
+
+// AccountingOff tells the servers this home agent is shutting down.
+func (c *Client) AccountingOff(ctx context.Context, now time.Time) error {
+	return c.nasAccounting(ctx, rfc2866.AcctStatusType_Value_AccountingOff, now)
+}
+
+func (c *Client) nasAccounting(ctx context.Context, status rfc2866.AcctStatusType, now time.Time) error {
+	p := radius.New(radius.CodeAccountingRequest, nil)
+	rfc2866.AcctStatusType_Set(p, status)
+	rfc2866.AcctSessionID_SetString(p, c.nasID()+"-"+status.String())
+	rfc2865.NASIdentifier_SetString(p, c.nasID())
+	rfc2869.EventTimestamp_Set(p, now)
+	_, _, err := c.Exchange(ctx, p)
+	return err
+}

@@ -49,7 +49,8 @@
 // Accounting-Requests for a Session (Acct-Session-Id, User-Name,
 // Framed-IPv6-Address = home address, Calling-Station-Id = care-of
 // address, Event-Timestamp, Acct-Session-Time, octet/packet counters with
-// gigawords, Acct-Terminate-Cause). Use a Client whose Servers are the
+// gigawords, Acct-Terminate-Cause). AccountingOn / AccountingOff announce
+// a home agent start and shutdown. Use a Client whose Servers are the
 // accounting ports (1813).
 //
 // # LocalServer

@@ -191,6 +191,9 @@ func testFRAccounting(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticato
 	now := time.Now()
 	sess := &aaa.Session{ID: "mip6-binding-42", UserName: "alice@example.net",
 		HomeAddress: netip.MustParseAddr("2001:db8:1::100"), CareOf: netip.MustParseAddr("2001:db8:2::5"), Started: now}
+	if err := c.AccountingOn(ctx, now); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.AccountingStart(ctx, sess, now); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +207,7 @@ func testFRAccounting(t *testing.T, s *freeradius.Server, a *aaa.EAPAuthenticato
 	d := s.Detail()
 	for _, want := range []string{"Acct-Status-Type = Start", "Acct-Status-Type = Interim-Update", "Acct-Status-Type = Stop",
 		"Framed-IPv6-Address = 2001:db8:1::100", "Acct-Session-Id = \"mip6-binding-42\"", "Acct-Session-Time = 20",
-		"Acct-Output-Octets = 3000", "Acct-Terminate-Cause = User-Request"} {
+		"Acct-Output-Octets = 3000", "Acct-Terminate-Cause = User-Request", "Acct-Status-Type = Accounting-On"} {
 		if !strings.Contains(d, want) {
 			t.Fatalf("detail file lacks %q:\n%s", want, d)
 		}
