@@ -1,0 +1,25 @@
+// Package dataplane is mip6's userspace ESP packet path, built the way
+// wireguard-go builds its own: a TUN device (the home address lives on it)
+// read and written in batches with the kernel's TCP segmentation and
+// receive offloads, a UDP socket on port 4500 (RFC 3948) read and written
+// with recvmmsg/sendmmsg, and encryption and decryption spread over all
+// cores while each direction's packet order is kept.
+//
+// Outbound: TUN batch -> SPD lookup per packet (protect, bypass, discard;
+// package ipsec) -> SAD outbound SA -> ESP tunnel mode seal (package esp;
+// RFC 4877 §3: outer CoA<->HA, the inner packet is the HoA's) -> UDP batch
+// to the SA's current remote endpoint. Inbound: UDP batch -> SPI -> SAD ->
+// ESP open (ICV, anti-replay) -> inner packet checked against the SA's
+// selectors -> TUN batch. Non-ESP-marker datagrams (IKE) go to a callback.
+//
+// Pipeline shape: a reader fills a batch, locks it and queues it twice —
+// to the crypto workers (any of which takes it, processes it and unlocks
+// it) and to the writer, which takes batches in reading order and waits on
+// each one's lock before writing it. Order is kept, queues are bounded,
+// buffers come from bounded free lists (so memory is bounded and a slow
+// writer slows the reader), and nothing is allocated per packet.
+//
+// The outer endpoints are read from the SA for every packet, so when the
+// mobility layer moves an SA to a new care-of address (esp.SA.MoveEndpoints)
+// the next packet already goes there; nothing restarts.
+package dataplane

@@ -1,0 +1,183 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+
+	"mip6/esp"
+	"mip6/ipsec"
+	"mip6/wire/ipv6"
+)
+
+var netErrClosed = net.ErrClosed
+
+// selectorOf is the SPD's view of an IPv6 packet. The common cases (TCP,
+// UDP, ICMPv6, MH right after the fixed header) are read directly; packets
+// with extension headers take the full parser, which also applies the Home
+// Address option and Type 2 Routing header rules of RFC 4877 §4.2.
+func selectorOf(dir ipsec.Direction, pkt []byte) (ipsec.Packet, bool) {
+	if len(pkt) < ipv6.HeaderLen || pkt[0]>>4 != 6 {
+		return ipsec.Packet{}, false
+	}
+	src := netip.AddrFrom16([16]byte(pkt[8:24]))
+	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	nh, up := pkt[6], pkt[ipv6.HeaderLen:]
+	var sp, dp uint16
+	switch {
+	case nh == ipsec.ProtoTCP || nh == ipsec.ProtoUDP:
+		if len(up) < 4 {
+			return ipsec.Packet{}, false
+		}
+		sp, dp = binary.BigEndian.Uint16(up), binary.BigEndian.Uint16(up[2:])
+	case nh == ipsec.ProtoICMPv6:
+		if len(up) < 2 {
+			return ipsec.Packet{}, false
+		}
+		sp = uint16(up[0])<<8 | uint16(up[1])
+	case nh == ipsec.ProtoMH:
+		if len(up) < 3 {
+			return ipsec.Packet{}, false
+		}
+		sp = uint16(up[2]) << 8
+	case ipv6.IsExtension(nh):
+		var ip ipv6.Packet
+		if err := ipv6.ParsePacket(pkt, &ip); err != nil {
+			return ipsec.Packet{}, false
+		}
+		sel, _ := ipsec.FromIPv6(dir, &ip) // non-first fragments: ports unknown, policy decides
+		return sel, true
+	}
+	if dir == ipsec.Outbound {
+		return ipsec.OutboundPacket(src, dst, nh, sp, dp), true
+	}
+	return ipsec.InboundPacket(src, dst, nh, sp, dp), true
+}
+
+// seal protects packet i of an outbound batch in place (RFC 4877 §3
+// tunnel form: the whole inner packet, next header 41).
+func (p *Plane) seal(b *batch, i int) {
+	b.pkts[i] = nil
+	buf := b.bufs[i]
+	pkt := buf[txHead : txHead+b.sizes[i]]
+	sel, ok := selectorOf(ipsec.Outbound, pkt)
+	if !ok {
+		p.c.drop(DropMalformed)
+		return
+	}
+	e := p.spd.Lookup(ipsec.Outbound, &sel)
+	switch {
+	case e == nil:
+		p.c.drop(DropNoPolicy)
+		return
+	case e.Action == ipsec.Discard:
+		p.c.drop(DropDiscard)
+		return
+	case e.Action == ipsec.Bypass:
+		p.c.drop(DropBypassOnTUN)
+		return
+	}
+	sae := p.sad.Outbound(e.ID)
+	if sae == nil {
+		p.c.drop(DropNoSA)
+		return
+	}
+	ep := sae.SA.Endpoints()
+	if sae.Mode != ipsec.Tunnel || ep.Carrier == esp.CarrierESP {
+		p.c.drop(DropUnsupported)
+		return
+	}
+	at := txHead - sae.SA.HeaderLen()
+	out, err := sae.SA.Seal(buf[at:at], pkt, protoIPv6)
+	if err != nil {
+		p.c.drop(DropSealError)
+		return
+	}
+	p.c.sealed.Add(1)
+	b.pkts[i] = out
+	b.dgs[i].Addr = ep.Remote
+}
+
+// open authenticates and decrypts datagram i of an inbound batch and
+// leaves the inner packet at tunOffset of its buffer.
+func (p *Plane) open(b *batch, i int) {
+	b.pkts[i] = nil
+	d := b.dgs[i].Buf
+	switch {
+	case len(d) == 1 && d[0] == 0xff: // NAT keepalive (RFC 3948 §2.3)
+		p.c.keepalive.Add(1)
+		return
+	case len(d) >= 4 && binary.BigEndian.Uint32(d) == 0: // non-ESP marker: IKE
+		p.c.ike.Add(1)
+		if p.ike != nil {
+			p.ike(d[4:], b.dgs[i].Addr)
+		}
+		return
+	case len(d) < 8:
+		p.c.drop(DropMalformed)
+		return
+	}
+	sae := p.sad.Inbound(binary.BigEndian.Uint32(d))
+	if sae == nil {
+		p.c.drop(DropUnknownSPI)
+		return
+	}
+	inner, nh, err := sae.SA.Open(d)
+	if err != nil {
+		p.c.drop(openDrop(err))
+		return
+	}
+	p.admit(b, i, sae, inner, nh)
+}
+
+// admit checks a decrypted packet against its SA (RFC 4301 §5.2 step 4)
+// and places it for the TUN write.
+func (p *Plane) admit(b *batch, i int, sae *ipsec.SAEntry, inner []byte, nh uint8) {
+	switch {
+	case nh == protoNoNxt:
+		p.c.drop(DropDummy)
+		return
+	case nh != protoIPv6:
+		p.c.drop(DropNotTunnel)
+		return
+	}
+	if len(inner) < ipv6.HeaderLen {
+		p.c.drop(DropMalformed)
+		return
+	}
+	total := ipv6.HeaderLen + int(binary.BigEndian.Uint16(inner[4:6]))
+	if total > len(inner) {
+		p.c.drop(DropMalformed)
+		return
+	}
+	inner = inner[:total]
+	sel, ok := selectorOf(ipsec.Inbound, inner)
+	if !ok || !sae.Allows(&sel) {
+		p.c.drop(DropSelector)
+		return
+	}
+	buf := b.bufs[i]
+	if off := cap(buf) - cap(inner); off != tunOffset {
+		copy(buf[tunOffset:], inner)
+	}
+	p.c.opened.Add(1)
+	b.pkts[i] = buf[:tunOffset+total]
+}
+
+func openDrop(err error) Drop {
+	e, ok := err.(*esp.Error)
+	if !ok {
+		return DropMalformed
+	}
+	switch e.Reason {
+	case esp.DropReplay:
+		return DropReplay
+	case esp.DropTooOld:
+		return DropTooOld
+	case esp.DropBadICV:
+		return DropBadICV
+	case esp.DropBadPadding:
+		return DropBadPadding
+	}
+	return DropMalformed
+}

@@ -1,0 +1,292 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"mip6/ipsec"
+)
+
+// Buffer layout. Outbound, the TUN writes the inner packet at txHead so
+// that the ESP header and IV (at most 24 bytes) go in front of it in
+// place. Inbound, a datagram lands at rxHead; with an 8-byte IV (AES-GCM,
+// ChaCha20-Poly1305) the decrypted inner packet then starts at tunOffset,
+// where the TUN wants it (room for the 10-byte virtio-net header in front).
+const (
+	txHead     = 32
+	txBufSize  = txHead + 9216 + 128 // jumbo inner packet + ESP trailer and ICV
+	rxHead     = 16
+	tunOffset  = rxHead + 16
+	rxBufSize  = 65536 + tunOffset // spare capacity lets TUN GRO coalesce into a buffer
+	inFlight   = 8                 // batches per direction: bounds memory and queues
+	protoIPv6  = 41
+	protoNoNxt = 59
+)
+
+// Config assembles a data plane.
+type Config struct {
+	TUN  TUN
+	Bind Bind
+	SPD  *ipsec.SPD
+	SAD  *ipsec.SAD
+	// Workers doing crypto per direction; 0 means GOMAXPROCS.
+	Workers int
+	// IKE receives datagrams that carry the non-ESP marker (RFC 3948
+	// §2.2), without it. It runs on a worker: it must copy msg and return.
+	IKE func(msg []byte, from netip.AddrPort)
+}
+
+// Plane is a running data plane.
+type Plane struct {
+	tun  TUN
+	bind Bind
+	spd  *ipsec.SPD
+	sad  *ipsec.SAD
+	ike  func([]byte, netip.AddrPort)
+	c    counters
+
+	outFree, inFree   freeList
+	outWork, inWork   chan *batch
+	outOrder, inOrder chan *batch
+	wg                sync.WaitGroup
+	closeOnce         sync.Once
+	errMu             sync.Mutex
+	err               error
+}
+
+// batch is one read's worth of packets on its way through the pipeline.
+// mu is held from the moment it is queued until a worker has processed it.
+type batch struct {
+	mu    sync.Mutex
+	bufs  [][]byte // whole buffers
+	sizes []int
+	n     int
+	pkts  [][]byte // per packet: the result, nil when dropped
+	dgs   []Datagram
+	list  [][]byte // TUN write list
+}
+
+func newBatch(n, size int) *batch {
+	b := &batch{bufs: make([][]byte, n), sizes: make([]int, n), pkts: make([][]byte, n),
+		dgs: make([]Datagram, n), list: make([][]byte, 0, n)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, size)
+	}
+	return b
+}
+
+// freeList hands out at most cap batches, allocating them on first use.
+type freeList struct {
+	free    chan *batch
+	mu      sync.Mutex
+	made    int
+	n, size int
+}
+
+func newFreeList(n, size int) freeList {
+	return freeList{free: make(chan *batch, inFlight), n: n, size: size}
+}
+
+func (f *freeList) get() *batch {
+	select {
+	case b := <-f.free:
+		return b
+	default:
+	}
+	f.mu.Lock()
+	if f.made < cap(f.free) {
+		f.made++
+		f.mu.Unlock()
+		return newBatch(f.n, f.size)
+	}
+	f.mu.Unlock()
+	return <-f.free
+}
+
+func (f *freeList) put(b *batch) { f.free <- b }
+
+// New checks the configuration and starts the pipeline goroutines.
+func New(c Config) (*Plane, error) {
+	if c.TUN == nil || c.Bind == nil || c.SPD == nil || c.SAD == nil {
+		return nil, errors.New("dataplane: TUN, Bind, SPD and SAD are required")
+	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE,
+		outFree: newFreeList(max(c.TUN.BatchSize(), 1), txBufSize),
+		inFree:  newFreeList(max(c.Bind.BatchSize(), 1), rxBufSize),
+		outWork: make(chan *batch, inFlight), inWork: make(chan *batch, inFlight),
+		outOrder: make(chan *batch, inFlight), inOrder: make(chan *batch, inFlight)}
+	p.wg.Add(4 + 2*workers)
+	go p.readTUN()
+	go p.writeUDP()
+	go p.readUDP()
+	go p.writeTUN()
+	for range workers {
+		go p.sealWorker()
+		go p.openWorker()
+	}
+	return p, nil
+}
+
+// Stats returns the counters.
+func (p *Plane) Stats() Stats { return p.c.snapshot() }
+
+// Err returns the error that stopped a reader, if any.
+func (p *Plane) Err() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
+func (p *Plane) fail(err error) {
+	p.errMu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.errMu.Unlock()
+}
+
+// Close stops the data plane, closing the TUN device and the bind.
+func (p *Plane) Close() error {
+	var err error
+	p.closeOnce.Do(func() {
+		err = errors.Join(p.tun.Close(), p.bind.Close())
+		p.wg.Wait()
+	})
+	return err
+}
+
+// closedErr reports errors that mean the device or socket was closed.
+func closedErr(err error) bool {
+	return errors.Is(err, os.ErrClosed) || errors.Is(err, netErrClosed)
+}
+
+func (p *Plane) readTUN() {
+	defer p.wg.Done()
+	defer close(p.outWork)
+	defer close(p.outOrder)
+	for {
+		b := p.outFree.get()
+		n, err := p.tun.Read(b.bufs, b.sizes, txHead)
+		if err != nil && !errors.Is(err, tun.ErrTooManySegments) {
+			p.outFree.put(b)
+			if !closedErr(err) {
+				p.fail(fmt.Errorf("dataplane: TUN read: %w", err))
+			}
+			return
+		}
+		if n == 0 {
+			p.outFree.put(b)
+			continue
+		}
+		p.c.tunIn.Add(uint64(n))
+		b.n = n
+		b.mu.Lock()
+		p.outOrder <- b
+		p.outWork <- b
+	}
+}
+
+func (p *Plane) sealWorker() {
+	defer p.wg.Done()
+	for b := range p.outWork {
+		for i := 0; i < b.n; i++ {
+			p.seal(b, i)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (p *Plane) writeUDP() {
+	defer p.wg.Done()
+	for b := range p.outOrder {
+		b.mu.Lock()
+		k := 0
+		for i := 0; i < b.n; i++ {
+			if b.pkts[i] != nil {
+				b.dgs[k].Buf = b.pkts[i]
+				b.dgs[k].Addr = b.dgs[i].Addr
+				k++
+			}
+		}
+		if k > 0 {
+			sent, err := p.bind.WriteBatch(b.dgs[:k])
+			p.c.udpOut.Add(uint64(sent))
+			if err != nil {
+				p.c.drops[DropWriteError].Add(uint64(k - sent))
+			}
+		}
+		b.mu.Unlock()
+		p.outFree.put(b)
+	}
+}
+
+func (p *Plane) readUDP() {
+	defer p.wg.Done()
+	defer close(p.inWork)
+	defer close(p.inOrder)
+	for {
+		b := p.inFree.get()
+		for i := range b.dgs {
+			b.dgs[i].Buf = b.bufs[i][rxHead:]
+		}
+		n, err := p.bind.ReadBatch(b.dgs)
+		if err != nil {
+			p.inFree.put(b)
+			if !closedErr(err) {
+				p.fail(fmt.Errorf("dataplane: UDP read: %w", err))
+			}
+			return
+		}
+		if n == 0 {
+			p.inFree.put(b)
+			continue
+		}
+		p.c.udpIn.Add(uint64(n))
+		b.n = n
+		b.mu.Lock()
+		p.inOrder <- b
+		p.inWork <- b
+	}
+}
+
+func (p *Plane) openWorker() {
+	defer p.wg.Done()
+	for b := range p.inWork {
+		for i := 0; i < b.n; i++ {
+			p.open(b, i)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (p *Plane) writeTUN() {
+	defer p.wg.Done()
+	for b := range p.inOrder {
+		b.mu.Lock()
+		b.list = b.list[:0]
+		for i := 0; i < b.n; i++ {
+			if b.pkts[i] != nil {
+				b.list = append(b.list, b.pkts[i])
+			}
+		}
+		if len(b.list) > 0 {
+			k := len(b.list)
+			if _, err := p.tun.Write(b.list, tunOffset); err != nil {
+				p.c.drop(DropWriteError)
+			}
+			p.c.tunOut.Add(uint64(k))
+		}
+		b.mu.Unlock()
+		p.inFree.put(b)
+	}
+}

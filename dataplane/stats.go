@@ -1,0 +1,90 @@
+package dataplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// Drop is a reason the data plane dropped a packet.
+type Drop uint8
+
+// Drop reasons, counted separately.
+const (
+	DropMalformed   Drop = iota // not a well-formed IPv6 packet / ESP datagram
+	DropNoPolicy                // no SPD entry matched (default DISCARD)
+	DropDiscard                 // an SPD entry said DISCARD
+	DropBypassOnTUN             // BYPASS traffic routed into the tunnel device
+	DropNoSA                    // PROTECT entry without an SA yet (IKE must negotiate)
+	DropUnsupported             // transport mode or raw ESP carrier on this path
+	DropSealError               // sequence number exhausted, lifetime expired
+	DropUnknownSPI              // inbound SPI matches no SA
+	DropReplay                  // sequence number seen before
+	DropTooOld                  // sequence number left of the window
+	DropBadICV                  // integrity check failed (tampered or wrong key)
+	DropBadPadding              // padding or pad length wrong
+	DropNotTunnel               // decrypted next header is not IPv6 (41)
+	DropSelector                // inner packet outside the SA's selectors
+	DropDummy                   // TFC dummy packet (next header 59), by design
+	DropWriteError              // the TUN or socket refused the packet
+	numDrops
+)
+
+var dropNames = [numDrops]string{
+	"malformed", "no_policy", "discard", "bypass_on_tun", "no_sa", "unsupported", "seal_error",
+	"unknown_spi", "replay", "too_old", "bad_icv", "bad_padding", "not_tunnel", "selector",
+	"dummy", "write_error",
+}
+
+func (d Drop) String() string {
+	if d < numDrops {
+		return dropNames[d]
+	}
+	return fmt.Sprintf("drop(%d)", uint8(d))
+}
+
+type counters struct {
+	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive atomic.Uint64
+	drops                                                        [numDrops]atomic.Uint64
+}
+
+func (c *counters) drop(d Drop) { c.drops[d].Add(1) }
+
+// Stats is a snapshot of the data plane's counters.
+type Stats struct {
+	TUNRead, TUNWritten uint64 // packets
+	UDPRead, UDPWritten uint64 // datagrams
+	Sealed, Opened      uint64
+	IKE, NATKeepalives  uint64 // non-ESP datagrams handed on / dropped keepalives
+	Drops               [numDrops]uint64
+}
+
+// Drop returns the count for one reason.
+func (s Stats) Drop(d Drop) uint64 { return s.Drops[d] }
+
+// String prints the counters, drop reasons that occurred sorted by name.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tun_read=%d tun_written=%d udp_read=%d udp_written=%d sealed=%d opened=%d ike=%d keepalives=%d",
+		s.TUNRead, s.TUNWritten, s.UDPRead, s.UDPWritten, s.Sealed, s.Opened, s.IKE, s.NATKeepalives)
+	var names []string
+	for i, n := range s.Drops {
+		if n != 0 {
+			names = append(names, fmt.Sprintf(" drop_%s=%d", Drop(i), n))
+		}
+	}
+	sort.Strings(names)
+	b.WriteString(strings.Join(names, ""))
+	return b.String()
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{TUNRead: c.tunIn.Load(), TUNWritten: c.tunOut.Load(), UDPRead: c.udpIn.Load(),
+		UDPWritten: c.udpOut.Load(), Sealed: c.sealed.Load(), Opened: c.opened.Load(), IKE: c.ike.Load(),
+		NATKeepalives: c.keepalive.Load()}
+	for i := range s.Drops {
+		s.Drops[i] = c.drops[i].Load()
+	}
+	return s
+}
