@@ -158,6 +158,16 @@ func (m *MobileNode) Attach(now time.Time, coa netip.Addr) []Action {
 	return []Action{m.move(coa), m.send(now, false)}
 }
 
+// Deregister removes the binding from wherever the node is, with a Binding
+// Update of lifetime 0 (RFC 6275 §11.7.2); a daemon that stops calls it
+// and waits for the acknowledgement.
+func (m *MobileNode) Deregister(now time.Time) []Action {
+	if !m.registered && !m.pending.active {
+		return nil
+	}
+	return []Action{m.send(now, true)}
+}
+
 // move says how our SAs follow the new care-of address: the IKE SA moves
 // with the ESP SAs only if the home agent granted K; after a registration
 // without K it must be re-established from the new address (RFC 6275
@@ -180,7 +190,9 @@ func (m *MobileNode) transmit(now time.Time, again bool) Action {
 		HomeAddress: m.cfg.HomeAddress, HomeAgent: m.cfg.HomeAgent, CareOf: m.coa, Retransmission: again}
 	if !m.pending.dereg {
 		bu.Lifetime = uint16(m.cfg.Lifetime / LifetimeUnit)
-		bu.AltCoA = m.coa
+	}
+	if m.coa != m.cfg.HomeAddress {
+		bu.AltCoA = m.coa // also when de-registering from away (RFC 4877 §4.3)
 	}
 	m.pending.bu, m.pending.sentAt = bu, now
 	m.pending.attempts++

@@ -251,3 +251,36 @@ func TestMoveWithoutKeyMgmtGrant(t *testing.T) {
 		t.Fatalf("move without K: %+v", mv)
 	}
 }
+
+func TestDeregisterFromAway(t *testing.T) {
+	m, err := New(Config{HomeAddress: netip.MustParseAddr("2001:db8:1::100"), HomeAgent: netip.MustParseAddr("2001:db8:1::2"),
+		HomePrefix: netip.MustParsePrefix("2001:db8:1::/64")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	if acts := m.Deregister(now); acts != nil {
+		t.Fatalf("nothing registered, got %v", acts)
+	}
+	coa := netip.MustParseAddr("2001:db8:a::100")
+	acts := m.Attach(now, coa)
+	bu := acts[len(acts)-1].(SendBindingUpdate)
+	m.HandleAck(now, BindingAck{Status: StatusAccepted, Sequence: bu.Sequence, Lifetime: bu.Lifetime})
+	acts = m.Deregister(now)
+	if len(acts) != 1 {
+		t.Fatalf("actions %v", acts)
+	}
+	d := acts[0].(SendBindingUpdate)
+	if d.Lifetime != 0 || d.AltCoA != coa || d.Sequence != bu.Sequence+1 {
+		t.Fatalf("de-registration BU %+v", d)
+	}
+	var dereg bool
+	for _, a := range m.HandleAck(now, BindingAck{Status: StatusAccepted, Sequence: d.Sequence}) {
+		if _, ok := a.(Deregistered); ok {
+			dereg = true
+		}
+	}
+	if !dereg || m.State().Registered {
+		t.Fatalf("not de-registered: %+v", m.State())
+	}
+}
