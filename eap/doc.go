@@ -51,4 +51,17 @@
 // the client certificate's e-mail SAN or common name), for the demo,
 // tests, and the back end of aaa's in-process RADIUS server. Its
 // conversations have a Close method for abandoned EAP-TLS handshakes.
+//
+// # Plugging into mip6/ike
+//
+// *Peer satisfies ike.EAPPeer (Respond, MSK). ike.EAPAuthenticator wraps a
+// Conversation in a few lines (ha does it; eap does not import ike):
+//
+//	Start(id):  conv, err = auth.Start(ctx, string(id.Data)); out, err := conv.Next(ctx, nil); return out.Message, err
+//	Next(resp): out, err := conv.Next(ctx, resp)
+//	            if out.Done { res = &ike.EAPResult{Success: out.Accepted, MSK: out.MSK, Identity: ike.RFC822(out.UserName)} }
+//	            return out.Message, res, err
+//
+// With aaa's RADIUS authenticator, Next blocks for a RADIUS round trip (up
+// to the client's timeouts and failover).
 package eap
