@@ -2,7 +2,6 @@ package demo
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,30 +14,6 @@ import (
 	"mip6/store"
 	"mip6/vnet"
 )
-
-// ikeConn sends IKE datagrams from the lab socket bound to the local port.
-type ikeConn map[uint16]*vnet.UDPConn
-
-func (c ikeConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
-	conn := c[local.Port()]
-	if conn == nil {
-		return fmt.Errorf("demo: no IKE socket on port %d", local.Port())
-	}
-	_, err := conn.WriteToUDPAddrPort(b, remote)
-	return err
-}
-
-// serveIKE feeds an IKE endpoint from a lab socket until it closes.
-func serveIKE(conn *vnet.UDPConn, local netip.AddrPort, ep *ike.Endpoint) {
-	buf := make([]byte, 65535)
-	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return
-		}
-		ep.Receive(local, from, append([]byte(nil), buf[:n]...))
-	}
-}
 
 // padAuthorizer answers the home agent core's question from the PAD: the
 // temporary entry made when the home address was assigned, or a static one.
@@ -104,12 +79,12 @@ func (l *lab) startHomeAgent() error {
 		},
 		KeyLog: l.opt.KeyLog,
 	}
-	l.haEP = ike.NewEndpoint(cfg, ikeConn{ike.PortIKE: c500, ike.PortNATT: c4500}, l.onHAEvent)
+	l.haEP = ike.NewEndpoint(cfg, node.IKEConn{ike.PortIKE: c500, ike.PortNATT: c4500}, l.onHAEvent)
 	l.closers = append(l.closers, l.haEP.Close)
 	local4500 := netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)
 	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
 		Link: node.VnetHomeLink{Node: l.d.HA, Ifc: l.d.HAIfc},
-		IKE:  func(p []byte, from netip.AddrPort) { l.haEP.Receive(local4500, from, append([]byte(nil), p...)) },
+		IKE:  node.IKEHandlerFor(l.haEP, local4500),
 		MoveIKE: func(spi uint64, to netip.AddrPort) {
 			l.haEP.MoveEndpoints(spi, netip.AddrPort{}, netip.AddrPortFrom(to.Addr(), ike.PortIKE))
 		},
@@ -119,7 +94,7 @@ func (l *lab) startHomeAgent() error {
 	}
 	node.AttachVnetHomeAgent(l.d.HA, l.ha)
 	go l.ha.Serve()
-	go serveIKE(c500, netip.AddrPortFrom(vnet.HAAddr, ike.PortIKE), l.haEP)
+	go node.ServeIKE(c500, netip.AddrPortFrom(vnet.HAAddr, ike.PortIKE), l.haEP)
 	return nil
 }
 

@@ -40,9 +40,9 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	l.mnEP = ike.NewEndpoint(ike.Config{KeyLog: l.opt.KeyLog}, ikeConn{ike.PortIKE: c500}, l.onMNEvent)
+	l.mnEP = ike.NewEndpoint(ike.Config{KeyLog: l.opt.KeyLog}, node.IKEConn{ike.PortIKE: c500}, l.onMNEvent)
 	l.closers = append(l.closers, l.mnEP.Close)
-	go serveIKE(c500, netip.AddrPortFrom(mnCoAA, ike.PortIKE), l.mnEP)
+	go node.ServeIKE(c500, netip.AddrPortFrom(mnCoAA, ike.PortIKE), l.mnEP)
 	any := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
 	peer := &ike.PeerConfig{Name: "home", LocalID: ike.RFC822(mnIdentity), RemoteID: ike.FQDN(haName),
 		LocalAuth: ike.AuthPSK, RemoteAuth: ike.AuthPSK, PSK: []byte(psk), RequestAddress: true,

@@ -235,3 +235,22 @@ func (m *MobileNode) Status(s *control.Status) {
 		s.Counters[n] = v
 	}
 }
+
+// Deregister removes the binding (graceful shutdown) and waits up to
+// timeout for the home agent's acknowledgement.
+func (m *MobileNode) Deregister(timeout time.Duration) error {
+	m.mu.Lock()
+	m.run(time.Now(), m.core.Deregister(time.Now()))
+	m.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		m.mu.Lock()
+		st := m.core.State()
+		m.mu.Unlock()
+		if !st.Registered && !st.Pending {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("de-registration: no acknowledgement from home agent %s within %s", m.ha, timeout)
+}

@@ -1,0 +1,39 @@
+package node
+
+import (
+	"fmt"
+	"net/netip"
+
+	"mip6/ike"
+)
+
+// IKEConn sends the IKE engine's datagrams from the socket bound to their
+// local port (500, or 4500 shared with ESP).
+type IKEConn map[uint16]PacketConn
+
+func (c IKEConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
+	conn := c[local.Port()]
+	if conn == nil {
+		return fmt.Errorf("node: no IKE socket on port %d", local.Port())
+	}
+	_, err := conn.WriteToUDPAddrPort(b, remote)
+	return err
+}
+
+// ServeIKE feeds an IKE endpoint from a socket that carries only IKE (port
+// 500) until the socket closes.
+func ServeIKE(conn PacketConn, local netip.AddrPort, ep *ike.Endpoint) error {
+	buf := make([]byte, maxPacket)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return err
+		}
+		ep.Receive(local, from, append([]byte(nil), buf[:n]...))
+	}
+}
+
+// IKEHandlerFor hands the IKE datagrams of port 4500 to ep.
+func IKEHandlerFor(ep *ike.Endpoint, local netip.AddrPort) IKEHandler {
+	return func(p []byte, from netip.AddrPort) { ep.Receive(local, from, append([]byte(nil), p...)) }
+}
