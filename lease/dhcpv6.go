@@ -37,6 +37,9 @@ type DHCPv6Config struct {
 	// RapidCommit asks for the two-message exchange (RFC 8415 §18.2.1):
 	// a server configured for it answers the Solicit with a Reply.
 	RapidCommit bool
+	// TrustedServers, when set, are the only server DUIDs whose answers
+	// are accepted (a rogue DHCPv6 server on the home link is ignored).
+	TrustedServers [][]byte
 }
 
 // DHCPv6Stats counts messages, for operators.
@@ -45,6 +48,7 @@ type DHCPv6Stats struct {
 	Retransmissions atomic.Uint64
 	Timeouts        atomic.Uint64 // exchanges that got no answer
 	Refusals        atomic.Uint64 // answers with a failure status
+	Untrusted       atomic.Uint64 // answers from servers not in TrustedServers
 	ReadErrors      atomic.Uint64
 }
 
@@ -197,6 +201,10 @@ func (d *DHCPv6) read() {
 		p := d.pending[m.TransactionID]
 		d.mu.Unlock()
 		if p == nil || !bytes.Equal(m.ClientID, p.clientID) || !slices.Contains(p.want, m.Type) {
+			continue
+		}
+		if len(d.cfg.TrustedServers) > 0 && !slices.ContainsFunc(d.cfg.TrustedServers, func(id []byte) bool { return bytes.Equal(id, m.ServerID) }) {
+			d.Stats.Untrusted.Add(1)
 			continue
 		}
 		select {

@@ -6,6 +6,7 @@
 //   - Pool: a range of the home prefix, next-fit. Never hands out the
 //     Subnet-Router anycast address nor the RFC 2526 reserved anycast range
 //     (see Reserved), nor Exclude'd addresses (the HA's own).
+//
 //   - DHCPv6: asks a DHCPv6 server on the home link (RFC 8415
 //     Solicit/Advertise/Request/Reply for IA_NA, Renew, Release), with a
 //     DUID derived from the identity so a restarted HA, or a re-bootstrapping
@@ -44,5 +45,6 @@
 // T1, so a server lifetime shorter than the IKE SA's is fine. Exchanges
 // for different identities run concurrently over one socket bound to UDP
 // port 546 of the home link interface; RapidCommit saves a round trip
-// when the server allows it; Stats counts messages.
+// when the server allows it; TrustedServers ignores rogue servers on the
+// home link; Stats counts messages.
 package lease
