@@ -317,6 +317,13 @@ func (p *Proc) Wait(timeout time.Duration) error {
 	}
 }
 
+// Kill ends the process group at once with SIGKILL (a crash: daemons get
+// no chance to say goodbye to their peers).
+func (p *Proc) Kill() {
+	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // Stop sends SIGTERM to the process group, then SIGKILL after two seconds.
 func (p *Proc) Stop() {
 	pid := p.Cmd.Process.Pid

@@ -291,6 +291,11 @@ func (c *Charon) WaitChild(child string, timeout time.Duration) (ChildSA, error)
 	}
 }
 
+// Kill ends charon with SIGKILL: its peers are not told, their SAs stay.
+// Tests use it to hand the local half of a negotiated CHILD_SA to another
+// ESP implementation (see ESPKeys).
+func (c *Charon) Kill() { c.proc.Kill() }
+
 // Log returns charon's log so far.
 func (c *Charon) Log() string {
 	b, err := os.ReadFile(c.logPath)
