@@ -1,7 +1,7 @@
 // Package lease assigns home addresses for the home agent (RFC 4877 §9):
 // the IKE engine's CP handler calls Assign for a CFG_REQUEST with
 // INTERNAL_IP6_ADDRESS, Renew when the IKE SA is rekeyed and Release when
-// it is deleted. Both assigners implement Assigner:
+// it is deleted. These implement Assigner:
 //
 //   - Pool: a range of the home prefix, next-fit. Never hands out the
 //     Subnet-Router anycast address nor the RFC 2526 reserved anycast range
