@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,6 +47,7 @@ type Server struct {
 	Dir                    string
 	LeaseFile              string
 	conf                   string
+	bin                    string
 	proc                   *netns.Proc
 }
 
@@ -78,17 +80,40 @@ func Start(t testing.TB, o Options) *Server {
 	netns.Link(t, s.ClientNS, s.ClientIf, s.ServerNS, s.ServerIf)
 	s.ClientNS.AddAddr(t, s.ClientIf, netip.PrefixFrom(s.ClientAddr, o.Subnet.Bits()).String())
 	s.ServerNS.AddAddr(t, s.ServerIf, netip.PrefixFrom(s.ServerAddr, o.Subnet.Bits()).String())
+	s.bin = unconfinedCopy(t, s.Dir)
 	s.LeaseFile = filepath.Join(s.Dir, "leases6.csv")
 	s.conf = filepath.Join(s.Dir, "kea-dhcp6.conf")
 	if err := os.WriteFile(s.conf, s.config(o), 0o644); err != nil {
 		t.Fatalf("kea: %v", err)
 	}
-	if out, err := s.ServerNS.Exec("kea-dhcp6", "-t", s.conf); err != nil {
+	if out, err := s.ServerNS.Exec(s.bin, "-t", s.conf); err != nil {
 		t.Fatalf("kea: config check: %v\n%s", err, out)
 	}
 	s.waitLinkLocal(t)
 	s.Restart(t)
 	return s
+}
+
+// unconfinedCopy copies kea-dhcp6 into dir. Debian ships an AppArmor
+// profile attached to /usr/sbin/kea-dhcp6 that confines it to /etc/kea,
+// /var/lib/kea and /run/kea; where AppArmor is on, the private instance
+// (config, leases and pid in a temporary directory) must run from another
+// path.
+func unconfinedCopy(t testing.TB, dir string) string {
+	t.Helper()
+	src, err := exec.LookPath("kea-dhcp6")
+	if err != nil {
+		t.Fatalf("kea: %v", err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatalf("kea: %v", err)
+	}
+	dst := filepath.Join(dir, "kea-dhcp6")
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatalf("kea: %v", err)
+	}
+	return dst
 }
 
 func (s *Server) config(o Options) []byte {
@@ -136,7 +161,7 @@ func (s *Server) waitLinkLocal(t testing.TB) {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	env := []string{"KEA_PIDFILE_DIR=" + s.Dir, "KEA_LOCKFILE_DIR=" + s.Dir}
-	s.proc = s.ServerNS.StartEnv(t, env, "kea-dhcp6", "-c", s.conf)
+	s.proc = s.ServerNS.StartEnv(t, env, s.bin, "-c", s.conf)
 	netns.Eventually(t, 10*time.Second, func() error {
 		if done, err := s.proc.Exited(); done {
 			t.Fatalf("kea: kea-dhcp6 exited: %v\n%s", err, s.proc.Output())
