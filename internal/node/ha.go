@@ -207,3 +207,16 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	}
 	h.apply(r, netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort))
 }
+
+// RemoveSPI removes the CHILD_SA pair whose inbound SPI is spi, if any.
+func (h *HomeAgent) RemoveSPI(spi uint32) {
+	h.mu.Lock()
+	c := h.children[spi]
+	h.mu.Unlock()
+	if c != nil {
+		h.Remove(c)
+	}
+}
+
+// SAD is the SA database the packet path uses.
+func (h *HomeAgent) SAD() *ipsec.SAD { return h.t.sad }

@@ -1,0 +1,248 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"mip6/ha"
+	"mip6/ike"
+	"mip6/internal/config"
+	"mip6/internal/control"
+	"mip6/internal/hostnet"
+	"mip6/internal/node"
+	"mip6/ipsec"
+	"mip6/lease"
+	"mip6/store"
+)
+
+// Assigner hands out home addresses (lease.Pool, lease.DHCPv6).
+type Assigner interface {
+	Assign(identity string, suggested netip.Addr) (netip.Prefix, error)
+	Renew(identity string, addr netip.Addr) error
+	Release(identity string, addr netip.Addr) error
+}
+
+// HomeAgent is a running home agent daemon.
+type HomeAgent struct {
+	cfg      *config.HA
+	log      *slog.Logger
+	started  time.Time
+	st       *store.Store
+	assigner Assigner
+	pad      *ipsec.PAD
+	core     *ha.HomeAgent
+	ep       *ike.Endpoint
+	node     *node.HomeAgent
+	link     *hostnet.HomeLink
+	conns    []*net.UDPConn
+	keyLog   io.WriteCloser
+
+	mu     sync.Mutex
+	ikeSAs map[uint64]ike.SAInfo // established IKE SAs by our SPI
+	// EAPServer, when set, authenticates mobile nodes with auth = "eap"
+	// (RADIUS pass-through).
+	EAPServer func() ike.EAPAuthenticator
+}
+
+// StartHomeAgent opens everything a home agent needs; errors name what to
+// fix. Close undoes it.
+func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) {
+	h = &HomeAgent{cfg: cfg, log: log, started: time.Now(), ikeSAs: map[uint64]ike.SAInfo{}}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	if h.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
+		return nil, err
+	}
+	if err = h.openAssigner(); err != nil {
+		return nil, err
+	}
+	h.pad = ipsec.NewPAD()
+	for _, m := range cfg.MobileNodes {
+		e := ipsec.PADEntry{Identity: m.Identity, Auth: padAuth(m.Auth)}
+		if m.HomeAddress.IsValid() {
+			e.ChildSAAddrs = []ipsec.AddrRange{{From: m.HomeAddress.Addr, To: m.HomeAddress.Addr}}
+		}
+		h.pad.Set(e)
+	}
+	hc := ha.Config{Address: cfg.HomeAgent.Address.Addr, HomePrefixes: []netip.Prefix{cfg.HomeAgent.HomePrefix.Prefix},
+		MaxLifetime: cfg.HomeAgent.MaxLifetime.Duration, KeyMgmtMobility: true}
+	if h.core, err = ha.New(hc, padAuthorizer{h.pad}); err != nil {
+		return nil, err
+	}
+	if h.link, err = hostnet.NewHomeLink(hostnet.HomeLinkConfig{Interface: cfg.HomeAgent.HomeInterface, Log: log}); err != nil {
+		return nil, fmt.Errorf("home link %q: %w", cfg.HomeAgent.HomeInterface, err)
+	}
+	if err = h.openIKE(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func padAuth(a string) ipsec.AuthMethods {
+	switch a {
+	case "pubkey":
+		return ipsec.AuthCertificate
+	case "eap":
+		return ipsec.AuthEAP
+	}
+	return ipsec.AuthSharedSecret
+}
+
+func (h *HomeAgent) openAssigner() error {
+	pol := lease.Policy{Store: h.st, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, LeaseTime: h.cfg.IKE.Lifetime.Duration,
+		Authorize: func(identity string, a netip.Addr) bool {
+			owner, ok := h.staticOwner(a)
+			return !ok || owner == identity
+		}}
+	if h.cfg.Addresses.Source == "dhcpv6" {
+		d, err := lease.NewDHCPv6(lease.DHCPv6Config{Policy: pol, Interface: h.cfg.Addresses.DHCPv6Interface})
+		if err != nil {
+			return fmt.Errorf("addresses: DHCPv6 on %s: %w", h.cfg.Addresses.DHCPv6Interface, err)
+		}
+		h.assigner = d
+		return nil
+	}
+	p := h.cfg.Addresses.Pool.Prefix
+	excl := []netip.Addr{h.cfg.HomeAgent.Address.Addr}
+	for _, m := range h.cfg.MobileNodes {
+		if m.HomeAddress.IsValid() {
+			excl = append(excl, m.HomeAddress.Addr)
+		}
+	}
+	pool, err := lease.NewPool(lease.PoolConfig{Policy: pol, First: p.Masked().Addr(), Last: lastAddr(p), Exclude: excl})
+	if err != nil {
+		return fmt.Errorf("addresses: pool %s: %w", p, err)
+	}
+	h.assigner = pool
+	return nil
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As16()
+	for i := p.Bits(); i < 128; i++ {
+		a[i/8] |= 0x80 >> (i % 8)
+	}
+	return netip.AddrFrom16(a)
+}
+
+// staticOwner says which configured mobile node a static home address is
+// for.
+func (h *HomeAgent) staticOwner(a netip.Addr) (string, bool) {
+	for _, m := range h.cfg.MobileNodes {
+		if m.HomeAddress.IsValid() && m.HomeAddress.Addr == a {
+			return m.Identity, true
+		}
+	}
+	return "", false
+}
+
+// padAuthorizer answers the core's question from the PAD: the temporary
+// entry made when the home address was assigned, or a static one.
+type padAuthorizer struct{ pad *ipsec.PAD }
+
+func (p padAuthorizer) Authorized(identity string, hoa netip.Addr) bool {
+	if owner, ok := p.pad.OwnerOf(hoa); ok {
+		return owner == identity
+	}
+	return p.pad.Authorize(identity, ipsec.AddrRange{From: hoa, To: hoa})
+}
+
+// Close releases everything; safe on a partly started daemon.
+func (h *HomeAgent) Close() {
+	if h.ep != nil {
+		h.ep.Close()
+	}
+	for _, c := range h.conns {
+		c.Close()
+	}
+	if h.link != nil {
+		h.link.Close()
+	}
+	if a, ok := h.assigner.(io.Closer); ok {
+		a.Close()
+	}
+	if h.st != nil {
+		h.st.Close()
+	}
+	if h.keyLog != nil {
+		h.keyLog.Close()
+	}
+}
+
+// errNotConfigured is returned to IKE for identities the config lacks.
+var errNotConfigured = errors.New("identity is not a configured mobile node")
+
+func openKeyLog(path string) (io.WriteCloser, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ike.key_log %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Run serves until ctx ends, then shuts down: IKE SAs are deleted so that
+// mobile nodes re-bootstrap elsewhere, and the store is flushed.
+func (h *HomeAgent) Run(ctx context.Context) error {
+	srv := &control.Server{Path: h.cfg.Daemon.ControlSocket, Log: h.log}
+	srv.Handle("status", func(context.Context, map[string]string) (any, error) { return h.Status(), nil })
+	srv.Handle("policy", func(_ context.Context, args map[string]string) (any, error) { return h.Policy(args["identity"])
+	})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	go srv.Serve(ctx)
+	if a := h.cfg.Daemon.MetricsListen; a.IsValid() {
+		if err := ServeMetrics(ctx, a.String(), "ha", h.Status, h.log); err != nil {
+			return err
+		}
+	}
+	go h.link.ServeHomeAgent(h.node)
+	h.log.Info("home agent running", "address", h.cfg.HomeAgent.Address, "home_prefix", h.cfg.HomeAgent.HomePrefix,
+		"control", h.cfg.Daemon.ControlSocket)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.shutdown()
+			return nil
+		case now := <-t.C:
+			next := h.node.Expire(now)
+			d := time.Second
+			if !next.IsZero() && time.Until(next) < d {
+				d = max(time.Until(next), 10*time.Millisecond)
+			}
+			t.Reset(d)
+		}
+	}
+}
+
+func (h *HomeAgent) shutdown() {
+	h.mu.Lock()
+	spis := make([]uint64, 0, len(h.ikeSAs))
+	for spi := range h.ikeSAs {
+		spis = append(spis, spi)
+	}
+	h.mu.Unlock()
+	for _, spi := range spis {
+		h.ep.DeleteIKESA(spi)
+	}
+	if len(spis) > 0 {
+		time.Sleep(500 * time.Millisecond) // let the Delete requests leave
+	}
+	h.log.Info("home agent stopped", "ike_sas_deleted", len(spis))
+}
