@@ -199,7 +199,8 @@ func openKeyLog(path string) (io.WriteCloser, error) {
 func (h *HomeAgent) Run(ctx context.Context) error {
 	srv := &control.Server{Path: h.cfg.Daemon.ControlSocket, Log: h.log}
 	srv.Handle("status", func(context.Context, map[string]string) (any, error) { return h.Status(), nil })
-	srv.Handle("policy", func(_ context.Context, args map[string]string) (any, error) { return h.Policy(args["identity"])
+	srv.Handle("policy", func(_ context.Context, args map[string]string) (any, error) {
+		return h.Policy(args["identity"])
 	})
 	if err := srv.Listen(); err != nil {
 		return err
