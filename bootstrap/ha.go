@@ -1,0 +1,281 @@
+package bootstrap
+
+import (
+	"context"
+	gocrypto "crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"mip6/aaa"
+	"mip6/eap"
+	"mip6/ike"
+	"mip6/ipsec"
+	"mip6/lease"
+	"mip6/store"
+)
+
+// MobileNode is one mobile node a home agent serves.
+type MobileNode struct {
+	Identity string       // its NAI (IDi)
+	Auth     ike.AuthKind // AuthPSK, AuthCert or AuthEAP (checked by AAA)
+	PSK      []byte
+	// HomeAddress, when set, is this MN's static home address: it gets
+	// it, may suggest no other, and no other MN may have it.
+	HomeAddress netip.Addr
+}
+
+// HomeAgent builds the IKE responder configuration of a home agent
+// (RFC 4877 §7–§9): peer lookup from configured mobile nodes or the AAA
+// server, home addresses from a lease.Assigner with their temporary PAD
+// entries, lease renewal on rekey, and RADIUS accounting per binding.
+type HomeAgent struct {
+	// ID is the home agent's IDr; with certificates its SubjectAltName.
+	ID ike.Identity
+	// Certificate credential, used towards certificate and EAP mobile
+	// nodes; TrustRoots checks certificate mobile nodes.
+	Certificates []*x509.Certificate
+	PrivateKey   gocrypto.Signer
+	TrustRoots   *x509.CertPool
+
+	MobileNodes []MobileNode
+	// AAA authenticates EAP mobile nodes (aaa.EAPAuthenticator for RADIUS
+	// pass-through) and, for the AAARealms, identities not configured
+	// here: their IDi may be a routing identity such as "@example.net".
+	AAA        eap.Authenticator
+	AAARealms  []string
+	AAATimeout time.Duration // per AAA round trip, default 10 s
+
+	// Addresses hands out home addresses (lease.Pool, lease.DHCPv6, ...).
+	Addresses lease.Assigner
+	// Store, when set, is the one behind Addresses: leases are bound to
+	// their IKE SA there (lease.BindSA).
+	Store *store.Store
+	PAD   *ipsec.PAD
+	// Accounting, when set, gets Start/Stop per binding.
+	Accounting *aaa.Client
+	// Children are the CHILD_SAs accepted; default tunnel mode from
+	// anywhere to the MN's home address.
+	Children []ike.ChildConfig
+	Logger   *slog.Logger
+
+	mu       sync.Mutex
+	mns      map[string]*MobileNode
+	statics  map[netip.Addr]string
+	sessions map[netip.Addr]*aaa.Session
+}
+
+// Configure fills base's responder hooks (LookupPeer, AssignAddress,
+// ReleaseAddress) and registers the configured mobile nodes in the PAD.
+func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
+	if h.Addresses == nil || h.PAD == nil {
+		return base, fmt.Errorf("bootstrap: home agent needs Addresses and PAD")
+	}
+	h.mu.Lock()
+	h.mns, h.statics, h.sessions = map[string]*MobileNode{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
+	for i := range h.MobileNodes {
+		mn := &h.MobileNodes[i]
+		if mn.Auth == ike.AuthPSK && len(mn.PSK) == 0 {
+			h.mu.Unlock()
+			return base, fmt.Errorf("bootstrap: mobile node %s: PSK authentication without a key", mn.Identity)
+		}
+		h.mns[mn.Identity] = mn
+		if mn.HomeAddress.IsValid() {
+			h.statics[mn.HomeAddress] = mn.Identity
+		}
+		h.PAD.Set(ipsec.PADEntry{Identity: mn.Identity, Auth: padAuth(mn.Auth)})
+	}
+	h.mu.Unlock()
+	base.LookupPeer = h.lookupPeer
+	base.AssignAddress = h.assign
+	base.ReleaseAddress = h.release
+	return base, nil
+}
+
+func padAuth(k ike.AuthKind) ipsec.AuthMethods {
+	switch k {
+	case ike.AuthCert:
+		return ipsec.AuthCertificate
+	case ike.AuthEAP:
+		return ipsec.AuthEAP
+	}
+	return ipsec.AuthSharedSecret
+}
+
+func (h *HomeAgent) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+func (h *HomeAgent) mobileNode(identity string) *MobileNode {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mns[identity]
+}
+
+// lookupPeer is the PAD lookup of IKE_AUTH: a configured mobile node, or
+// an identity of an AAA realm, which authenticates with EAP.
+func (h *HomeAgent) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConfig, error) {
+	key := identityKey(idi)
+	mn := h.mobileNode(key)
+	auth := ike.AuthEAP
+	if mn != nil {
+		auth = mn.Auth
+	} else if h.AAA == nil || !h.aaaRealm(key) {
+		return nil, fmt.Errorf("bootstrap: %s is not a mobile node of this home agent", key)
+	}
+	p := &ike.PeerConfig{Name: key, LocalID: h.ID, RemoteID: idi, RemoteAuth: auth, LocalAuth: ike.AuthCert,
+		Certificates: h.Certificates, PrivateKey: h.PrivateKey, TrustRoots: h.TrustRoots, Children: h.children()}
+	switch auth {
+	case ike.AuthPSK:
+		p.LocalAuth, p.PSK = ike.AuthPSK, mn.PSK
+	case ike.AuthEAP:
+		if h.AAA == nil {
+			return nil, errNoAAA
+		}
+		p.EAPServer = func() ike.EAPAuthenticator { return &eapServer{auth: h.AAA, timeout: h.aaaTimeout()} }
+	}
+	return p, nil
+}
+
+func (h *HomeAgent) aaaTimeout() time.Duration {
+	if h.AAATimeout > 0 {
+		return h.AAATimeout
+	}
+	return 10 * time.Second
+}
+
+func (h *HomeAgent) aaaRealm(identity string) bool {
+	i := strings.LastIndexByte(identity, '@')
+	if i < 0 {
+		return false
+	}
+	for _, r := range h.AAARealms {
+		if strings.EqualFold(identity[i+1:], r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *HomeAgent) children() []ike.ChildConfig {
+	if len(h.Children) > 0 {
+		return h.Children
+	}
+	anyAddr := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
+	return []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{anyAddr}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}
+}
+
+// Authorize is a lease.Policy.Authorize for the configured static home
+// addresses: an MN with one may suggest only it, no other MN may take it.
+func (h *HomeAgent) Authorize(identity string, addr netip.Addr) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if owner, ok := h.statics[addr]; ok {
+		return owner == identity
+	}
+	mn := h.mns[identity]
+	return mn == nil || !mn.HomeAddress.IsValid()
+}
+
+// assign is the CP handler (RFC 4877 §9): a lease for the authenticated
+// identity and its temporary PAD entry, both or neither.
+func (h *HomeAgent) assign(peer ike.Identity, suggested netip.Addr) (netip.Prefix, error) {
+	key := identityKey(peer)
+	if mn := h.mobileNode(key); mn != nil && mn.HomeAddress.IsValid() {
+		suggested = mn.HomeAddress
+	} else if mn == nil {
+		// Authenticated by the AAA server under its real identity.
+		if _, ok := h.PAD.Lookup(key); !ok {
+			h.PAD.Set(ipsec.PADEntry{Identity: key, Auth: ipsec.AuthEAP})
+		}
+	}
+	p, err := h.Addresses.Assign(key, suggested)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if err := h.PAD.AddTemporary(key, p.Addr()); err != nil {
+		if rerr := h.Addresses.Release(key, p.Addr()); rerr != nil {
+			h.logger().Warn("bootstrap: lease not released", "identity", key, "addr", p.Addr(), "err", rerr)
+		}
+		return netip.Prefix{}, err
+	}
+	h.logger().Info("bootstrap: home address assigned", "identity", key, "addr", p)
+	return p, nil
+}
+
+// release ends the lease and the PAD link when the IKE SA ends.
+func (h *HomeAgent) release(peer ike.Identity, p netip.Prefix) {
+	key := identityKey(peer)
+	h.PAD.RemoveTemporary(key, p.Addr())
+	if err := h.Addresses.Release(key, p.Addr()); err != nil {
+		h.logger().Warn("bootstrap: lease release", "identity", key, "addr", p.Addr(), "err", err)
+	}
+}
+
+// OnEvent keeps leases in step with IKE SAs: bound to the SA when it is
+// established, extended and re-bound when it is rekeyed (RFC 4877 §9:
+// the lease lasts as long as the IKE SA). Call it from the endpoint's
+// event callback.
+func (h *HomeAgent) OnEvent(ev ike.Event) {
+	addr := ev.IKESA.AssignedAddress
+	if !addr.IsValid() || ev.IKESA.Initiator && ev.Kind != ike.EventIKERekeyed {
+		return
+	}
+	key := identityKey(ev.IKESA.RemoteID)
+	switch ev.Kind {
+	case ike.EventIKERekeyed:
+		if err := h.Addresses.Renew(key, addr.Addr()); err != nil {
+			h.logger().Warn("bootstrap: lease not renewed", "identity", key, "addr", addr, "err", err)
+		}
+		h.bindSA(key, addr.Addr(), ev.IKESA)
+	case ike.EventIKEEstablished:
+		h.bindSA(key, addr.Addr(), ev.IKESA)
+	}
+}
+
+func (h *HomeAgent) bindSA(key string, addr netip.Addr, sa ike.SAInfo) {
+	if h.Store == nil {
+		return
+	}
+	if err := lease.BindSA(h.Store, key, addr, store.SARef{SPIi: sa.InitiatorSPI, SPIr: sa.ResponderSPI}); err != nil {
+		h.logger().Warn("bootstrap: lease not bound to IKE SA", "identity", key, "addr", addr, "err", err)
+	}
+}
+
+// BindingStarted sends RADIUS Accounting-Start for a new binding of the
+// home address hoa (the mobility layer calls it on the first accepted BU).
+func (h *HomeAgent) BindingStarted(ctx context.Context, identity string, hoa, coa netip.Addr) error {
+	if h.Accounting == nil {
+		return nil
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	s := &aaa.Session{ID: hex.EncodeToString(id[:]), UserName: identity, HomeAddress: hoa, CareOf: coa, Started: time.Now()}
+	h.mu.Lock()
+	h.sessions[hoa] = s
+	h.mu.Unlock()
+	return h.Accounting.AccountingStart(ctx, s, s.Started)
+}
+
+// BindingEnded sends Accounting-Stop for hoa's binding.
+func (h *HomeAgent) BindingEnded(ctx context.Context, hoa netip.Addr, cause aaa.TerminateCause) error {
+	h.mu.Lock()
+	s := h.sessions[hoa]
+	delete(h.sessions, hoa)
+	h.mu.Unlock()
+	if s == nil || h.Accounting == nil {
+		return nil
+	}
+	return h.Accounting.AccountingStop(ctx, s, time.Now(), cause)
+}
