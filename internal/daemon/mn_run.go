@@ -1,0 +1,212 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"mip6/bootstrap"
+	"mip6/ike"
+	"mip6/internal/control"
+	"mip6/internal/hostnet"
+	"mip6/internal/node"
+	"mip6/ipsec"
+	"mip6/mn"
+)
+
+// Run bootstraps and keeps the mobile node registered until ctx ends; then
+// it de-registers. A refusal or a vanished home agent re-runs the
+// bootstrap (RFC 4640 §5.3).
+func (m *MobileNode) Run(ctx context.Context) error {
+	srv := &control.Server{Path: m.cfg.Daemon.ControlSocket, Log: m.log}
+	srv.Handle("status", func(context.Context, map[string]string) (any, error) { return m.Status(), nil })
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	go srv.Serve(ctx)
+	if a := m.cfg.Daemon.MetricsListen; a.IsValid() {
+		if err := ServeMetrics(ctx, a.String(), "mn", m.Status, m.log); err != nil {
+			return err
+		}
+	}
+	defer m.keyLogClose()
+	for attempt := 0; ; attempt++ {
+		err := m.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := min(time.Duration(1<<min(attempt, 5))*time.Second, 30*time.Second)
+		m.log.Warn("re-bootstrapping", "reason", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (m *MobileNode) keyLogClose() {
+	if m.keyLog != nil {
+		m.keyLog.Close()
+	}
+}
+
+// session is one bootstrap and the registration that follows, until the
+// home agent refuses or vanishes, or ctx ends.
+func (m *MobileNode) session(ctx context.Context) error {
+	coa, _, err := m.careOf(netip.Prefix{})
+	if err != nil {
+		return err
+	}
+	bc, err := m.bootstrapConfig(netip.AddrPortFrom(coa, ike.PortIKE))
+	if err != nil {
+		return err
+	}
+	bc.OnEvent = m.onIKEEvent
+	res, err := bootstrap.Run(ctx, bc)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	defer res.Close()
+	m.log.Info("bootstrapped", "home_agent", res.HomeAgent.Addr, "hoa", res.HomeAddress, "took", res.Total)
+	if err := m.start(res, coa); err != nil {
+		return err
+	}
+	defer m.stop()
+	updates := make(chan netlink.AddrUpdate, 16)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.AddrSubscribe(updates, done); err != nil {
+		return fmt.Errorf("watching addresses: %w", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if err := m.node.Deregister(3 * time.Second); err != nil {
+				m.log.Warn("shutdown", "err", err)
+			} else {
+				m.log.Info("de-registered before stopping")
+			}
+			return ctx.Err()
+		case reason := <-m.rebootstrap:
+			return fmt.Errorf("home agent: %s", reason)
+		case <-updates:
+			m.follow(res.HomeAddress)
+		}
+	}
+}
+
+// start installs the CHILD_SA and brings the home address up on the TUN.
+func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
+	hoa := res.HomeAddress.Addr()
+	host, err := hostnet.NewMobileHost(hostnet.MobileHostConfig{HomeAddress: hoa, Interface: m.cfg.Mobility.Interfaces[0], Log: m.log})
+	if err != nil {
+		return err
+	}
+	conn, err := net.ListenUDP("udp6", &net.UDPAddr{Port: ike.PortNATT})
+	if err != nil {
+		host.Close()
+		return fmt.Errorf("UDP port %d for ESP: %w", ike.PortNATT, err)
+	}
+	core, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: res.HomeAgent.Addr, HomePrefix: res.HomeAddress.Masked(),
+		KeyMgmt: true, Lifetime: m.cfg.Mobility.Lifetime.Duration})
+	if err != nil {
+		host.Close()
+		conn.Close()
+		return err
+	}
+	ep, spi, ha := res.Endpoint, res.IKESA.LocalSPI(), res.HomeAgent.Addr
+	n, err := node.NewMobileNode(node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
+		Core: core, SAD: ipsec.NewSAD(), Conn: conn, Host: host, Log: m.log,
+		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT)),
+		MoveIKE: func(local netip.Addr) {
+			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(ha, ike.PortIKE))
+		},
+		Rebootstrap: func(reason string) {
+			select {
+			case m.rebootstrap <- reason:
+			default:
+			}
+		}})
+	if err == nil {
+		var c *node.Child
+		if c, err = node.ChildFromIKE(res.Child, spi, m.cfg.Identity, hoa); err == nil {
+			err = n.Install(c)
+		}
+	}
+	if err != nil {
+		host.Close()
+		conn.Close()
+		return err
+	}
+	m.mu.Lock()
+	m.res, m.host, m.node, m.conn = res, host, n, conn
+	m.mu.Unlock()
+	go n.Serve()
+	go host.ServeMobileNode(n)
+	m.follow(res.HomeAddress)
+	return nil
+}
+
+// follow attaches the mobile node to its current care-of address, or home.
+func (m *MobileNode) follow(hoa netip.Prefix) {
+	coa, home, err := m.careOf(hoa)
+	if err != nil {
+		m.log.Warn("no care-of address", "err", err)
+		return
+	}
+	m.mu.Lock()
+	same := coa == m.coa
+	m.coa = coa
+	m.mu.Unlock()
+	if same {
+		return
+	}
+	if home {
+		if err := m.host.Home(); err != nil {
+			m.log.Warn("home", "err", err)
+		}
+		m.log.Info("at home", "hoa", hoa)
+	} else {
+		if err := m.host.Away(); err != nil {
+			m.log.Warn("away", "err", err)
+		}
+		m.log.Info("care-of address", "coa", coa)
+	}
+	m.node.Attach(coa)
+}
+
+// onIKEEvent follows the kept IKE SA: a delete from the home agent means
+// re-bootstrap (RFC 4640 §5.3).
+func (m *MobileNode) onIKEEvent(ev ike.Event) {
+	switch ev.Kind {
+	case ike.EventIKEDeleted, ike.EventFailed:
+		select {
+		case m.rebootstrap <- fmt.Sprintf("IKE SA %s (%v)", ev.Kind, ev.Err):
+		default:
+		}
+	case ike.EventChildRekeyed:
+		m.mu.Lock()
+		n, hoa := m.node, m.res.HomeAddress.Addr()
+		m.mu.Unlock()
+		if c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), m.cfg.Identity, hoa); err == nil && n != nil {
+			n.Install(c)
+		}
+	}
+}
+
+func (m *MobileNode) stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn != nil {
+		m.conn.Close()
+	}
+	if m.host != nil {
+		m.host.Close()
+	}
+	m.node, m.host, m.conn, m.res, m.coa = nil, nil, nil, nil, netip.Addr{}
+}
