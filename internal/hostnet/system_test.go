@@ -1,0 +1,436 @@
+package hostnet
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mip6/esp"
+	"mip6/ha"
+	"mip6/internal/control"
+	"mip6/internal/netns"
+	"mip6/internal/node"
+	"mip6/internal/tshark"
+	"mip6/ipsec"
+	"mip6/mn"
+)
+
+// The topology, only 2001:db8::/32:
+//
+//	 HA 2001:db8:1::2 ──┐                      ┌── A 2001:db8:a::/64 ── (MN, first)
+//	                    brH ─ router ::1 on each ─ B 2001:db8:b::/64 ── (MN, then)
+//	 (MN, back home) ───┘        │
+//	                    CN 2001:db8:c::2 on 2001:db8:c::/64
+//
+// The three links are bridges in the router's namespace; the MN's veth
+// "moves" when its router-side port changes bridge.
+var (
+	homePrefix = netip.MustParsePrefix("2001:db8:1::/64")
+	haAddr     = netip.MustParseAddr("2001:db8:1::2")
+	homeAddr   = netip.MustParseAddr("2001:db8:1::100")
+	cnAddr     = netip.MustParseAddr("2001:db8:c::2")
+	coaA       = netip.MustParseAddr("2001:db8:a::100")
+	coaB       = netip.MustParseAddr("2001:db8:b::100")
+)
+
+const (
+	mnIdentity = "mn@example.net"
+	// mnPort is the router's end of the MN's veth.
+	mnPort = "p-mn"
+)
+
+type topology struct {
+	ha, rt, mn, cn *netns.NS
+}
+
+func buildTopology(t *testing.T) *topology {
+	tp := &topology{ha: netns.New(t, "ha"), rt: netns.New(t, "rt"), mn: netns.New(t, "mn"), cn: netns.New(t, "cn")}
+	rt := tp.rt
+	rt.Forwarding(t)
+	for _, br := range []string{"brH", "brA", "brB"} {
+		rt.Run(t, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "0")
+		rt.Up(t, br)
+	}
+	netns.Link(t, tp.ha, "home0", rt, "p-ha")
+	rt.Run(t, "ip", "link", "set", "p-ha", "master", "brH")
+	netns.Link(t, tp.mn, "eth0", rt, mnPort)
+	rt.Run(t, "ip", "link", "set", mnPort, "master", "brA")
+	netns.Link(t, tp.cn, "eth0", rt, "p-cn")
+	rt.AddAddr(t, "brH", "2001:db8:1::1/64")
+	rt.AddAddr(t, "brA", "2001:db8:a::1/64")
+	rt.AddAddr(t, "brB", "2001:db8:b::1/64")
+	rt.AddAddr(t, "p-cn", "2001:db8:c::1/64")
+
+	// Captured packets carry the checksums their receivers check.
+	for _, e := range []struct {
+		ns  *netns.NS
+		dev string
+	}{{tp.ha, "home0"}, {tp.mn, "eth0"}, {tp.cn, "eth0"}, {rt, "p-ha"}, {rt, mnPort}, {rt, "p-cn"}} {
+		if err := e.ns.Do(func() error { return disableTxChecksumOffload(e.dev) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tp.ha.AddAddr(t, "home0", haAddr.String()+"/64")
+	tp.ha.AddRoute(t, "default", "via", "2001:db8:1::1")
+	tp.cn.AddAddr(t, "eth0", cnAddr.String()+"/64")
+	tp.cn.AddRoute(t, "default", "via", "2001:db8:c::1")
+	tp.mn.AddAddr(t, "eth0", coaA.String()+"/64")
+	tp.mn.AddRoute(t, "default", "via", "2001:db8:a::1")
+	return tp
+}
+
+// attachMN moves the MN's cable to bridge br and gives eth0 addr/64 with
+// a default route via the router on that link.
+func (tp *topology) attachMN(t *testing.T, br string, old, addr netip.Addr) {
+	tp.rt.Run(t, "ip", "link", "set", mnPort, "master", br)
+	tp.mn.Run(t, "ip", "-6", "addr", "del", old.String()+"/64", "dev", "eth0")
+	tp.mn.AddAddr(t, "eth0", addr.String()+"/64")
+	gw := netip.PrefixFrom(addr, 64).Masked().Addr().Next()
+	tp.mn.Run(t, "ip", "-6", "route", "replace", "default", "via", gw.String(), "dev", "eth0")
+}
+
+// keying makes matching CHILD_SA pairs for both roles, bound to identity
+// and home address, and returns the esp_sa rows that let tshark decrypt
+// them. IKE keying plugs in here.
+type keying func(t *testing.T, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord)
+
+// handKeyed keys both directions with fresh random AES-GCM-128 keys,
+// without extended sequence numbers: tshark 4.0 cannot check the ICV of an
+// ESN SA.
+func handKeyed(t *testing.T, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord) {
+	t.Helper()
+	mk := func(spi uint32, key []byte, dir esp.Direction, remote netip.Addr) *ipsec.SAEntry {
+		ep := esp.Endpoints{Carrier: esp.CarrierUDP}
+		if remote.IsValid() {
+			ep.Remote = netip.AddrPortFrom(remote, ESPPort)
+		}
+		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: esp.AESGCM128, Key: key, Endpoints: ep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &ipsec.SAEntry{SA: sa, Mode: ipsec.Tunnel, Identity: identity, HomeAddress: hoa, PolicyID: uint64(spi)}
+	}
+	const toHA, toMN = 0x1000a001, 0x2000b002
+	kHA, kMN := make([]byte, 20), make([]byte, 20) // AES-128 key + 4-byte salt
+	rand.Read(kHA)
+	rand.Read(kMN)
+	haSide = &node.Child{In: mk(toHA, kHA, esp.Inbound, netip.Addr{}), Out: mk(toMN, kMN, esp.Outbound, netip.Addr{})}
+	mnSide = &node.Child{In: mk(toMN, kMN, esp.Inbound, haAddr), Out: mk(toHA, kHA, esp.Outbound, haAddr)}
+	for _, k := range []struct {
+		spi uint32
+		key []byte
+	}{{toHA, kHA}, {toMN, kMN}} {
+		uat = append(uat, tshark.UATRecord{Table: "esp_sa", Fields: []string{"IPv6", "*", "*", fmt.Sprintf("0x%08x", k.spi),
+			"AES-GCM with 16 octet ICV [RFC4106]", "0x" + hex.EncodeToString(k.key), "NULL", ""}})
+	}
+	return haSide, mnSide, uat
+}
+
+type padFunc func(string, netip.Addr) bool
+
+func (f padFunc) Authorized(id string, a netip.Addr) bool { return f(id, a) }
+
+// haRole is the home agent running in its namespace.
+type haRole struct {
+	core *ha.HomeAgent
+	node *node.HomeAgent
+	link *HomeLink
+	conn *net.UDPConn
+	done chan error
+}
+
+func startHA(t *testing.T, ns *netns.NS, child *node.Child) *haRole {
+	r := &haRole{done: make(chan error, 2)}
+	err := ns.Do(func() error {
+		var err error
+		pad := padFunc(func(id string, a netip.Addr) bool { return id == mnIdentity && a == homeAddr })
+		if r.core, err = ha.New(ha.Config{Address: haAddr, HomePrefixes: []netip.Prefix{homePrefix}, KeyMgmtMobility: true}, pad); err != nil {
+			return err
+		}
+		if r.link, err = NewHomeLink(HomeLinkConfig{Interface: "home0"}); err != nil {
+			return err
+		}
+		if r.conn, err = ListenESP(netip.IPv6Unspecified()); err != nil {
+			return err
+		}
+		r.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: r.core, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(),
+			Conn: r.conn, Link: r.link})
+		return err
+	})
+	if r.link != nil {
+		t.Cleanup(func() { r.link.Close() })
+	}
+	if r.conn != nil {
+		t.Cleanup(func() { r.conn.Close() })
+	}
+	if err != nil {
+		t.Fatalf("home agent: %v", err)
+	}
+	if err := r.node.Install(child); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.node.Serve() }()
+	go func() { r.done <- r.link.ServeHomeAgent(r.node) }()
+	return r
+}
+
+// mnRole is the mobile node running in its namespace.
+type mnRole struct {
+	node *node.MobileNode
+	host *MobileHost
+	conn *net.UDPConn
+	done chan error
+}
+
+func startMN(t *testing.T, ns *netns.NS, child *node.Child) *mnRole {
+	r := &mnRole{done: make(chan error, 2)}
+	err := ns.Do(func() error {
+		core, err := mn.New(mn.Config{HomeAddress: homeAddr, HomeAgent: haAddr, HomePrefix: homePrefix, KeyMgmt: true, Lifetime: 10 * time.Minute})
+		if err != nil {
+			return err
+		}
+		if r.host, err = NewMobileHost(MobileHostConfig{HomeAddress: homeAddr, Interface: "eth0"}); err != nil {
+			return err
+		}
+		if r.conn, err = ListenESP(netip.IPv6Unspecified()); err != nil {
+			return err
+		}
+		r.node, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: homeAddr, HomeAgent: haAddr,
+			Core: core, SAD: ipsec.NewSAD(), Conn: r.conn, Host: r.host})
+		return err
+	})
+	if r.host != nil {
+		t.Cleanup(func() { r.host.Close() })
+	}
+	if r.conn != nil {
+		t.Cleanup(func() { r.conn.Close() })
+	}
+	if err != nil {
+		t.Fatalf("mobile node: %v", err)
+	}
+	if err := r.node.Install(child); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.node.Serve() }()
+	go func() { r.done <- r.host.ServeMobileNode(r.node) }()
+	return r
+}
+
+func (r *mnRole) counter(name string) uint64 {
+	var s control.Status
+	r.node.Status(&s)
+	return s.Counters[name]
+}
+
+func (r *mnRole) status() control.Binding {
+	var s control.Status
+	r.node.Status(&s)
+	return s.Bindings[0]
+}
+
+// attach gives the MN care-of address coa and waits until the HA's binding
+// has it and the MN has received one more acknowledgement; it returns how
+// long that took (one signalling round trip plus processing).
+func attach(t *testing.T, h *haRole, m *mnRole, coa netip.Addr) time.Duration {
+	t.Helper()
+	acks := m.counter("binding_acks_in")
+	start := time.Now()
+	m.node.Attach(coa)
+	deadline := start.Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, ok := h.core.Cache().Lookup(homeAddr)
+		st := m.status()
+		if ok && b.CareOf == coa && m.counter("binding_acks_in") > acks && st.State == "registered" && st.CareOf == coa.String() {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	b, ok := h.core.Cache().Lookup(homeAddr)
+	t.Fatalf("no binding to %s within 10 s: HA binding %+v (present %v), MN %+v", coa, b, ok, m.status())
+	return 0
+}
+
+// pingHome pings the home address from the correspondent until a reply
+// comes back (bounded: 10 s).
+func pingHome(t *testing.T, cn *netns.NS) {
+	t.Helper()
+	netns.Eventually(t, 10*time.Second, func() error {
+		_, err := cn.ExecWithin(5*time.Second, "ping", "-6", "-n", "-c", "1", "-W", "1", homeAddr.String())
+		return err
+	})
+}
+
+// startCapture records the HA's home-link interface.
+func startCapture(t *testing.T, ns *netns.NS, path string) *netns.Proc {
+	p := ns.Start(t, "tcpdump", "-n", "-U", "--immediate-mode", "-i", "home0", "-w", path, "ip6")
+	netns.Eventually(t, 10*time.Second, func() error {
+		if ok, err := p.Exited(); ok {
+			return fmt.Errorf("tcpdump exited: %v: %s", err, p.Output())
+		}
+		if !strings.Contains(p.Output(), "listening on") {
+			return fmt.Errorf("tcpdump not listening yet")
+		}
+		return nil
+	})
+	return p
+}
+
+func TestSystemRegisterMoveReturnHome(t *testing.T) {
+	runScenario(t, handKeyed)
+}
+
+// runScenario: the MN registers from A, the CN pings the home address, the
+// MN moves to B, ping again, it returns home and de-registers; the capture
+// of the HA's home link is checked with tshark.
+func runScenario(t *testing.T, key keying) {
+	netns.Require(t, "ping", "tcpdump", "tshark")
+	tp := buildTopology(t)
+	pcap := filepath.Join(t.TempDir(), "home-link.pcap")
+	if d := os.Getenv("MIP6_PCAP_DIR"); d != "" {
+		pcap = filepath.Join(d, "home-link.pcap")
+	}
+	capture := startCapture(t, tp.ha, pcap)
+	haSide, mnSide, uat := key(t, mnIdentity, homeAddr, haAddr)
+	h := startHA(t, tp.ha, haSide)
+	m := startMN(t, tp.mn, mnSide)
+
+	// Register from access network A.
+	if err := m.host.Away(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("registered from A in %v", attach(t, h, m, coaA))
+	requireClaimed(t, tp.ha, h, true)
+	pingHome(t, tp.cn)
+
+	// Move to access network B.
+	tp.attachMN(t, "brB", coaA, coaB)
+	t.Logf("handover to B: binding moved in %v", attach(t, h, m, coaB))
+	pingHome(t, tp.cn)
+
+	// Return home: the binding goes, the home address is answered directly.
+	tp.attachMN(t, "brH", coaB, homeAddr)
+	if err := m.host.Home(); err != nil {
+		t.Fatal(err)
+	}
+	m.node.Attach(homeAddr)
+	netns.Eventually(t, 10*time.Second, func() error {
+		if _, ok := h.core.Cache().Lookup(homeAddr); ok {
+			return fmt.Errorf("binding still in the HA's cache")
+		}
+		if st := m.status(); st.State != "unregistered" {
+			return fmt.Errorf("MN binding update list %+v", st)
+		}
+		return nil
+	})
+	requireClaimed(t, tp.ha, h, false)
+	pingHome(t, tp.cn)
+	checkCounters(t, h, m)
+
+	capture.Stop()
+	checkCapture(t, pcap, uat)
+}
+
+// requireClaimed checks the HA's proxy ND entry and host route for the
+// home address as the kernel shows them.
+func requireClaimed(t *testing.T, ns *netns.NS, h *haRole, want bool) {
+	t.Helper()
+	proxy := ns.Run(t, "ip", "-6", "neigh", "show", "proxy", "dev", "home0")
+	route := ns.Run(t, "ip", "-6", "route", "show", homeAddr.String()+"/128")
+	got := strings.Contains(proxy, homeAddr.String()) && strings.Contains(route, "mip6ha")
+	if got != want || h.link.Claimed(homeAddr) != want {
+		t.Fatalf("home address claimed = %v, want %v; proxy entries %q, route %q", got, want, proxy, route)
+	}
+	if n := h.link.Errors.Load(); n != 0 {
+		t.Fatalf("home link reported %d errors", n)
+	}
+}
+
+func checkCounters(t *testing.T, h *haRole, m *mnRole) {
+	t.Helper()
+	var hs, ms control.Status
+	h.node.Status(&hs)
+	m.node.Status(&ms)
+	t.Logf("HA counters: %v", hs.Counters)
+	t.Logf("MN counters: %v", ms.Counters)
+	if hs.Counters["registrations"] < 3 || hs.Counters["handovers"] != 1 {
+		t.Errorf("HA registrations %d (want >= 3: A, B, home), handovers %d (want 1)",
+			hs.Counters["registrations"], hs.Counters["handovers"])
+	}
+	if hs.Counters["tunnel_packets_out"] < 2 || hs.Counters["tunnel_packets_in"] < 2 ||
+		ms.Counters["tunnel_packets_out"] < 2 || ms.Counters["tunnel_packets_in"] < 2 {
+		t.Errorf("the pings did not cross the tunnel both ways")
+	}
+}
+
+// checkCapture dissects the home link's capture with the ESP keys: no
+// malformed packets or expert errors; the three Binding Updates (care-of A,
+// B, and the de-registration from home) and their accepting acknowledgements; the
+// pings to and from the home address inside ESP-in-UDP; the HA's
+// unsolicited Neighbour Advertisement for the home address.
+func checkCapture(t *testing.T, path string, uat []tshark.UATRecord) {
+	t.Helper()
+	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
+	tshark.RequireClean(t, path, opts)
+	pkts := tshark.Run(t, path, opts, "udp.dstport", "esp.spi", "esp.icv_good", "ipv6.src", "ipv6.dst", "mip6.mhtype",
+		"mip6.acoa.acoa", "mip6.bu.lifetime", "mip6.ba.status", "icmpv6.type", "icmpv6.nd.na.target_address", "icmpv6.nd.na.flag.o")
+	var acoas []string
+	var acks, esp, echoIn, echoOut, na int
+	for _, p := range pkts {
+		inESP := p.Has("esp.spi")
+		if inESP {
+			esp++
+			if p.Get("esp.icv_good") != "1" {
+				t.Errorf("frame %d: ESP ICV not verified: %v", p.Number, p.Fields)
+			}
+		}
+		switch {
+		case p.Get("mip6.mhtype") == "5":
+			bu := p.Get("mip6.acoa.acoa")
+			if p.Get("mip6.bu.lifetime") == "0" {
+				bu = "de-registration"
+			}
+			acoas = append(acoas, bu)
+		case p.Get("mip6.mhtype") == "6" && p.Get("mip6.ba.status") == "0":
+			acks++
+		case inESP && p.Get("icmpv6.type") == "128" && lastOf(p.All("ipv6.dst")) == homeAddr.String():
+			echoIn++
+		case inESP && p.Get("icmpv6.type") == "129" && lastOf(p.All("ipv6.src")) == homeAddr.String():
+			echoOut++
+		case p.Get("icmpv6.type") == "136" && p.Get("icmpv6.nd.na.target_address") == homeAddr.String() &&
+			p.Get("ipv6.dst") == "ff02::1" && p.Get("icmpv6.nd.na.flag.o") == "1":
+			na++
+		}
+	}
+	t.Logf("home link capture: %d frames, %d ESP, BU alt-CoAs %v, %d accepting BAs, tunnelled echo %d in / %d out, %d unsolicited NAs",
+		len(pkts), esp, acoas, acks, echoIn, echoOut, na)
+	want := []string{coaA.String(), coaB.String(), "de-registration"}
+	if !containsInOrder(acoas, want) || acks < 3 || echoIn < 2 || echoOut < 2 || na < 1 {
+		t.Errorf("capture misses protocol steps: BU alt-CoAs %v (want %v in order), BAs %d (want >= 3), echo in %d / out %d (want >= 2), NAs %d",
+			acoas, want, acks, echoIn, echoOut, na)
+	}
+}
+
+func lastOf(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+// containsInOrder reports whether want occurs in got as a subsequence.
+func containsInOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
