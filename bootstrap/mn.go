@@ -155,6 +155,7 @@ func tryCandidates(ctx context.Context, cfg *Config, list *discovery.List, tr Tr
 			res.HomeAgent, res.Attempts = c, list.Attempts()
 			return res, nil
 		}
+		rec.unanswered(c.Addr, f.String()+": "+aerr.Error(), time.Now())
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("bootstrap: %s: %w", cfg.Identity, ctx.Err())
 		}

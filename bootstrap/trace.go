@@ -150,6 +150,20 @@ func (r *recorder) annotate(detail string) {
 	}
 }
 
+// unanswered ends an attempt: requests still pending become steps
+// without an answer, then the reason the candidate was left.
+func (r *recorder) unanswered(ha netip.Addr, reason string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, s := range r.pending {
+		s.Duration = now.Sub(s.Start)
+		s.Detail = "no answer"
+		r.steps = append(r.steps, *s)
+		delete(r.pending, k)
+	}
+	r.steps = append(r.steps, Step{Name: "failed", HA: ha, Start: now, Detail: reason})
+}
+
 func (r *recorder) trace() Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()

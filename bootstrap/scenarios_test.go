@@ -1,0 +1,251 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mip6/aaa"
+	"mip6/discovery"
+	"mip6/eap"
+	"mip6/ike"
+	"mip6/lease"
+	"mip6/store"
+
+	"layeh.com/radius/rfc2866"
+)
+
+// Certificates on both sides; the home agent found through DNS SRV of the
+// NAI's realm on the embedded DNS server (the MN knows no HA, no domain).
+func TestBootstrapCertificateSRV(t *testing.T) {
+	zone, err := discovery.ParseZone("example.net", `
+$TTL 60
+_mip6._ipv6  IN SRV 10 1 0 ha1.example.net.
+ha1          IN AAAA 2001:db8:1::1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns, err := discovery.Serve("[::1]:0", zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	n := newMemNet()
+	pki := newPKI(t)
+	th := newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.MobileNodes = []MobileNode{{Identity: alice, Auth: ike.AuthCert}}
+	})
+	cfg := mnConfig(n)
+	cfg.PSK = nil
+	cfg.Certificate = &Certificate{Chain: []*x509.Certificate{pki.mnCert}, Key: pki.mnKey}
+	cfg.HATrustRoots, cfg.HACAs = pki.roots, []*x509.Certificate{pki.ca}
+	cfg.DNSServers = []netip.AddrPort{dns.Addr()}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	if res.HomeAgent.Source != discovery.SourceSRV || res.Trace.RoundTrips() != 2 {
+		t.Fatalf("candidate %v, trace:\n%s", res.HomeAgent, res.Trace)
+	}
+	t.Logf("trace (total %v):\n%s", res.Total, res.Trace)
+}
+
+// localAAA runs an in-process RADIUS server on ::1 with alice's password.
+func localAAA(t *testing.T, onAcct func(aaa.AccountingRecord)) *aaa.Client {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &aaa.LocalServer{Secret: []byte("radius secret"), OnAccounting: onAcct,
+		Authenticator: &eap.LocalAuthenticator{Users: map[string]string{alice: "alice's password"}}}
+	done := make(chan struct{})
+	go func() { s.Serve(conn); close(done) }()
+	t.Cleanup(func() { s.Close(); conn.Close(); <-done })
+	return &aaa.Client{Servers: []aaa.Server{{Addr: conn.LocalAddr().String(), Secret: []byte("radius secret")}},
+		Timeout: 500 * time.Millisecond, Retries: 1}
+}
+
+func eapHA(t *testing.T, n *memNet, pki *testPKI, client *aaa.Client) *testHA {
+	return newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.MobileNodes = nil // every identity of the realm is the AAA server's
+		h.AAA = &aaa.EAPAuthenticator{Client: client, CalledStationID: ha1Addr.String()}
+		h.AAARealms = []string{"example.net"}
+		h.Accounting = client
+	})
+}
+
+func eapConfig(n *memNet, pki *testPKI, password string) Config {
+	cfg := mnConfig(n, ha1Addr)
+	cfg.PSK = nil
+	cfg.EAP = &EAPCredential{Method: EAPMSCHAPv2, Password: password}
+	cfg.RoutingIdentity = "@example.net"
+	cfg.HATrustRoots = pki.roots
+	return cfg
+}
+
+// EAP-MSCHAPv2 through the HA's RADIUS pass-through to an in-process
+// RADIUS server; the IDi is only a routing identity, the lease and the
+// PAD entry go to the real identity from the AAA answer; accounting
+// Start/Stop per binding.
+func TestBootstrapEAPMSCHAPv2(t *testing.T) {
+	var mu sync.Mutex
+	var acct []aaa.AccountingRecord
+	client := localAAA(t, func(r aaa.AccountingRecord) { mu.Lock(); acct = append(acct, r); mu.Unlock() })
+	n := newMemNet()
+	pki := newPKI(t)
+	th := eapHA(t, n, pki, client)
+	res, err := Run(context.Background(), eapConfig(n, pki, "alice's password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	if !strings.Contains(res.Trace.String(), "EAP-Request/MSCHAPv2") || res.Trace.RoundTrips() < 4 {
+		t.Fatalf("trace:\n%s", res.Trace)
+	}
+	t.Logf("trace (total %v):\n%s", res.Total, res.Trace)
+
+	ctx := context.Background()
+	hoa := res.HomeAddress.Addr()
+	if err := th.ha.BindingStarted(ctx, alice, hoa, mnCoA.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.ha.BindingEnded(ctx, hoa, aaa.CauseUserRequest); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acct) != 2 || acct[0].Status != rfc2866.AcctStatusType_Value_Start || acct[1].Status != rfc2866.AcctStatusType_Value_Stop ||
+		acct[0].UserName != alice || !acct[1].HomeAddress.Equal(hoa.AsSlice()) || acct[0].SessionID != acct[1].SessionID {
+		t.Fatalf("accounting records %+v", acct)
+	}
+}
+
+// RFC 4640 §9.2: a wrong password or PSK gets nothing: authentication
+// refused, no lease in the store, no PAD entry.
+func TestWrongCredentialsGetNothing(t *testing.T) {
+	n := newMemNet()
+	pki := newPKI(t)
+	t.Run("eap", func(t *testing.T) {
+		th := eapHA(t, n, pki, localAAA(t, nil))
+		_, err := Run(context.Background(), eapConfig(n, pki, "guessed"))
+		checkRefused(t, err, th)
+	})
+	t.Run("psk", func(t *testing.T) {
+		th := newTestHA(t, n, ha1Addr, pki)
+		cfg := mnConfig(n, ha1Addr)
+		cfg.PSK = bobPSK // bob's key under alice's name
+		_, err := Run(context.Background(), cfg)
+		checkRefused(t, err, th)
+	})
+}
+
+func checkRefused(t *testing.T, err error, th *testHA) {
+	t.Helper()
+	var cf *CandidatesFailedError
+	if !errors.As(err, &cf) || !slices.Equal(cf.Reasons(), []discovery.Failure{discovery.FailAuthRefused}) {
+		t.Fatalf("err = %v, want authentication refused", err)
+	}
+	if l := th.leases(t); len(l) != 0 {
+		t.Fatalf("leases left: %v", l)
+	}
+	for _, e := range th.pad.Entries() {
+		if len(e.ChildSAAddrs) != 0 {
+			t.Fatalf("PAD entry left: %+v", e)
+		}
+	}
+	err = th.st.View(func(tx *store.Tx) error {
+		return tx.ForEachPAD(func(e store.PADEntry) error { return fmt.Errorf("stored PAD entry left: %+v", e) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The first candidate is silent, the second has no address to give
+// (INTERNAL_ADDRESS_FAILURE), the third serves: it is used, and the
+// attempts name each reason. Without the third, the error does.
+func TestCandidateFallback(t *testing.T) {
+	n := newMemNet()
+	pki := newPKI(t)
+	one := netip.MustParseAddr("2001:db8:1::1000")
+	full := newTestHA(t, n, ha2Addr, pki, func(_ *HomeAgent, pc *lease.PoolConfig) { pc.First, pc.Last = one, one })
+	if _, err := full.ha.Addresses.Assign(bob, netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	th := newTestHA(t, n, ha1Addr, pki)
+
+	res, err := Run(context.Background(), mnConfig(n, silentAddr, ha2Addr, ha1Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	got := []discovery.Failure{}
+	for _, a := range res.Attempts {
+		got = append(got, a.Failure)
+	}
+	want := []discovery.Failure{discovery.FailNoAnswer, discovery.FailInternalAddressFailure}
+	if !slices.Equal(got, want) || res.Attempts[0].Candidate.Addr != silentAddr {
+		t.Fatalf("attempts %v, want %v", res.Attempts, want)
+	}
+	if l := full.leases(t); len(l[alice]) != 0 {
+		t.Fatalf("full HA leased to alice: %v", l)
+	}
+	t.Logf("trace (total %v):\n%s", res.Total, res.Trace)
+
+	_, err = Run(context.Background(), mnConfig(n, silentAddr, ha2Addr))
+	var cf *CandidatesFailedError
+	if !errors.As(err, &cf) || !slices.Equal(cf.Reasons(), want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+	var f *ike.Failure
+	if !errors.As(err, &f) || !strings.Contains(err.Error(), "internal address failure") {
+		t.Fatalf("err = %v does not carry the IKE failures", err)
+	}
+}
+
+// An MN that suggests another MN's home address does not get it (RFC
+// 4640 §9.2, RFC 4877 §9: one address, one identity).
+func TestSuggestedAddressOfAnotherRefused(t *testing.T) {
+	n := newMemNet()
+	pki := newPKI(t)
+	th := newTestHA(t, n, ha1Addr, pki)
+	resA, err := Run(context.Background(), mnConfig(n, ha1Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resA.Close()
+	hoaA := resA.HomeAddress.Addr()
+
+	bobCoA := netip.MustParseAddrPort("[2001:db8:b::200]:500")
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Identity, cfg.PSK, cfg.SuggestAddress = bob, bobPSK, hoaA
+	cfg.Local, cfg.Transport = bobCoA, &memTransport{n: n, local: bobCoA}
+	resB, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resB.Close()
+	if resB.HomeAddress.Addr() == hoaA {
+		t.Fatalf("bob was given alice's home address %s", hoaA)
+	}
+	if owner, _ := th.pad.OwnerOf(hoaA); owner != alice {
+		t.Fatalf("PAD owner of %s = %q", hoaA, owner)
+	}
+	if owner, _ := th.pad.OwnerOf(resB.HomeAddress.Addr()); owner != bob {
+		t.Fatalf("PAD owner of bob's %s = %q", resB.HomeAddress, owner)
+	}
+}
