@@ -24,10 +24,10 @@ import (
 
 // The topology, only 2001:db8::/32:
 //
-//	 HA 2001:db8:1::2 ──┐                      ┌── A 2001:db8:a::/64 ── (MN, first)
-//	                    brH ─ router ::1 on each ─ B 2001:db8:b::/64 ── (MN, then)
-//	 (MN, back home) ───┘        │
-//	                    CN 2001:db8:c::2 on 2001:db8:c::/64
+//	HA 2001:db8:1::2 ──┐                      ┌── A 2001:db8:a::/64 ── (MN, first)
+//	                   brH ─ router ::1 on each ─ B 2001:db8:b::/64 ── (MN, then)
+//	(MN, back home) ───┘        │
+//	                   CN 2001:db8:c::2 on 2001:db8:c::/64
 //
 // The three links are bridges in the router's namespace; the MN's veth
 // "moves" when its router-side port changes bridge.
