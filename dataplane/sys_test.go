@@ -25,7 +25,8 @@ type nsPlane struct {
 
 // startPlane creates TUN device dev with address inner/128 and a UDP 4500
 // socket in ns, and runs a plane on them.
-func startPlane(t *testing.T, ns *netns.NS, dev string, inner netip.Addr) *nsPlane {
+// wrap, if not nil, interposes on the socket.
+func startPlane(t *testing.T, ns *netns.NS, dev string, inner netip.Addr, wrap func(*UDPBind) Bind) *nsPlane {
 	t.Helper()
 	var (
 		tn   TUN
@@ -42,7 +43,11 @@ func startPlane(t *testing.T, ns *netns.NS, dev string, inner netip.Addr) *nsPla
 	}
 	ns.AddAddr(t, dev, inner.String()+"/128")
 	ns.Up(t, dev)
-	p, err := New(Config{TUN: tn, Bind: bind, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD()})
+	var bd Bind = bind
+	if wrap != nil {
+		bd = wrap(bind)
+	}
+	p, err := New(Config{TUN: tn, Bind: bd, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +126,8 @@ func TestSystemTwoPlanes(t *testing.T) {
 	a.AddAddr(t, "va", "2001:db8:1::1/64")
 	b.AddAddr(t, "vb", "2001:db8:1::2/64")
 	innerA, innerB := netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
-	pa := startPlane(t, a, "mip6t", innerA)
-	pb := startPlane(t, b, "mip6t", innerB)
+	pa := startPlane(t, a, "mip6t", innerA, nil)
+	pb := startPlane(t, b, "mip6t", innerB, nil)
 	a.AddRoute(t, "2001:db8:b::/64", "dev", "mip6t", "src", innerA.String())
 	b.AddRoute(t, "2001:db8:a::/64", "dev", "mip6t", "src", innerB.String())
 	for _, s := range []struct {
