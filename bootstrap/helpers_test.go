@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/netip"
@@ -123,6 +124,10 @@ func newPKI(t *testing.T) *testPKI {
 	p.mnCert, p.mnKey = leaf(3, alice, func(c *x509.Certificate) { c.EmailAddresses = []string{alice} })
 	return p
 }
+
+func (p *testPKI) haCertChain() []*x509.Certificate { return []*x509.Certificate{p.haCert} }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // testHA is a home agent on the memNet: IKE endpoint, store, pool, PAD.
 type testHA struct {

@@ -1,0 +1,144 @@
+package bootstrap
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"mip6/aaa"
+	"mip6/discovery"
+	"mip6/ike"
+	"mip6/internal/netns"
+	"mip6/internal/peers/freeradius"
+	"mip6/internal/peers/knot"
+	"mip6/ipsec"
+	"mip6/lease"
+	"mip6/store"
+)
+
+// RFC 4640 §7.1, mobility service subscription: the MN knows only its NAI
+// and its EAP password. In the visited network namespace it finds the
+// home agent through the home domain's SRV record on a real knotd, runs
+// IKEv2 with the home agent in the home namespace, and is authenticated
+// with EAP-MSCHAPv2 by a real FreeRADIUS through the home agent's RADIUS
+// pass-through; its IDi is only a routing identity. The home agent leases
+// the home address to the identity FreeRADIUS authenticated and reports
+// the binding to FreeRADIUS accounting.
+func TestSystemMSPSubscription(t *testing.T) {
+	netns.Require(t, "knotd", "kdig", freeradius.Binary)
+	visited, home := netns.New(t, "visited"), netns.New(t, "home")
+	netns.Link(t, visited, "eth0", home, "eth0")
+	visited.AddAddr(t, "eth0", "2001:db8:a::100/64")
+	home.AddAddr(t, "eth0", "2001:db8:a::1/64")
+	home.AddAddr(t, "lo", "2001:db8:1::1/128")
+	visited.AddRoute(t, "2001:db8:1::/64", "via", "2001:db8:a::1")
+	home.Forwarding(t)
+
+	k := knot.Start(t, knot.Options{NS: home, Addr: netip.MustParseAddr("2001:db8:1::53"), Zones: map[string]string{
+		"example.net": `$TTL 60
+@            IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 60
+@            IN NS  ns.example.net.
+ns           IN AAAA 2001:db8:1::53
+_mip6._ipv6  IN SRV 10 1 0 ha1.example.net.
+ha1          IN AAAA 2001:db8:1::1
+`}})
+	// FreeRADIUS answers on the host's loopback, where the HA's RADIUS
+	// client lives; the HA's IKE socket is in the home namespace.
+	fr := freeradius.Start(t, freeradius.Config{Secret: "ha-radius-secret",
+		Users: []freeradius.User{{Name: alice, Password: "alice-secret"}}})
+	radius := &aaa.Client{Servers: []aaa.Server{{Addr: fr.AuthAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
+	acct := &aaa.Client{Servers: []aaa.Server{{Addr: fr.AcctAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
+
+	pki := newPKI(t)
+	th := systemHA(t, home, pki, radius, acct)
+
+	var tr *UDP
+	if err := visited.Do(func() (err error) {
+		tr, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:a::100]:500"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := &discovery.Resolver{Servers: []netip.AddrPort{k.Addr}, Timeout: time.Second,
+		Listen: func() (discovery.UDPConn, error) {
+			var c *net.UDPConn
+			err := visited.Do(func() (err error) {
+				c, err = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP("2001:db8:a::100")})
+				return err
+			})
+			return c, err
+		}}
+	cfg := Config{Identity: alice, RoutingIdentity: "@example.net", EAP: &EAPCredential{Method: EAPMSCHAPv2, Password: "alice-secret"},
+		HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: res, Local: tr.Local(), Transport: tr,
+		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\nFreeRADIUS:\n%s", err, fr.Log())
+	}
+	defer r.Close()
+	if r.HomeAgent.Source != discovery.SourceSRV || r.HomeAgent.Addr != netip.MustParseAddr("2001:db8:1::1") {
+		t.Fatalf("home agent %v", r.HomeAgent)
+	}
+	checkResult(t, r, th, alice)
+	if !strings.Contains(r.Trace.String(), "EAP-Request/MSCHAPv2") {
+		t.Fatalf("trace:\n%s", r.Trace)
+	}
+	t.Logf("bootstrap in %v, %d IKE round trips:\n%s", r.Total, r.Trace.RoundTrips(), r.Trace)
+
+	hoa := r.HomeAddress.Addr()
+	if err := th.ha.BindingStarted(ctx, alice, hoa, tr.Local().Addr()); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.ha.BindingEnded(ctx, hoa, aaa.CauseUserRequest); err != nil {
+		t.Fatal(err)
+	}
+	netns.Eventually(t, 5*time.Second, func() error {
+		d := fr.Detail()
+		if !strings.Contains(d, alice) || !strings.Contains(d, "Stop") || !strings.Contains(d, hoa.String()) {
+			return errorf("accounting detail so far:\n%s", d)
+		}
+		return nil
+	})
+}
+
+// systemHA runs the home agent's IKE responder in the home namespace.
+func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Client) *testHA {
+	t.Helper()
+	st, err := store.Open(t.TempDir()+"/ha.db", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	haAddr := netip.MustParseAddr("2001:db8:1::1")
+	h := &HomeAgent{ID: ike.FQDN(haName), PAD: ipsec.NewPAD(), Store: st, Logger: quietLogger(),
+		Certificates: pki.haCertChain(), PrivateKey: pki.haKey,
+		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: haAddr.String()}, AAARealms: []string{"example.net"},
+		Accounting: acct}
+	pool, err := lease.NewPool(lease.PoolConfig{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
+		First: netip.MustParseAddr("2001:db8:1::1000"), Last: netip.MustParseAddr("2001:db8:1::1fff"), Exclude: []netip.Addr{haAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Addresses = pool
+	cfg, err := h.Configure(ike.Config{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u *ike.UDPTransport
+	if err := home.Do(func() (err error) {
+		u, err = ike.ListenUDP(netip.AddrPortFrom(haAddr, ike.PortIKE))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	th := &testHA{addr: haAddr, ha: h, st: st, pad: h.PAD}
+	th.ep = ike.NewEndpoint(cfg, u, h.OnEvent)
+	u.Serve(th.ep, nil)
+	t.Cleanup(func() { th.ep.Close(); u.Close() })
+	return th
+}
