@@ -1,0 +1,104 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/x509"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mip6/discovery"
+	"mip6/ike"
+	"mip6/lease"
+	"mip6/store"
+)
+
+func (th *testHA) lease(t *testing.T, identity string) store.Lease {
+	t.Helper()
+	var ls []store.Lease
+	if err := th.st.View(func(tx *store.Tx) (err error) { ls, err = tx.LeasesOf(identity); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 {
+		t.Fatalf("leases of %s: %+v", identity, ls)
+	}
+	return ls[0]
+}
+
+// The lease follows the IKE SA (RFC 4877 §9): bound to its SPIs when
+// established, extended and re-bound when the MN rekeys it.
+func TestLeaseFollowsIKERekey(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock.Store(&t0)
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(_ *HomeAgent, pc *lease.PoolConfig) {
+		pc.Now = func() time.Time { return *clock.Load() }
+	})
+	rekeyed := make(chan ike.Event, 1)
+	cfg := mnConfig(n, ha1Addr)
+	cfg.OnEvent = func(ev ike.Event) {
+		if ev.Kind == ike.EventIKERekeyed {
+			rekeyed <- ev
+		}
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	sa := res.IKESA
+	waitFor(t, "lease bound to the IKE SA", func() bool {
+		return th.lease(t, alice).IKESA == store.SARef{SPIi: sa.InitiatorSPI, SPIr: sa.ResponderSPI}
+	})
+	if l := th.lease(t, alice); !l.Expiry.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("lease expiry %v, want %v", l.Expiry, t0.Add(time.Hour))
+	}
+
+	t1 := t0.Add(50 * time.Minute)
+	clock.Store(&t1)
+	if err := res.Endpoint.RekeyIKESA(sa.LocalSPI()); err != nil {
+		t.Fatal(err)
+	}
+	var ev ike.Event
+	select {
+	case ev = <-rekeyed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no IKE rekey")
+	}
+	want := store.SARef{SPIi: ev.IKESA.InitiatorSPI, SPIr: ev.IKESA.ResponderSPI}
+	waitFor(t, "lease re-bound to the new IKE SA", func() bool {
+		l := th.lease(t, alice)
+		return l.IKESA == want && l.Expiry.Equal(t1.Add(time.Hour))
+	})
+	if owner, _ := th.pad.OwnerOf(res.HomeAddress.Addr()); owner != alice {
+		t.Fatalf("PAD link lost on rekey: owner %q", owner)
+	}
+}
+
+// RFC 4640 §9.2: a bogus home agent offered first (DNS spoofing, say)
+// cannot prove itself to a certificate MN; the MN refuses it and moves on
+// to the real one.
+func TestBogusHomeAgentRefused(t *testing.T) {
+	n := newMemNet()
+	real, bogus := newPKI(t), newPKI(t)
+	certMN := func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.MobileNodes = []MobileNode{{Identity: alice, Auth: ike.AuthCert}}
+		h.TrustRoots = real.roots // the bogus HA accepts anyone's real certificate
+	}
+	newTestHA(t, n, ha2Addr, bogus, certMN)
+	th := newTestHA(t, n, ha1Addr, real, certMN)
+	cfg := mnConfig(n, ha2Addr, ha1Addr)
+	cfg.PSK = nil
+	cfg.Certificate = &Certificate{Chain: []*x509.Certificate{real.mnCert}, Key: real.mnKey}
+	cfg.HATrustRoots = real.roots
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	if len(res.Attempts) != 1 || res.Attempts[0].Failure != discovery.FailAuthRefused || res.Attempts[0].Candidate.Addr != ha2Addr {
+		t.Fatalf("attempts %v", res.Attempts)
+	}
+}
