@@ -95,7 +95,7 @@ type testPKI struct {
 	otherCACert *x509.Certificate
 }
 
-func newPKI(t *testing.T) *testPKI {
+func newPKI(t testing.TB) *testPKI {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mip6 test CA"},
@@ -140,7 +140,7 @@ type testHA struct {
 
 type haOption func(h *HomeAgent, pc *lease.PoolConfig)
 
-func newTestHA(t *testing.T, n *memNet, addr netip.Addr, pki *testPKI, opts ...haOption) *testHA {
+func newTestHA(t testing.TB, n *memNet, addr netip.Addr, pki *testPKI, opts ...haOption) *testHA {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "ha.db"), store.Options{})
 	if err != nil {
@@ -179,7 +179,7 @@ func newTestHA(t *testing.T, n *memNet, addr netip.Addr, pki *testPKI, opts ...h
 }
 
 // leases returns the store's leases (live or not) by identity.
-func (th *testHA) leases(t *testing.T) map[string][]netip.Addr {
+func (th *testHA) leases(t testing.TB) map[string][]netip.Addr {
 	t.Helper()
 	out := map[string][]netip.Addr{}
 	err := th.st.View(func(tx *store.Tx) error {

@@ -62,7 +62,7 @@ ha1          IN AAAA 2001:db8:1::1
 }
 
 // localAAA runs an in-process RADIUS server on ::1 with alice's password.
-func localAAA(t *testing.T, onAcct func(aaa.AccountingRecord)) *aaa.Client {
+func localAAA(t testing.TB, onAcct func(aaa.AccountingRecord)) *aaa.Client {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "[::1]:0")
 	if err != nil {
@@ -77,7 +77,7 @@ func localAAA(t *testing.T, onAcct func(aaa.AccountingRecord)) *aaa.Client {
 		Timeout: 500 * time.Millisecond, Retries: 1}
 }
 
-func eapHA(t *testing.T, n *memNet, pki *testPKI, client *aaa.Client) *testHA {
+func eapHA(t testing.TB, n *memNet, pki *testPKI, client *aaa.Client) *testHA {
 	return newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
 		h.MobileNodes = nil // every identity of the realm is the AAA server's
 		h.AAA = &aaa.EAPAuthenticator{Client: client, CalledStationID: ha1Addr.String()}
