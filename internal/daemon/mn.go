@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -36,7 +35,7 @@ type MobileNode struct {
 	res         *bootstrap.Result
 	host        *hostnet.MobileHost
 	node        *node.MobileNode
-	conn        *net.UDPConn
+	conn        *node.HostConn
 	coa         netip.Addr
 	rebootstrap chan string
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"time"
 
@@ -67,6 +66,13 @@ func (m *MobileNode) session(ctx context.Context) error {
 		return err
 	}
 	bc.OnEvent = m.onIKEEvent
+	hc, err := node.ListenHost(ike.PortIKE)
+	if err != nil {
+		return fmt.Errorf("UDP port %d for IKE: %w", ike.PortIKE, err)
+	}
+	tr := &node.IKETransport{Conn: hc}
+	defer tr.Close()
+	bc.Transport = tr
 	res, err := bootstrap.Run(ctx, bc)
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -107,7 +113,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	conn, err := net.ListenUDP("udp6", &net.UDPAddr{Port: ike.PortNATT})
+	conn, err := node.ListenHost(ike.PortNATT)
 	if err != nil {
 		host.Close()
 		return fmt.Errorf("UDP port %d for ESP: %w", ike.PortNATT, err)
@@ -122,7 +128,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	ep, spi, ha := res.Endpoint, res.IKESA.LocalSPI(), res.HomeAgent.Addr
 	n, err := node.NewMobileNode(node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
 		Core: core, SAD: ipsec.NewSAD(), Conn: conn, Host: host, Log: m.log,
-		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT)),
+		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(coa, ike.PortNATT)),
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(ha, ike.PortIKE))
 		},

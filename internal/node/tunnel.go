@@ -90,12 +90,25 @@ func (t *tunnel) sendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) err
 		t.counters.inc(cDropSend)
 		return err
 	}
-	if _, err := t.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+	if _, err := t.write(pkt, out.SA.Endpoints().Local.Addr(), to); err != nil {
 		t.counters.inc(cDropSend)
 		return err
 	}
 	t.counters.inc(cESPOut)
 	return nil
+}
+
+// sourceWriter is a socket that can choose the source address (HostConn).
+type sourceWriter interface {
+	WriteFrom(b []byte, src netip.Addr, dst netip.AddrPort) (int, error)
+}
+
+// write sends from src when the socket can choose it.
+func (t *tunnel) write(b []byte, src netip.Addr, to netip.AddrPort) (int, error) {
+	if sw, ok := t.conn.(sourceWriter); ok {
+		return sw.WriteFrom(b, src, to)
+	}
+	return t.conn.WriteToUDPAddrPort(b, to)
 }
 
 // moveRemote points the outbound SA at a new remote endpoint.

@@ -1,0 +1,186 @@
+package daemon_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mip6/internal/control"
+	"mip6/internal/netns"
+	"mip6/internal/tshark"
+)
+
+// buildMIP6 builds the mip6 binary once for the system tests.
+func buildMIP6(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mip6")
+	out, err := exec.Command("go", "build", "-o", bin, "mip6/cmd/mip6").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build mip6: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// lab is the issue's topology in network namespaces: home link (HA ::2,
+// router ::1), access networks A and B, and a correspondent, joined by one
+// router.
+type lab struct {
+	ha, router, cn, mn *netns.NS
+}
+
+func newLab(t *testing.T) *lab {
+	l := &lab{ha: netns.New(t, "ha"), router: netns.New(t, "rt"), cn: netns.New(t, "cn"), mn: netns.New(t, "mn")}
+	l.router.Forwarding(t)
+	netns.Link(t, l.ha, "ha0", l.router, "rhome")
+	netns.Link(t, l.cn, "c0", l.router, "rc")
+	netns.Link(t, l.mn, "a0", l.router, "ra")
+	netns.Link(t, l.mn, "b0", l.router, "rb")
+	for dev, addr := range map[string]string{"rhome": "2001:db8:1::1/64", "rc": "2001:db8:c::1/64",
+		"ra": "2001:db8:a::1/64", "rb": "2001:db8:b::1/64"} {
+		l.router.AddAddr(t, dev, addr)
+	}
+	l.ha.AddAddr(t, "ha0", "2001:db8:1::2/64")
+	l.ha.AddRoute(t, "default", "via", "2001:db8:1::1")
+	l.cn.AddAddr(t, "c0", "2001:db8:c::100/64")
+	l.cn.AddRoute(t, "default", "via", "2001:db8:c::1")
+	return l
+}
+
+// attach puts the mobile node on access network dev (a0 or b0) with coa.
+func (l *lab) attach(t *testing.T, dev, coa, gw string) {
+	for _, d := range []string{"a0", "b0"} {
+		l.mn.Run(t, "ip", "-6", "addr", "flush", "dev", d, "scope", "global")
+	}
+	l.mn.AddAddr(t, dev, coa+"/64")
+	l.mn.Run(t, "ip", "-6", "route", "replace", "default", "via", gw, "dev", dev)
+}
+
+func status(t *testing.T, bin, sock string) (*control.Status, error) {
+	out, err := exec.Command(bin, "status", "-s", sock, "--json").Output()
+	if err != nil {
+		return nil, err
+	}
+	var s control.Status
+	return &s, json.Unmarshal(out, &s)
+}
+
+func bindingTo(t *testing.T, bin, sock, coa string) func() error {
+	return func() error {
+		s, err := status(t, bin, sock)
+		if err != nil {
+			return err
+		}
+		for _, b := range s.Bindings {
+			if b.CareOf == coa {
+				return nil
+			}
+		}
+		return fmt.Errorf("no binding to %s: %+v", coa, s.Bindings)
+	}
+}
+
+// The scenario for real: the mip6 daemons bootstrap with IKEv2 (PSK, CP
+// home address), register from A, the correspondent pings the home
+// address, the MN moves to B, pings again, and de-registers when stopped.
+// The capture of the home agent's link is checked with tshark.
+func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
+	netns.Require(t, "ping", "tcpdump", "tshark")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	l := newLab(t)
+	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
+
+	haConf := filepath.Join(dir, "ha.conf")
+	write(t, haConf, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+home_interface = "ha0"
+[ike]
+listen = ["[2001:db8:1::2]:500", "[2001:db8:1::2]:4500"]
+identity = "ha.example.net"
+[addresses]
+pool = "2001:db8:1::1000/116"
+[[mobile_node]]
+identity = "alice@example.net"
+auth = "psk"
+psk = "system test pre-shared key"
+[store]
+path = "%s/ha.db"
+[daemon]
+control_socket = "%s/ha.sock"
+log_level = "debug"
+`, dir, dir))
+	mnConf := filepath.Join(dir, "mn.conf")
+	write(t, mnConf, fmt.Sprintf(`
+identity = "alice@example.net"
+[credential]
+psk = "system test pre-shared key"
+[home_agent]
+address = "2001:db8:1::2"
+identity = "ha.example.net"
+[mobility]
+interfaces = ["a0", "b0"]
+[daemon]
+control_socket = "%s/mn.sock"
+log_level = "debug"
+`, dir))
+	pcap := filepath.Join(dir, "home.pcap")
+	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, "udp")
+	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
+	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
+	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
+	defer func() {
+		if t.Failed() {
+			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
+		}
+	}()
+	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	s, err := status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoa := s.Bindings[0].HomeAddress
+	if !strings.HasPrefix(hoa, "2001:db8:1::1") || s.Bindings[0].Identity != "alice@example.net" {
+		t.Fatalf("binding %+v", s.Bindings[0])
+	}
+	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+
+	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
+	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
+	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+	if ms, err := status(t, bin, mnSock); err != nil || len(ms.Bindings) != 1 || ms.Bindings[0].State != "registered" {
+		t.Fatalf("mobile node status %+v, %v", ms, err)
+	}
+
+	mn.Stop() // SIGTERM: de-register first
+	netns.Eventually(t, 10*time.Second, func() error {
+		s, err := status(t, bin, haSock)
+		if err == nil && len(s.Bindings) > 0 {
+			err = fmt.Errorf("binding still there: %+v", s.Bindings)
+		}
+		return err
+	})
+	ha.Stop()
+	dump.Stop()
+	// Captured on the sender: the kernel leaves UDP checksums to the veth
+	// offload, so tshark would see them unfilled.
+	tshark.RequireClean(t, pcap, tshark.Options{Prefs: []string{"udp.check_checksum:FALSE"}})
+	pkts := tshark.Run(t, pcap, tshark.Options{Filter: "esp"}, "esp.spi")
+	if len(pkts) < 10 {
+		t.Fatalf("only %d ESP packets on the home link", len(pkts))
+	}
+}
+
+func write(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
