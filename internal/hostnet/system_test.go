@@ -54,9 +54,18 @@ func buildTopology(t *testing.T) *topology {
 	tp := &topology{ha: netns.New(t, "ha"), rt: netns.New(t, "rt"), mn: netns.New(t, "mn"), cn: netns.New(t, "cn")}
 	rt := tp.rt
 	rt.Forwarding(t)
+	// A spare port (a veth whose other end stays idle, with IPv6 off) keeps
+	// each bridge's carrier up while the MN's port moves: a bridge that
+	// gains its first port gets carrier only after linkwatch's delay of up
+	// to a second, and the first Binding Update would wait for it.
 	for _, br := range []string{"brH", "brA", "brB"} {
 		rt.Run(t, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "0")
 		rt.Up(t, br)
+		rt.Run(t, "ip", "link", "add", "s"+br, "type", "veth", "peer", "name", "i"+br)
+		rt.Sysctl(t, "net.ipv6.conf.i"+br+".disable_ipv6", "1")
+		rt.Run(t, "ip", "link", "set", "s"+br, "master", br)
+		rt.Up(t, "s"+br)
+		rt.Up(t, "i"+br)
 	}
 	netns.Link(t, tp.ha, "home0", rt, "p-ha")
 	rt.Run(t, "ip", "link", "set", "p-ha", "master", "brH")
