@@ -24,7 +24,7 @@ func BenchmarkBootstrap(b *testing.B) {
 				cfg = mnConfig(n, ha1Addr)
 			case "Certificate":
 				newTestHA(b, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
-					h.MobileNodes = []MobileNode{{Identity: alice, Auth: ike.AuthCert}}
+					h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthCert}}
 				})
 				cfg = mnConfig(n, ha1Addr)
 				cfg.PSK = nil

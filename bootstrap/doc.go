@@ -39,6 +39,10 @@
 // retransmissions, and the EAP request each IKE_AUTH response carried)
 // for the demo timeline and latency figures.
 //
+// Result.Lost fires when the IKE SA ends (deleted by the home agent, or
+// the home agent stopped answering); MobileNode re-runs the bootstrap
+// then, or whenever the caller wants to re-anchor (RFC 4640 §5.3).
+//
 // What is cached between runs (home agent, home address) is chosen in
 // CacheConfig and kept in a small JSON file written atomically.
 //
@@ -48,7 +52,7 @@
 // # Home agent
 //
 // HomeAgent.Configure fills an ike.Config's responder hooks: LookupPeer
-// finds configured mobile nodes (PSK, certificate, EAP) and, for the
+// finds configured mobile nodes (Subscribers: PSK, certificate, EAP) and, for the
 // AAARealms, any identity, authenticated by EAP through HomeAgent.AAA
 // (aaa.EAPAuthenticator: RADIUS pass-through) whose answer's User-Name
 // becomes the IKE SA's identity; AssignAddress takes a lease from a

@@ -21,8 +21,8 @@ import (
 	"mip6/store"
 )
 
-// MobileNode is one mobile node a home agent serves.
-type MobileNode struct {
+// Subscriber is one mobile node a home agent serves.
+type Subscriber struct {
 	Identity string       // its NAI (IDi)
 	Auth     ike.AuthKind // AuthPSK, AuthCert or AuthEAP (checked by AAA)
 	PSK      []byte
@@ -44,7 +44,7 @@ type HomeAgent struct {
 	PrivateKey   gocrypto.Signer
 	TrustRoots   *x509.CertPool
 
-	MobileNodes []MobileNode
+	Subscribers []Subscriber
 	// AAA authenticates EAP mobile nodes (aaa.EAPAuthenticator for RADIUS
 	// pass-through) and, for the AAARealms, identities not configured
 	// here: their IDi may be a routing identity such as "@example.net".
@@ -66,7 +66,7 @@ type HomeAgent struct {
 	Logger   *slog.Logger
 
 	mu       sync.Mutex
-	mns      map[string]*MobileNode
+	mns      map[string]*Subscriber
 	statics  map[netip.Addr]string
 	sessions map[netip.Addr]*aaa.Session
 }
@@ -78,9 +78,9 @@ func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
 		return base, fmt.Errorf("bootstrap: home agent needs Addresses and PAD")
 	}
 	h.mu.Lock()
-	h.mns, h.statics, h.sessions = map[string]*MobileNode{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
-	for i := range h.MobileNodes {
-		mn := &h.MobileNodes[i]
+	h.mns, h.statics, h.sessions = map[string]*Subscriber{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
+	for i := range h.Subscribers {
+		mn := &h.Subscribers[i]
 		if mn.Auth == ike.AuthPSK && len(mn.PSK) == 0 {
 			h.mu.Unlock()
 			return base, fmt.Errorf("bootstrap: mobile node %s: PSK authentication without a key", mn.Identity)
@@ -115,7 +115,7 @@ func (h *HomeAgent) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (h *HomeAgent) mobileNode(identity string) *MobileNode {
+func (h *HomeAgent) mobileNode(identity string) *Subscriber {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.mns[identity]

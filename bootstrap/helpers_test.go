@@ -148,7 +148,7 @@ func newTestHA(t testing.TB, n *memNet, addr netip.Addr, pki *testPKI, opts ...h
 	}
 	h := &HomeAgent{ID: ike.FQDN(haName), PAD: ipsec.NewPAD(), Store: st, Logger: quietLogger(),
 		Certificates: []*x509.Certificate{pki.haCert}, PrivateKey: pki.haKey, TrustRoots: pki.roots,
-		MobileNodes: []MobileNode{
+		Subscribers: []Subscriber{
 			{Identity: alice, Auth: ike.AuthPSK, PSK: alicePSK},
 			{Identity: bob, Auth: ike.AuthPSK, PSK: bobPSK},
 		}}

@@ -33,6 +33,7 @@ type Result struct {
 
 	transport Transport
 	ownTrans  bool
+	tracker   *saTracker
 }
 
 // Close deletes the IKE SA and closes the transport Run opened.
@@ -257,13 +258,11 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 		ep.Close()
 		return nil, discovery.FailInternalAddressFailure, errors.New("CFG_REPLY carried no home address")
 	}
+	tracker := newTracker(ev.IKESA.LocalSPI(), cfg.OnEvent)
 	mu.Lock()
-	after = cfg.OnEvent
-	if after == nil {
-		after = func(ike.Event) {}
-	}
+	after = tracker.event
 	mu.Unlock()
-	return &Result{HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep}, 0, nil
+	return &Result{HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: tracker}, 0, nil
 }
 
 // classify maps an IKE failure to the candidate list's reasons.

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func TestBogusHomeAgentRefused(t *testing.T) {
 	n := newMemNet()
 	real, bogus := newPKI(t), newPKI(t)
 	certMN := func(h *HomeAgent, _ *lease.PoolConfig) {
-		h.MobileNodes = []MobileNode{{Identity: alice, Auth: ike.AuthCert}}
+		h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthCert}}
 		h.TrustRoots = real.roots // the bogus HA accepts anyone's real certificate
 	}
 	newTestHA(t, n, ha2Addr, bogus, certMN)
@@ -101,4 +102,39 @@ func TestBogusHomeAgentRefused(t *testing.T) {
 	if len(res.Attempts) != 1 || res.Attempts[0].Failure != discovery.FailAuthRefused || res.Attempts[0].Candidate.Addr != ha2Addr {
 		t.Fatalf("attempts %v", res.Attempts)
 	}
+}
+
+// The home agent deletes the IKE SA (operator reset, say): the MN sees it
+// lost and bootstraps again, getting its cached home address back.
+func TestRebootstrapWhenHADeletes(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t))
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Cache = CacheConfig{Path: t.TempDir() + "/mn.json", HomeAgent: true, HomeAddress: true}
+	m := NewMobileNode(cfg)
+	defer m.Close()
+	res, err := m.Bootstrap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := th.ep.DeleteIKESA(res.IKESA.ResponderSPI); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-res.Lost():
+	case <-time.After(5 * time.Second):
+		t.Fatal("MN did not notice the deleted IKE SA")
+	}
+	if !errors.Is(res.LostErr(), ErrIKESADeleted) {
+		t.Fatalf("lost: %v", res.LostErr())
+	}
+	waitFor(t, "HA released the PAD link", func() bool { _, ok := th.pad.OwnerOf(res.HomeAddress.Addr()); return !ok })
+	res2, err := m.Bootstrap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.HomeAddress != res.HomeAddress || m.Current() != res2 || res2.LostErr() != nil {
+		t.Fatalf("re-bootstrap: %s, want %s", res2.HomeAddress, res.HomeAddress)
+	}
+	checkResult(t, res2, th, alice)
 }

@@ -42,7 +42,7 @@ ha1          IN AAAA 2001:db8:1::1
 	n := newMemNet()
 	pki := newPKI(t)
 	th := newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
-		h.MobileNodes = []MobileNode{{Identity: alice, Auth: ike.AuthCert}}
+		h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthCert}}
 	})
 	cfg := mnConfig(n)
 	cfg.PSK = nil
@@ -79,7 +79,7 @@ func localAAA(t testing.TB, onAcct func(aaa.AccountingRecord)) *aaa.Client {
 
 func eapHA(t testing.TB, n *memNet, pki *testPKI, client *aaa.Client) *testHA {
 	return newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
-		h.MobileNodes = nil // every identity of the realm is the AAA server's
+		h.Subscribers = nil // every identity of the realm is the AAA server's
 		h.AAA = &aaa.EAPAuthenticator{Client: client, CalledStationID: ha1Addr.String()}
 		h.AAARealms = []string{"example.net"}
 		h.Accounting = client
