@@ -317,11 +317,19 @@ func runScenario(t *testing.T, key keying) {
 	t.Logf("registered from A in %v", attach(t, h, m, coaA))
 	requireClaimed(t, tp.ha, h, true)
 	pingHome(t, tp.cn)
+	// A TCP stream to the home address runs through the move.
+	st := startStream(t, tp.mn, tp.cn)
+	t.Logf("TCP to the home address through the tunnel: %.0f Mbit/s", st.await(t, 2<<20))
 
 	// Move to access network B.
+	st.resetGap()
 	tp.attachMN(t, "brB", coaA, coaB)
 	t.Logf("handover to B: binding moved in %v", attach(t, h, m, coaB))
 	pingHome(t, tp.cn)
+	st.await(t, 1<<20)
+	t.Logf("TCP stream survived the move: %d bytes intact, longest pause %v",
+		st.received.Load(), time.Duration(st.maxGap.Load()).Round(time.Millisecond))
+	st.close()
 
 	// Return home: the binding goes, the home address is answered directly.
 	tp.attachMN(t, "brH", coaB, homeAddr)
