@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"mip6/aaa"
+	"mip6/bootstrap"
 	"mip6/ha"
 	"mip6/ike"
 	"mip6/internal/config"
@@ -23,20 +24,14 @@ import (
 	"mip6/store"
 )
 
-// Assigner hands out home addresses (lease.Pool, lease.DHCPv6).
-type Assigner interface {
-	Assign(identity string, suggested netip.Addr) (netip.Prefix, error)
-	Renew(identity string, addr netip.Addr) error
-	Release(identity string, addr netip.Addr) error
-}
-
 // HomeAgent is a running home agent daemon.
 type HomeAgent struct {
 	cfg      *config.HA
 	log      *slog.Logger
 	started  time.Time
 	st       *store.Store
-	assigner Assigner
+	assigner lease.Assigner
+	bha      *bootstrap.HomeAgent // PAD, leases, EAP via AAA, accounting
 	pad      *ipsec.PAD
 	core     *ha.HomeAgent
 	ep       *ike.Endpoint
@@ -47,9 +42,6 @@ type HomeAgent struct {
 
 	mu     sync.Mutex
 	ikeSAs map[uint64]ike.SAInfo // established IKE SAs by our SPI
-	// EAPServer, when set, authenticates mobile nodes with auth = "eap"
-	// (RADIUS pass-through).
-	EAPServer func() ike.EAPAuthenticator
 }
 
 // StartHomeAgent opens everything a home agent needs; errors name what to
@@ -64,16 +56,17 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 	if h.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
 		return nil, err
 	}
-	if err = h.openAssigner(); err != nil {
+	h.pad = ipsec.NewPAD()
+	h.bha = &bootstrap.HomeAgent{ID: h.localID(), Store: h.st, PAD: h.pad, Logger: log}
+	for _, m := range cfg.MobileNodes {
+		h.bha.Subscribers = append(h.bha.Subscribers, bootstrap.Subscriber{Identity: m.Identity,
+			Auth: ikeAuth(m.Auth), PSK: []byte(m.PSK), HomeAddress: m.HomeAddress.Addr})
+	}
+	if err = h.openAAA(); err != nil {
 		return nil, err
 	}
-	h.pad = ipsec.NewPAD()
-	for _, m := range cfg.MobileNodes {
-		e := ipsec.PADEntry{Identity: m.Identity, Auth: padAuth(m.Auth)}
-		if m.HomeAddress.IsValid() {
-			e.ChildSAAddrs = []ipsec.AddrRange{{From: m.HomeAddress.Addr, To: m.HomeAddress.Addr}}
-		}
-		h.pad.Set(e)
+	if err = h.openAssigner(); err != nil {
+		return nil, err
 	}
 	hc := ha.Config{Address: cfg.HomeAgent.Address.Addr, HomePrefixes: []netip.Prefix{cfg.HomeAgent.HomePrefix.Prefix},
 		MaxLifetime: cfg.HomeAgent.MaxLifetime.Duration, KeyMgmtMobility: true}
@@ -89,28 +82,42 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 	return h, nil
 }
 
-func padAuth(a string) ipsec.AuthMethods {
+func ikeAuth(a string) ike.AuthKind {
 	switch a {
 	case "pubkey":
-		return ipsec.AuthCertificate
+		return ike.AuthCert
 	case "eap":
-		return ipsec.AuthEAP
+		return ike.AuthEAP
 	}
-	return ipsec.AuthSharedSecret
+	return ike.AuthPSK
+}
+
+// openAAA sets up RADIUS for EAP pass-through and accounting.
+func (h *HomeAgent) openAAA() error {
+	r := &h.cfg.RADIUS
+	if len(r.Servers) == 0 {
+		return nil
+	}
+	c := &aaa.Client{Timeout: r.Timeout.Duration, NASIdentifier: r.NASIdentifier}
+	for _, s := range r.Servers {
+		c.Servers = append(c.Servers, aaa.Server{Addr: s.String(), Secret: []byte(r.Secret)})
+	}
+	h.bha.AAA = &aaa.EAPAuthenticator{Client: c, CalledStationID: h.cfg.HomeAgent.Address.String()}
+	if r.Accounting {
+		h.bha.Accounting = c
+	}
+	return nil
 }
 
 func (h *HomeAgent) openAssigner() error {
 	pol := lease.Policy{Store: h.st, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, LeaseTime: h.cfg.IKE.Lifetime.Duration,
-		Authorize: func(identity string, a netip.Addr) bool {
-			owner, ok := h.staticOwner(a)
-			return !ok || owner == identity
-		}}
+		Authorize: h.bha.Authorize}
 	if h.cfg.Addresses.Source == "dhcpv6" {
 		d, err := lease.NewDHCPv6(lease.DHCPv6Config{Policy: pol, Interface: h.cfg.Addresses.DHCPv6Interface})
 		if err != nil {
 			return fmt.Errorf("addresses: DHCPv6 on %s: %w", h.cfg.Addresses.DHCPv6Interface, err)
 		}
-		h.assigner = d
+		h.assigner, h.bha.Addresses = d, d
 		return nil
 	}
 	p := h.cfg.Addresses.Pool.Prefix
@@ -124,7 +131,7 @@ func (h *HomeAgent) openAssigner() error {
 	if err != nil {
 		return fmt.Errorf("addresses: pool %s: %w", p, err)
 	}
-	h.assigner = pool
+	h.assigner, h.bha.Addresses = pool, pool
 	return nil
 }
 
@@ -134,17 +141,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 		a[i/8] |= 0x80 >> (i % 8)
 	}
 	return netip.AddrFrom16(a)
-}
-
-// staticOwner says which configured mobile node a static home address is
-// for.
-func (h *HomeAgent) staticOwner(a netip.Addr) (string, bool) {
-	for _, m := range h.cfg.MobileNodes {
-		if m.HomeAddress.IsValid() && m.HomeAddress.Addr == a {
-			return m.Identity, true
-		}
-	}
-	return "", false
 }
 
 // padAuthorizer answers the core's question from the PAD: the temporary
@@ -179,9 +175,6 @@ func (h *HomeAgent) Close() {
 		h.keyLog.Close()
 	}
 }
-
-// errNotConfigured is returned to IKE for identities the config lacks.
-var errNotConfigured = errors.New("identity is not a configured mobile node")
 
 func openKeyLog(path string) (io.WriteCloser, error) {
 	if path == "" {

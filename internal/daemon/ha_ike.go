@@ -1,8 +1,13 @@
 package daemon
 
 import (
+	"context"
+	"time"
+
 	"bytes"
 	"fmt"
+	"mip6/aaa"
+	"mip6/ha"
 	"net"
 	"net/netip"
 
@@ -19,12 +24,9 @@ func (h *HomeAgent) openIKE() error {
 		return err
 	}
 	h.keyLog = kl
-	cfg := ike.Config{
-		LookupPeer:      h.lookupPeer,
-		AssignAddress:   h.assignAddress,
-		ReleaseAddress:  h.releaseAddress,
-		CookieThreshold: h.cfg.IKE.CookieThreshold,
-		Logger:          h.log,
+	cfg, err := h.bha.Configure(ike.Config{CookieThreshold: h.cfg.IKE.CookieThreshold, Logger: h.log})
+	if err != nil {
+		return err
 	}
 	if kl != nil {
 		cfg.KeyLog = kl
@@ -50,7 +52,8 @@ func (h *HomeAgent) openIKE() error {
 	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
 	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, PAD: h.pad, SAD: ipsec.NewSAD(), Conn: natt,
 		Link: h.link, IKE: node.IKEHandlerFor(h.ep, nattLocal), Log: h.log,
-		MoveIKE: func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) }})
+		MoveIKE:   func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) },
+		OnBinding: h.accounting})
 	if err != nil {
 		return err
 	}
@@ -65,36 +68,6 @@ func (h *HomeAgent) openIKE() error {
 	return nil
 }
 
-// lookupPeer finds the PAD entry for an IKE_AUTH initiator.
-func (h *HomeAgent) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConfig, error) {
-	id := idi.String()
-	for _, m := range h.cfg.MobileNodes {
-		if m.Identity != id {
-			continue
-		}
-		p := &ike.PeerConfig{Name: id, LocalID: h.localID(), RemoteID: idi, LocalAuth: ike.AuthPSK,
-			Children: []ike.ChildConfig{{Name: "mip6", LocalTS: []ike.Selector{ike.PrefixSelector(netip.MustParsePrefix("::/0"))},
-				RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}}
-		switch m.Auth {
-		case "psk":
-			p.RemoteAuth, p.PSK = ike.AuthPSK, []byte(m.PSK)
-		case "eap":
-			if h.EAPServer == nil {
-				return nil, fmt.Errorf("%s uses EAP but no RADIUS authenticator is configured", id)
-			}
-			p.RemoteAuth, p.EAPServer = ike.AuthEAP, h.EAPServer
-		default:
-			return nil, fmt.Errorf("%s: auth %q needs certificates, which ha.conf does not configure yet", id, m.Auth)
-		}
-		if p.RemoteAuth != ike.AuthEAP {
-			p.LocalAuth = ike.AuthPSK
-			p.PSK = []byte(m.PSK)
-		}
-		return p, nil
-	}
-	return nil, errNotConfigured
-}
-
 func (h *HomeAgent) localID() ike.Identity {
 	if h.cfg.IKE.Identity != "" {
 		return ike.FQDN(h.cfg.IKE.Identity)
@@ -102,41 +75,9 @@ func (h *HomeAgent) localID() ike.Identity {
 	return ike.AddrIdentity(h.cfg.HomeAgent.Address.Addr)
 }
 
-// assignAddress gives a mobile node its static home address, or one from
-// the pool or DHCPv6, and links it to the identity in the PAD (RFC 4877 §9).
-func (h *HomeAgent) assignAddress(peer ike.Identity, suggested netip.Addr) (netip.Prefix, error) {
-	id := peer.String()
-	for _, m := range h.cfg.MobileNodes {
-		if m.Identity == id && m.HomeAddress.IsValid() {
-			return netip.PrefixFrom(m.HomeAddress.Addr, h.cfg.HomeAgent.HomePrefix.Bits()), nil
-		}
-	}
-	p, err := h.assigner.Assign(id, suggested)
-	if err != nil {
-		h.log.Warn("no home address", "identity", id, "err", err)
-		return p, err
-	}
-	if err := h.pad.AddTemporary(id, p.Addr()); err != nil {
-		h.assigner.Release(id, p.Addr())
-		return netip.Prefix{}, err
-	}
-	h.log.Info("home address assigned", "identity", id, "hoa", p)
-	return p, nil
-}
-
-func (h *HomeAgent) releaseAddress(peer ike.Identity, p netip.Prefix) {
-	id := peer.String()
-	if _, static := h.staticOwner(p.Addr()); static {
-		return
-	}
-	h.pad.RemoveTemporary(id, p.Addr())
-	if err := h.assigner.Release(id, p.Addr()); err != nil {
-		h.log.Warn("releasing home address", "identity", id, "hoa", p, "err", err)
-	}
-}
-
 // onEvent installs, rekeys and removes what IKE negotiated.
 func (h *HomeAgent) onEvent(ev ike.Event) {
+	h.bha.OnEvent(ev)
 	id := ev.IKESA.RemoteID.String()
 	log := h.log.With("identity", id, "hoa", ev.IKESA.AssignedAddress)
 	switch ev.Kind {
@@ -154,8 +95,8 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 			log.Error("CHILD_SA not installed", "err", err)
 			return
 		}
-		if ev.Kind == ike.EventChildRekeyed && ev.OldChild != nil {
-			h.assigner.Renew(id, ev.IKESA.AssignedAddress.Addr())
+		if ev.OldChild != nil {
+			h.node.RemoveSPI(ev.OldChild.InboundSPI)
 		}
 		log.Info("CHILD_SA installed", "child", ev.Child.String())
 	case ike.EventChildDeleted:
@@ -165,7 +106,6 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		delete(h.ikeSAs, ev.PreviousIKESA.LocalSPI())
 		h.ikeSAs[ev.IKESA.LocalSPI()] = ev.IKESA
 		h.mu.Unlock()
-		h.assigner.Renew(id, ev.IKESA.AssignedAddress.Addr())
 	case ike.EventIKEDeleted, ike.EventFailed:
 		h.mu.Lock()
 		delete(h.ikeSAs, ev.IKESA.LocalSPI())
@@ -219,4 +159,26 @@ func (h *HomeAgent) Policy(identity string) (string, error) {
 	var b bytes.Buffer
 	err := ipsec.WritePolicy(&b, ipsec.RoleHomeAgent, identity, spd, h.node.SAD(), h.pad, ipsec.Names{})
 	return b.String(), err
+}
+
+// accounting sends RADIUS Accounting Start/Stop per binding, off the
+// packet path.
+func (h *HomeAgent) accounting(b ha.Binding, up bool) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if up {
+			err = h.bha.BindingStarted(ctx, b.Identity, b.HomeAddress, b.CareOf)
+		} else {
+			cause := aaa.CauseUserRequest
+			if !b.Expires.After(time.Now()) {
+				cause = aaa.CauseIdleTimeout
+			}
+			err = h.bha.BindingEnded(ctx, b.HomeAddress, cause)
+		}
+		if err != nil {
+			h.log.Warn("RADIUS accounting", "identity", b.Identity, "hoa", b.HomeAddress, "start", up, "err", err)
+		}
+	}()
 }

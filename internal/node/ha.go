@@ -35,6 +35,7 @@ type HomeAgent struct {
 	obs  Observer
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag.
 	moveIKE func(ikeSA uint64, to netip.AddrPort)
+	onBind  func(b ha.Binding, up bool)
 
 	t tunnel
 
@@ -53,8 +54,12 @@ type HomeAgentConfig struct {
 	Link    HomeLink
 	IKE     IKEHandler
 	MoveIKE func(ikeSA uint64, to netip.AddrPort)
-	Log     *slog.Logger
-	Observe Observer
+	// OnBinding hears a home address's binding start (first registration)
+	// and end (de-registration or expiry), e.g. for RADIUS accounting. It
+	// must not block.
+	OnBinding func(b ha.Binding, up bool)
+	Log       *slog.Logger
+	Observe   Observer
 }
 
 // NewHomeAgent builds the home agent's packet path.
@@ -62,7 +67,7 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	if c.Core == nil || c.SAD == nil || c.PAD == nil || c.Conn == nil || c.Link == nil {
 		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn and Link")
 	}
-	h := &HomeAgent{core: c.Core, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE,
+	h := &HomeAgent{core: c.Core, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
 		children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, remotes: map[netip.Addr]netip.AddrPort{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -49,9 +49,15 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 	}
 	if r.Effects.Has(ha.EffectClaimHomeAddress) {
 		h.link.Claim(b.HomeAddress)
+		if h.onBind != nil {
+			h.onBind(b, true)
+		}
 	}
 	if r.Effects.Has(ha.EffectReleaseHomeAddress) {
 		h.link.Release(b.HomeAddress)
+		if h.onBind != nil {
+			h.onBind(b, false)
+		}
 	}
 	if r.Verdict == ha.Accepted {
 		h.t.counters.inc(cRegistrations)
