@@ -69,6 +69,17 @@ type HomeAgent struct {
 	mns      map[string]*Subscriber
 	statics  map[netip.Addr]string
 	sessions map[netip.Addr]*aaa.Session
+	lmu      sync.Mutex // serialises assign and release
+	// holds counts the IKE SAs using each lease: a re-bootstrapped MN's
+	// new IKE SA gets the lease its old one holds, and the old one's end
+	// must not release it.
+	holds   map[hold]int
+	aaaOnly map[string]bool // PAD entries made for AAA-authenticated identities
+}
+
+type hold struct {
+	identity string
+	addr     netip.Addr
 }
 
 // Configure fills base's responder hooks (LookupPeer, AssignAddress,
@@ -79,6 +90,7 @@ func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
 	}
 	h.mu.Lock()
 	h.mns, h.statics, h.sessions = map[string]*Subscriber{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
+	h.holds, h.aaaOnly = map[hold]int{}, map[string]bool{}
 	for i := range h.Subscribers {
 		mn := &h.Subscribers[i]
 		if mn.Auth == ike.AuthPSK && len(mn.PSK) == 0 {
@@ -190,35 +202,70 @@ func (h *HomeAgent) Authorize(identity string, addr netip.Addr) bool {
 // identity and its temporary PAD entry, both or neither.
 func (h *HomeAgent) assign(peer ike.Identity, suggested netip.Addr) (netip.Prefix, error) {
 	key := identityKey(peer)
-	if mn := h.mobileNode(key); mn != nil && mn.HomeAddress.IsValid() {
+	mn := h.mobileNode(key)
+	// lmu, not mu: the Assigner may call back into Authorize.
+	h.lmu.Lock()
+	defer h.lmu.Unlock()
+	if mn != nil && mn.HomeAddress.IsValid() {
 		suggested = mn.HomeAddress
 	} else if mn == nil {
 		// Authenticated by the AAA server under its real identity.
 		if _, ok := h.PAD.Lookup(key); !ok {
 			h.PAD.Set(ipsec.PADEntry{Identity: key, Auth: ipsec.AuthEAP})
+			h.aaaOnly[key] = true
 		}
 	}
 	p, err := h.Addresses.Assign(key, suggested)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	if err := h.PAD.AddTemporary(key, p.Addr()); err != nil {
-		if rerr := h.Addresses.Release(key, p.Addr()); rerr != nil {
-			h.logger().Warn("bootstrap: lease not released", "identity", key, "addr", p.Addr(), "err", rerr)
+	if err == nil {
+		if err = h.PAD.AddTemporary(key, p.Addr()); err != nil && h.holds[hold{key, p.Addr()}] == 0 {
+			h.releaseLocked(key, p.Addr())
 		}
+	}
+	if err != nil {
+		h.dropAAAEntry(key)
 		return netip.Prefix{}, err
 	}
+	h.holds[hold{key, p.Addr()}]++
 	h.logger().Info("bootstrap: home address assigned", "identity", key, "addr", p)
 	return p, nil
 }
 
-// release ends the lease and the PAD link when the IKE SA ends.
+// release ends the lease and the PAD link when the last IKE SA holding
+// them ends.
 func (h *HomeAgent) release(peer ike.Identity, p netip.Prefix) {
 	key := identityKey(peer)
-	h.PAD.RemoveTemporary(key, p.Addr())
-	if err := h.Addresses.Release(key, p.Addr()); err != nil {
-		h.logger().Warn("bootstrap: lease release", "identity", key, "addr", p.Addr(), "err", err)
+	h.lmu.Lock()
+	defer h.lmu.Unlock()
+	k := hold{key, p.Addr()}
+	if h.holds[k]--; h.holds[k] > 0 {
+		return
 	}
+	delete(h.holds, k)
+	h.releaseLocked(key, p.Addr())
+	h.dropAAAEntry(key)
+}
+
+// releaseLocked removes the PAD link and the lease; h.lmu is held.
+func (h *HomeAgent) releaseLocked(key string, addr netip.Addr) {
+	h.PAD.RemoveTemporary(key, addr)
+	if err := h.Addresses.Release(key, addr); err != nil {
+		h.logger().Warn("bootstrap: lease release", "identity", key, "addr", addr, "err", err)
+	}
+}
+
+// dropAAAEntry removes a PAD entry made for an AAA identity that holds
+// nothing any more; h.lmu is held.
+func (h *HomeAgent) dropAAAEntry(key string) {
+	if !h.aaaOnly[key] {
+		return
+	}
+	for k := range h.holds {
+		if k.identity == key {
+			return
+		}
+	}
+	h.PAD.Remove(key)
+	delete(h.aaaOnly, key)
 }
 
 // OnEvent keeps leases in step with IKE SAs: bound to the SA when it is

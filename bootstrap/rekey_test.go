@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,4 +138,43 @@ func TestRebootstrapWhenHADeletes(t *testing.T) {
 		t.Fatalf("re-bootstrap: %s, want %s", res2.HomeAddress, res.HomeAddress)
 	}
 	checkResult(t, res2, th, alice)
+}
+
+// An MN that bootstraps again while its old IKE SA still lives at the HA
+// (it rebooted, say) gets the same lease; the old SA's end must not take
+// the lease or the PAD link from the new one.
+func TestOldIKESAEndKeepsNewLease(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t))
+	old, err := Run(context.Background(), mnConfig(n, ha1Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	coa2 := netip.MustParseAddrPort("[2001:db8:c::100]:500")
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Local, cfg.Transport = coa2, &memTransport{n: n, local: coa2}
+	cur, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	if cur.HomeAddress != old.HomeAddress {
+		t.Fatalf("second bootstrap got %s, first %s", cur.HomeAddress, old.HomeAddress)
+	}
+	if err := th.ep.DeleteIKESA(old.IKESA.ResponderSPI); err != nil {
+		t.Fatal(err)
+	}
+	<-old.Lost()
+	waitFor(t, "the HA to end the old IKE SA", func() bool {
+		th.ha.lmu.Lock()
+		defer th.ha.lmu.Unlock()
+		return th.ha.holds[hold{alice, cur.HomeAddress.Addr()}] == 1
+	})
+	checkResult(t, cur, th, alice)
+	cur.Close()
+	waitFor(t, "lease released with the last IKE SA", func() bool {
+		_, ok := th.pad.OwnerOf(cur.HomeAddress.Addr())
+		return !ok
+	})
 }

@@ -112,6 +112,9 @@ func TestBootstrapEAPMSCHAPv2(t *testing.T) {
 	}
 	defer res.Close()
 	checkResult(t, res, th, alice)
+	if _, ok := th.pad.Lookup("@example.net"); ok {
+		t.Fatal("PAD entry for the routing identity")
+	}
 	if !strings.Contains(res.Trace.String(), "EAP-Request/MSCHAPv2") || res.Trace.RoundTrips() < 4 {
 		t.Fatalf("trace:\n%s", res.Trace)
 	}
@@ -125,6 +128,8 @@ func TestBootstrapEAPMSCHAPv2(t *testing.T) {
 	if err := th.ha.BindingEnded(ctx, hoa, aaa.CauseUserRequest); err != nil {
 		t.Fatal(err)
 	}
+	res.Close()
+	waitFor(t, "AAA identity's PAD entry removed", func() bool { _, ok := th.pad.Lookup(alice); return !ok })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(acct) != 2 || acct[0].Status != rfc2866.AcctStatusType_Value_Start || acct[1].Status != rfc2866.AcctStatusType_Value_Stop ||
