@@ -36,7 +36,7 @@ type stream struct {
 
 // startStream listens on the home address in the MN's namespace, dials it
 // from the CN's namespace and starts writing and checking.
-func startStream(t *testing.T, mnNS, cnNS *netns.NS) *stream {
+func startStream(t testing.TB, mnNS, cnNS *netns.NS) *stream {
 	t.Helper()
 	var ln net.Listener
 	if err := mnNS.Do(func() (err error) {
@@ -133,7 +133,7 @@ func (s *stream) resetGap() {
 
 // await waits until n more bytes than now arrived intact (bounded) and
 // returns the rate at which they came.
-func (s *stream) await(t *testing.T, n uint64) float64 {
+func (s *stream) await(t testing.TB, n uint64) float64 {
 	t.Helper()
 	start, from := time.Now(), s.received.Load()
 	netns.Eventually(t, 15*time.Second, func() error {

@@ -50,7 +50,7 @@ type topology struct {
 	ha, rt, mn, cn *netns.NS
 }
 
-func buildTopology(t *testing.T) *topology {
+func buildTopology(t testing.TB) *topology {
 	tp := &topology{ha: netns.New(t, "ha"), rt: netns.New(t, "rt"), mn: netns.New(t, "mn"), cn: netns.New(t, "cn")}
 	rt := tp.rt
 	rt.Forwarding(t)
@@ -97,7 +97,7 @@ func buildTopology(t *testing.T) *topology {
 
 // attachMN moves the MN's cable to bridge br and gives eth0 addr/64 with
 // a default route via the router on that link.
-func (tp *topology) attachMN(t *testing.T, br string, old, addr netip.Addr) {
+func (tp *topology) attachMN(t testing.TB, br string, old, addr netip.Addr) {
 	tp.rt.Run(t, "ip", "link", "set", mnPort, "master", br)
 	tp.mn.Run(t, "ip", "-6", "addr", "del", old.String()+"/64", "dev", "eth0")
 	tp.mn.AddAddr(t, "eth0", addr.String()+"/64")
@@ -108,12 +108,12 @@ func (tp *topology) attachMN(t *testing.T, br string, old, addr netip.Addr) {
 // keying makes matching CHILD_SA pairs for both roles, bound to identity
 // and home address, and returns the esp_sa rows that let tshark decrypt
 // them. IKE keying plugs in here.
-type keying func(t *testing.T, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord)
+type keying func(t testing.TB, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord)
 
 // handKeyed keys both directions with fresh random AES-GCM-128 keys,
 // without extended sequence numbers: tshark 4.0 cannot check the ICV of an
 // ESN SA.
-func handKeyed(t *testing.T, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord) {
+func handKeyed(t testing.TB, identity string, hoa, haAddr netip.Addr) (haSide, mnSide *node.Child, uat []tshark.UATRecord) {
 	t.Helper()
 	mk := func(spi uint32, key []byte, dir esp.Direction, remote netip.Addr) *ipsec.SAEntry {
 		ep := esp.Endpoints{Carrier: esp.CarrierUDP}
@@ -155,7 +155,7 @@ type haRole struct {
 	done chan error
 }
 
-func startHA(t *testing.T, ns *netns.NS, child *node.Child) *haRole {
+func startHA(t testing.TB, ns *netns.NS, child *node.Child) *haRole {
 	r := &haRole{done: make(chan error, 2)}
 	err := ns.Do(func() error {
 		var err error
@@ -198,7 +198,7 @@ type mnRole struct {
 	done chan error
 }
 
-func startMN(t *testing.T, ns *netns.NS, child *node.Child) *mnRole {
+func startMN(t testing.TB, ns *netns.NS, child *node.Child) *mnRole {
 	r := &mnRole{done: make(chan error, 2)}
 	err := ns.Do(func() error {
 		core, err := mn.New(mn.Config{HomeAddress: homeAddr, HomeAgent: haAddr, HomePrefix: homePrefix, KeyMgmt: true, Lifetime: 10 * time.Minute})
@@ -247,7 +247,7 @@ func (r *mnRole) status() control.Binding {
 // attach gives the MN care-of address coa and waits until the HA's binding
 // has it and the MN has received one more acknowledgement; it returns how
 // long that took (one signalling round trip plus processing).
-func attach(t *testing.T, h *haRole, m *mnRole, coa netip.Addr) time.Duration {
+func attach(t testing.TB, h *haRole, m *mnRole, coa netip.Addr) time.Duration {
 	t.Helper()
 	acks := m.counter("binding_acks_in")
 	start := time.Now()
@@ -268,7 +268,7 @@ func attach(t *testing.T, h *haRole, m *mnRole, coa netip.Addr) time.Duration {
 
 // pingHome pings the home address from the correspondent until a reply
 // comes back (bounded: 10 s).
-func pingHome(t *testing.T, cn *netns.NS) {
+func pingHome(t testing.TB, cn *netns.NS) {
 	t.Helper()
 	netns.Eventually(t, 10*time.Second, func() error {
 		_, err := cn.ExecWithin(5*time.Second, "ping", "-6", "-n", "-c", "1", "-W", "1", homeAddr.String())
@@ -277,7 +277,7 @@ func pingHome(t *testing.T, cn *netns.NS) {
 }
 
 // startCapture records the HA's home-link interface.
-func startCapture(t *testing.T, ns *netns.NS, path string) *netns.Proc {
+func startCapture(t testing.TB, ns *netns.NS, path string) *netns.Proc {
 	p := ns.Start(t, "tcpdump", "-n", "-U", "--immediate-mode", "-i", "home0", "-w", path, "ip6")
 	netns.Eventually(t, 10*time.Second, func() error {
 		if ok, err := p.Exited(); ok {
@@ -298,7 +298,7 @@ func TestSystemRegisterMoveReturnHome(t *testing.T) {
 // runScenario: the MN registers from A, the CN pings the home address, the
 // MN moves to B, ping again, it returns home and de-registers; the capture
 // of the HA's home link is checked with tshark.
-func runScenario(t *testing.T, key keying) {
+func runScenario(t testing.TB, key keying) {
 	netns.Require(t, "ping", "tcpdump", "tshark")
 	tp := buildTopology(t)
 	pcap := filepath.Join(t.TempDir(), "home-link.pcap")
@@ -356,7 +356,7 @@ func runScenario(t *testing.T, key keying) {
 
 // requireClaimed checks the HA's proxy ND entry and host route for the
 // home address as the kernel shows them.
-func requireClaimed(t *testing.T, ns *netns.NS, h *haRole, want bool) {
+func requireClaimed(t testing.TB, ns *netns.NS, h *haRole, want bool) {
 	t.Helper()
 	proxy := ns.Run(t, "ip", "-6", "neigh", "show", "proxy", "dev", "home0")
 	route := ns.Run(t, "ip", "-6", "route", "show", homeAddr.String()+"/128")
@@ -369,7 +369,7 @@ func requireClaimed(t *testing.T, ns *netns.NS, h *haRole, want bool) {
 	}
 }
 
-func checkCounters(t *testing.T, h *haRole, m *mnRole) {
+func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 	t.Helper()
 	var hs, ms control.Status
 	h.node.Status(&hs)
@@ -391,7 +391,7 @@ func checkCounters(t *testing.T, h *haRole, m *mnRole) {
 // B, and the de-registration from home) and their accepting acknowledgements; the
 // pings to and from the home address inside ESP-in-UDP; the HA's
 // unsolicited Neighbour Advertisement for the home address.
-func checkCapture(t *testing.T, path string, uat []tshark.UATRecord) {
+func checkCapture(t testing.TB, path string, uat []tshark.UATRecord) {
 	t.Helper()
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
 	tshark.RequireClean(t, path, opts)
