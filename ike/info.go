@@ -23,8 +23,11 @@ func (sa *IKESA) respondInformational(now time.Time, ps ikev2.Payloads) ikev2.Pa
 				ours = append(ours, sa.deleteChildren(now, q)...)
 			}
 		case *ikev2.Notify:
-			if q.Type == ikev2.NotifyUpdateSAAddresses && sa.peerMOBIKE {
+			switch {
+			case q.Type == ikev2.NotifyUpdateSAAddresses && sa.peerMOBIKE:
 				resp = append(resp, sa.updateAddresses(now)...)
+			case q.Type == ikev2.NotifyCookie2 && len(q.Data) >= 8 && len(q.Data) <= 64:
+				resp = append(resp, ikev2.NewNotify(ikev2.NotifyCookie2, append([]byte(nil), q.Data...))) // RFC 4555 §4.5
 			}
 		}
 	}

@@ -457,3 +457,34 @@ func checkMH(t *testing.T, c *ChildSA, local, remote netip.Addr, localType, remo
 		t.Fatalf("remote selector %v, want %s MH type %d", r, remote, remoteType)
 	}
 }
+
+// A strongSwan mobile node that changes its address moves its IKE SA with
+// MOBIKE UPDATE_SA_ADDRESSES (RFC 4555) and keeps its session.
+func TestInteropMOBIKECharonRoams(t *testing.T) {
+	l := newInteropLab(t, responderConfig(haPeer()))
+	c := charonMN(algSets[0].ike, algSets[0].esp)
+	c.Connections[0].LocalAddrs = nil // roam to any address
+	if err := l.charon.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.charon.Initiate("home"); err != nil {
+		t.Fatal(err)
+	}
+	l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	moved := "2001:db8:1::3"
+	l.swNS.AddAddr(t, "vsw", moved+"/64")
+	l.swNS.Run(t, "ip", "-6", "addr", "del", swAddr.String()+"/64", "dev", "vsw")
+	ev := l.log.wait(t, EventAddressesUpdated, 1, 10*time.Second)
+	if ev.IKESA.Remote.Addr().String() != moved {
+		t.Fatalf("IKE SA remote %s, want %s", ev.IKESA.Remote, moved)
+	}
+	// The session goes on over the new path: charon rekeys its CHILD_SA.
+	if err := l.charon.RekeyChild("home"); err != nil {
+		t.Fatal(err)
+	}
+	rk := l.log.wait(t, EventChildRekeyed, 1, 5*time.Second)
+	if rk.Child.Remote.Addr().String() != moved {
+		t.Fatalf("CHILD_SA remote %s", rk.Child.Remote)
+	}
+	checkCharonChild(t, l.charon, rk.Child, "")
+}
