@@ -198,7 +198,7 @@ func (th *testHA) leases(t testing.TB) map[string][]netip.Addr {
 func mnConfig(n *memNet, has ...netip.Addr) Config {
 	return Config{Identity: alice, PSK: alicePSK, HAIdentity: ike.FQDN(haName), HomeAgents: has,
 		Local: mnCoA, Transport: &memTransport{n: n, local: mnCoA},
-		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 100 * time.Millisecond, RetransmitTries: 2}}
+		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 100 * time.Millisecond, RetransmitTries: 3}}
 }
 
 // waitFor polls cond for up to 5 s.

@@ -138,6 +138,25 @@ func TestBootstrapEAPMSCHAPv2(t *testing.T) {
 	}
 }
 
+// EAP-MD5 derives no MSK: the AUTH payloads fall back to SK_pi/SK_pr
+// (RFC 7296 §2.16); the MN Naks the server's MSCHAPv2 proposal.
+func TestBootstrapEAPMD5(t *testing.T) {
+	n := newMemNet()
+	pki := newPKI(t)
+	th := eapHA(t, n, pki, localAAA(t, nil))
+	cfg := eapConfig(n, pki, "alice's password")
+	cfg.EAP.Method = EAPMD5
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	if !strings.Contains(res.Trace.String(), "EAP-Request/MD5") {
+		t.Fatalf("trace:\n%s", res.Trace)
+	}
+}
+
 // RFC 4640 §9.2: a wrong password or PSK gets nothing: authentication
 // refused, no lease in the store, no PAD entry.
 func TestWrongCredentialsGetNothing(t *testing.T) {

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"strings"
@@ -104,6 +105,23 @@ ha1          IN AAAA 2001:db8:1::1
 		}
 		return nil
 	})
+	r.Close()
+
+	// EAP-TLS on the same transport: carol's certificate, issued by the
+	// AAA operator's CA; TLS records fragmented inside IKE_AUTH.
+	cfg.Identity = "carol@example.net"
+	cfg.EAP = &EAPCredential{Method: EAPTLS, TLS: &tls.Config{RootCAs: fr.PKI.Pool, ServerName: fr.Name,
+		Certificates: []tls.Certificate{fr.PKI.ClientCertificate(t, "carol@example.net")}}}
+	r, err = Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("EAP-TLS: %v\nFreeRADIUS:\n%s", err, fr.Log())
+	}
+	defer r.Close()
+	checkResult(t, r, th, "carol@example.net")
+	if !strings.Contains(r.Trace.String(), "EAP-Request/TLS") {
+		t.Fatalf("trace:\n%s", r.Trace)
+	}
+	t.Logf("EAP-TLS bootstrap in %v, %d IKE round trips:\n%s", r.Total, r.Trace.RoundTrips(), r.Trace)
 }
 
 // systemHA runs the home agent's IKE responder in the home namespace.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Transport carries the mobile node's IKE datagrams: real UDP sockets
@@ -14,7 +15,8 @@ type Transport interface {
 	// WriteTo sends b from local to remote.
 	WriteTo(b []byte, local, remote netip.AddrPort) error
 	// Serve hands every datagram that arrives to recv until Close; it
-	// returns at once. recv does not keep b.
+	// returns at once. recv does not keep b. A later Serve replaces recv
+	// (each Run serves the same transport anew).
 	Serve(recv func(local, remote netip.AddrPort, b []byte))
 	Close() error
 }
@@ -24,6 +26,8 @@ type UDP struct {
 	local netip.AddrPort
 	conn  *net.UDPConn
 	wg    sync.WaitGroup
+	once  sync.Once
+	recv  atomic.Pointer[func(local, remote netip.AddrPort, b []byte)]
 }
 
 // ListenUDP binds a UDP socket on local (the care-of address and the IKE
@@ -51,8 +55,13 @@ func (u *UDP) WriteTo(b []byte, local, remote netip.AddrPort) error {
 	return err
 }
 
-// Serve reads the socket in one goroutine.
+// Serve reads the socket in one goroutine, started by the first call.
 func (u *UDP) Serve(recv func(local, remote netip.AddrPort, b []byte)) {
+	u.recv.Store(&recv)
+	u.once.Do(u.start)
+}
+
+func (u *UDP) start() {
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
@@ -65,7 +74,7 @@ func (u *UDP) Serve(recv func(local, remote netip.AddrPort, b []byte)) {
 			if err != nil {
 				continue // transient (ICMP errors surfacing as read errors)
 			}
-			recv(u.local, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n])
+			(*u.recv.Load())(u.local, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n])
 		}
 	}()
 }
