@@ -29,49 +29,16 @@ import (
 // the home address to the identity FreeRADIUS authenticated and reports
 // the binding to FreeRADIUS accounting.
 func TestSystemMSPSubscription(t *testing.T) {
-	netns.Require(t, "knotd", "kdig", freeradius.Binary)
-	visited, home := netns.New(t, "visited"), netns.New(t, "home")
-	netns.Link(t, visited, "eth0", home, "eth0")
-	visited.AddAddr(t, "eth0", "2001:db8:a::100/64")
-	home.AddAddr(t, "eth0", "2001:db8:a::1/64")
-	home.AddAddr(t, "lo", "2001:db8:1::1/128")
-	visited.AddRoute(t, "2001:db8:1::/64", "via", "2001:db8:a::1")
-	home.Forwarding(t)
-
-	k := knot.Start(t, knot.Options{NS: home, Addr: netip.MustParseAddr("2001:db8:1::53"), Zones: map[string]string{
-		"example.net": `$TTL 60
-@            IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 60
-@            IN NS  ns.example.net.
-ns           IN AAAA 2001:db8:1::53
-_mip6._ipv6  IN SRV 10 1 0 ha1.example.net.
-ha1          IN AAAA 2001:db8:1::1
-`}})
+	lab := newSystemLab(t, "example.net")
 	// FreeRADIUS answers on the host's loopback, where the HA's RADIUS
 	// client lives; the HA's IKE socket is in the home namespace.
 	fr := freeradius.Start(t, freeradius.Config{Secret: "ha-radius-secret",
 		Users: []freeradius.User{{Name: alice, Password: "alice-secret"}}})
 	radius := &aaa.Client{Servers: []aaa.Server{{Addr: fr.AuthAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
 	acct := &aaa.Client{Servers: []aaa.Server{{Addr: fr.AcctAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
-
 	pki := newPKI(t)
-	th := systemHA(t, home, pki, radius, acct)
-
-	var tr *UDP
-	if err := visited.Do(func() (err error) {
-		tr, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:a::100]:500"))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	res := &discovery.Resolver{Servers: []netip.AddrPort{k.Addr}, Timeout: time.Second,
-		Listen: func() (discovery.UDPConn, error) {
-			var c *net.UDPConn
-			err := visited.Do(func() (err error) {
-				c, err = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP("2001:db8:a::100")})
-				return err
-			})
-			return c, err
-		}}
+	th := systemHA(t, lab.home, pki, radius, acct, "example.net")
+	tr, res := lab.tr, lab.res
 	cfg := Config{Identity: alice, RoutingIdentity: "@example.net", EAP: &EAPCredential{Method: EAPMSCHAPv2, Password: "alice-secret"},
 		HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: res, Local: tr.Local(), Transport: tr,
 		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
@@ -124,8 +91,88 @@ ha1          IN AAAA 2001:db8:1::1
 	t.Logf("EAP-TLS bootstrap in %v, %d IKE round trips:\n%s", r.Total, r.Trace.RoundTrips(), r.Trace)
 }
 
+// systemLab is the visited network (the MN's namespace) and the home or
+// serving network (HA and knotd serving domain's SRV record), linked.
+type systemLab struct {
+	visited, home *netns.NS
+	tr            *UDP                // the MN's IKE socket, in visited
+	res           *discovery.Resolver // the MN's DNS client, in visited
+}
+
+func newSystemLab(t *testing.T, domain string) *systemLab {
+	netns.Require(t, "knotd", "kdig", freeradius.Binary)
+	visited, home := netns.New(t, "visited"), netns.New(t, "home")
+	netns.Link(t, visited, "eth0", home, "eth0")
+	visited.AddAddr(t, "eth0", "2001:db8:a::100/64")
+	home.AddAddr(t, "eth0", "2001:db8:a::1/64")
+	home.AddAddr(t, "lo", "2001:db8:1::1/128")
+	visited.AddRoute(t, "2001:db8:1::/64", "via", "2001:db8:a::1")
+	home.Forwarding(t)
+	k := knot.Start(t, knot.Options{NS: home, Addr: netip.MustParseAddr("2001:db8:1::53"), Zones: map[string]string{
+		domain: strings.ReplaceAll(`$TTL 60
+@            IN SOA ns.DOMAIN. hostmaster.DOMAIN. 1 3600 600 86400 60
+@            IN NS  ns.DOMAIN.
+ns           IN AAAA 2001:db8:1::53
+_mip6._ipv6  IN SRV 10 1 0 ha1.DOMAIN.
+ha1          IN AAAA 2001:db8:1::1
+`, "DOMAIN", domain)}})
+	lab := &systemLab{visited: visited, home: home}
+	if err := visited.Do(func() (err error) {
+		lab.tr, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:a::100]:500"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.tr.Close() })
+	lab.res = &discovery.Resolver{Servers: []netip.AddrPort{k.Addr}, Timeout: time.Second,
+		Listen: func() (discovery.UDPConn, error) {
+			var c *net.UDPConn
+			err := visited.Do(func() (err error) {
+				c, err = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP("2001:db8:a::100")})
+				return err
+			})
+			return c, err
+		}}
+	return lab
+}
+
+// RFC 4640 §7.3, third-party mobility service provider: carol subscribes
+// to the mobility service authorizer msa.example; the serving provider
+// msp.example (whose domain the MN was given) runs the home agent and a
+// FreeRADIUS that proxies the realm msa.example to the authorizer's
+// FreeRADIUS, which alone knows carol's password.
+func TestSystemThirdPartyMSP(t *testing.T) {
+	const carol = "carol@msa.example"
+	lab := newSystemLab(t, "msp.example")
+	msa := freeradius.Start(t, freeradius.Config{Secret: "msa-secret",
+		Users: []freeradius.User{{Name: carol, Password: "carol-secret"}}})
+	msp := freeradius.Start(t, freeradius.Config{Secret: "msp-secret",
+		Realms: []freeradius.Realm{{Name: "msa.example", Server: msa}}})
+	radius := &aaa.Client{Servers: []aaa.Server{{Addr: msp.AuthAddr(), Secret: []byte(msp.Secret)}}, Timeout: 2 * time.Second, Retries: 1}
+	pki := newPKI(t)
+	th := systemHA(t, lab.home, pki, radius, nil, "msa.example")
+	cfg := Config{Identity: carol, Domain: "msp.example", EAP: &EAPCredential{Method: EAPMSCHAPv2, Password: "carol-secret"},
+		HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: lab.res, Local: lab.tr.Local(), Transport: lab.tr,
+		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\nserving FreeRADIUS:\n%s", err, msp.Log())
+	}
+	defer r.Close()
+	if r.HomeAgent.Name != "ha1.msp.example." {
+		t.Fatalf("home agent %v", r.HomeAgent)
+	}
+	checkResult(t, r, th, carol)
+	if len(msa.TranscriptLines(carol)) == 0 {
+		t.Fatal("the authorizer's FreeRADIUS never saw carol: not proxied")
+	}
+	t.Logf("third-party MSP bootstrap in %v, %d IKE round trips:\n%s", r.Total, r.Trace.RoundTrips(), r.Trace)
+}
+
 // systemHA runs the home agent's IKE responder in the home namespace.
-func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Client) *testHA {
+func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Client, realm string) *testHA {
 	t.Helper()
 	st, err := store.Open(t.TempDir()+"/ha.db", store.Options{})
 	if err != nil {
@@ -135,7 +182,7 @@ func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Clie
 	haAddr := netip.MustParseAddr("2001:db8:1::1")
 	h := &HomeAgent{ID: ike.FQDN(haName), PAD: ipsec.NewPAD(), Store: st, Logger: quietLogger(),
 		Certificates: pki.haCertChain(), PrivateKey: pki.haKey,
-		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: haAddr.String()}, AAARealms: []string{"example.net"},
+		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: haAddr.String()}, AAARealms: []string{realm},
 		Accounting: acct}
 	pool, err := lease.NewPool(lease.PoolConfig{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
 		First: netip.MustParseAddr("2001:db8:1::1000"), Last: netip.MustParseAddr("2001:db8:1::1fff"), Exclude: []netip.Addr{haAddr}})
