@@ -57,12 +57,17 @@ type MobileNode struct {
 
 // RADIUS is the AAA server list for EAP pass-through and accounting.
 type RADIUS struct {
-	Servers         []AddrPort `toml:"servers"`
-	Secret          string     `toml:"secret"`
-	NASIdentifier   string     `toml:"nas_identifier"`
-	Accounting      bool       `toml:"accounting"`
-	InterimInterval Duration   `toml:"interim_interval"`
-	Timeout         Duration   `toml:"timeout"`
+	Servers []AddrPort `toml:"servers"`
+	Secret  string     `toml:"secret"`
+	// Realms whose users the AAA server authenticates (EAP) without a
+	// mobile_node entry here, e.g. ["example.net"].
+	Realms        []string `toml:"realms"`
+	NASIdentifier string   `toml:"nas_identifier"`
+	Accounting    bool     `toml:"accounting"`
+	// AccountingServers default to each server's port + 1 (1812 -> 1813).
+	AccountingServers []AddrPort `toml:"accounting_servers"`
+	InterimInterval   Duration   `toml:"interim_interval"`
+	Timeout           Duration   `toml:"timeout"`
 }
 
 // Daemon holds what every role has: control socket, metrics and logs.
@@ -199,6 +204,12 @@ func (c *HA) validateMobileNodes(src *source) Errors {
 			}
 			hoas[m.HomeAddress.Addr] = i
 		}
+	}
+	if len(c.RADIUS.Realms) > 0 {
+		usesEAP = true
+	}
+	if usesEAP && (c.IKE.Certificate == "" || c.IKE.PrivateKey == "") {
+		errs = append(errs, src.errorf("ike.certificate", "EAP mobile nodes authenticate the home agent by its certificate: give ike.certificate and ike.private_key"))
 	}
 	if usesEAP && (len(c.RADIUS.Servers) == 0 || c.RADIUS.Secret == "") {
 		errs = append(errs, src.errorf("radius.servers", "a mobile node uses auth = \"eap\": give radius.servers and radius.secret"))

@@ -62,6 +62,9 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 		h.bha.Subscribers = append(h.bha.Subscribers, bootstrap.Subscriber{Identity: m.Identity,
 			Auth: ikeAuth(m.Auth), PSK: []byte(m.PSK), HomeAddress: m.HomeAddress.Addr})
 	}
+	if err = h.loadCertificate(); err != nil {
+		return nil, err
+	}
 	if err = h.openAAA(); err != nil {
 		return nil, err
 	}
@@ -102,9 +105,20 @@ func (h *HomeAgent) openAAA() error {
 	for _, s := range r.Servers {
 		c.Servers = append(c.Servers, aaa.Server{Addr: s.String(), Secret: []byte(r.Secret)})
 	}
+	h.bha.AAARealms = r.Realms
 	h.bha.AAA = &aaa.EAPAuthenticator{Client: c, CalledStationID: h.cfg.HomeAgent.Address.String()}
 	if r.Accounting {
-		h.bha.Accounting = c
+		acct := &aaa.Client{Timeout: r.Timeout.Duration, NASIdentifier: r.NASIdentifier}
+		servers := r.AccountingServers
+		if len(servers) == 0 {
+			for _, s := range r.Servers {
+				servers = append(servers, config.AddrPort{AddrPort: netip.AddrPortFrom(s.Addr(), s.Port()+1)})
+			}
+		}
+		for _, s := range servers {
+			acct.Servers = append(acct.Servers, aaa.Server{Addr: s.String(), Secret: []byte(r.Secret)})
+		}
+		h.bha.Accounting = acct
 	}
 	return nil
 }
@@ -239,4 +253,21 @@ func (h *HomeAgent) shutdown() {
 		time.Sleep(500 * time.Millisecond) // let the Delete requests leave
 	}
 	h.log.Info("home agent stopped", "ike_sas_deleted", len(spis))
+}
+
+// loadCertificate reads the home agent's certificate, key and CAs.
+func (h *HomeAgent) loadCertificate() error {
+	k := &h.cfg.IKE
+	if k.Certificate == "" {
+		return nil
+	}
+	chain, key, err := loadKeyPair(k.Certificate, k.PrivateKey)
+	if err != nil {
+		return fmt.Errorf("ike.certificate: %w", err)
+	}
+	h.bha.Certificates, h.bha.PrivateKey = chain, key
+	if h.bha.TrustRoots, err = loadRoots(k.CA); err != nil {
+		return fmt.Errorf("ike.ca: %w", err)
+	}
+	return nil
 }

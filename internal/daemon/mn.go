@@ -103,19 +103,11 @@ func (m *MobileNode) bootstrapConfig(local netip.AddrPort) (bootstrap.Config, er
 		}
 		b.EAP = e
 	default:
-		pair, err := tls.LoadX509KeyPair(cr.Certificate, cr.PrivateKey)
+		chain, key, err := loadKeyPair(cr.Certificate, cr.PrivateKey)
 		if err != nil {
 			return b, fmt.Errorf("credential.certificate / private_key: %w", err)
 		}
-		cert := &bootstrap.Certificate{Key: pair.PrivateKey.(crypto.Signer)}
-		for _, der := range pair.Certificate {
-			x, err := x509.ParseCertificate(der)
-			if err != nil {
-				return b, fmt.Errorf("credential.certificate: %w", err)
-			}
-			cert.Chain = append(cert.Chain, x)
-		}
-		b.Certificate = cert
+		b.Certificate = &bootstrap.Certificate{Chain: chain, Key: key}
 	}
 	return b, nil
 }
@@ -185,4 +177,25 @@ func (m *MobileNode) Status() *control.Status {
 			Suite: sa.Suite, State: "established"})
 	}
 	return s
+}
+
+// loadKeyPair reads a PEM certificate chain and its private key.
+func loadKeyPair(certFile, keyFile string) ([]*x509.Certificate, crypto.Signer, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: the key cannot sign", keyFile)
+	}
+	var chain []*x509.Certificate
+	for _, der := range pair.Certificate {
+		x, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, nil, err
+		}
+		chain = append(chain, x)
+	}
+	return chain, key, nil
 }
