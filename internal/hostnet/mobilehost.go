@@ -38,14 +38,20 @@ type MobileHostConfig struct {
 // the home address into the TUN, where ServeMobileNode hands it to the
 // mobile node for reverse tunnelling.
 type MobileHost struct {
-	cfg   MobileHostConfig
-	nl    *netlink.Handle
-	tun   *TUN
-	adv   *advertiser
-	close sync.Once
+	cfg     MobileHostConfig
+	nl      *netlink.Handle
+	tun     *TUN
+	adv     *advertiser
+	ifIndex int
+	close   sync.Once
 
-	mu   sync.Mutex
-	away bool
+	mu         sync.Mutex
+	away       bool
+	stopFollow chan struct{}
+
+	// Moves counts the attachments Follow made; FollowErrors the failed
+	// Away/Home calls it made on the way.
+	Moves, FollowErrors atomic.Uint64
 
 	// NotTunnelled counts packets routed into the TUN that the mobile node
 	// did not take (its tunnel was not active).
@@ -93,7 +99,8 @@ func (h *MobileHost) open() error {
 	if err != nil {
 		return fmt.Errorf("hostnet: interface %q: %w", h.cfg.Interface, err)
 	}
-	if h.adv, err = newAdvertiser(link.Attrs().Index, link.Attrs().HardwareAddr); err != nil {
+	h.ifIndex = link.Attrs().Index
+	if h.adv, err = newAdvertiser(h.ifIndex, link.Attrs().HardwareAddr); err != nil {
 		return err
 	}
 	if h.tun, err = OpenTUN(h.nl, h.cfg.TUN, h.cfg.MTU); err != nil {
@@ -176,6 +183,10 @@ func (h *MobileHost) Close() error {
 		if h.away {
 			err = ignoreMissing(h.nl.RuleDel(h.rule()))
 			h.away = false
+		}
+		if h.stopFollow != nil {
+			close(h.stopFollow)
+			h.stopFollow = nil
 		}
 		h.mu.Unlock()
 		if h.adv != nil {

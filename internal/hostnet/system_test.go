@@ -96,13 +96,14 @@ func buildTopology(t testing.TB) *topology {
 }
 
 // attachMN moves the MN's cable to bridge br and gives eth0 addr/64 with
-// a default route via the router on that link.
+// a default route via the router on that link, then removes the old
+// address (so a follower sees the new address with its route in place).
 func (tp *topology) attachMN(t testing.TB, br string, old, addr netip.Addr) {
 	tp.rt.Run(t, "ip", "link", "set", mnPort, "master", br)
-	tp.mn.Run(t, "ip", "-6", "addr", "del", old.String()+"/64", "dev", "eth0")
 	tp.mn.AddAddr(t, "eth0", addr.String()+"/64")
 	gw := netip.PrefixFrom(addr, 64).Masked().Addr().Next()
 	tp.mn.Run(t, "ip", "-6", "route", "replace", "default", "via", gw.String(), "dev", "eth0")
+	tp.mn.Run(t, "ip", "-6", "addr", "del", old.String()+"/64", "dev", "eth0")
 }
 
 // keying makes matching CHILD_SA pairs for both roles, bound to identity
@@ -252,6 +253,13 @@ func attach(t testing.TB, h *haRole, m *mnRole, coa netip.Addr) time.Duration {
 	acks := m.counter("binding_acks_in")
 	start := time.Now()
 	m.node.Attach(coa)
+	return awaitBinding(t, h, m, coa, acks, start)
+}
+
+// awaitBinding waits until the HA's binding has care-of address coa and the
+// MN has more than acks acknowledgements; it returns the time since start.
+func awaitBinding(t testing.TB, h *haRole, m *mnRole, coa netip.Addr, acks uint64, start time.Time) time.Duration {
+	t.Helper()
 	deadline := start.Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		b, ok := h.core.Cache().Lookup(homeAddr)
@@ -310,11 +318,13 @@ func runScenario(t testing.TB, key keying) {
 	h := startHA(t, tp.ha, haSide)
 	m := startMN(t, tp.mn, mnSide)
 
-	// Register from access network A.
-	if err := m.host.Away(); err != nil {
+	// Register from access network A: the MN follows its interface's
+	// addresses through netlink, as the daemon does.
+	acks, start := m.counter("binding_acks_in"), time.Now()
+	if err := tp.mn.Do(func() error { return m.host.Follow(m.node) }); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("registered from A in %v", attach(t, h, m, coaA))
+	t.Logf("registered from A in %v", awaitBinding(t, h, m, coaA, acks, start))
 	requireClaimed(t, tp.ha, h, true)
 	pingHome(t, tp.cn)
 	// A TCP stream to the home address runs through the move.
@@ -323,8 +333,10 @@ func runScenario(t testing.TB, key keying) {
 
 	// Move to access network B.
 	st.resetGap()
+	acks, start = m.counter("binding_acks_in"), time.Now()
 	tp.attachMN(t, "brB", coaA, coaB)
-	t.Logf("handover to B: binding moved in %v", attach(t, h, m, coaB))
+	t.Logf("handover to B: binding moved %v after the cable (ip(8) commands included)",
+		awaitBinding(t, h, m, coaB, acks, start))
 	pingHome(t, tp.cn)
 	st.await(t, 1<<20)
 	t.Logf("TCP stream survived the move: %d bytes intact, longest pause %v",
@@ -333,10 +345,6 @@ func runScenario(t testing.TB, key keying) {
 
 	// Return home: the binding goes, the home address is answered directly.
 	tp.attachMN(t, "brH", coaB, homeAddr)
-	if err := m.host.Home(); err != nil {
-		t.Fatal(err)
-	}
-	m.node.Attach(homeAddr)
 	netns.Eventually(t, 10*time.Second, func() error {
 		if _, ok := h.core.Cache().Lookup(homeAddr); ok {
 			return fmt.Errorf("binding still in the HA's cache")
@@ -348,6 +356,9 @@ func runScenario(t testing.TB, key keying) {
 	})
 	requireClaimed(t, tp.ha, h, false)
 	pingHome(t, tp.cn)
+	if n, e := m.host.Moves.Load(), m.host.FollowErrors.Load(); n != 3 || e != 0 {
+		t.Errorf("the MN followed its addresses %d times (want 3: A, B, home) with %d errors", n, e)
+	}
 	checkCounters(t, h, m)
 
 	capture.Stop()
