@@ -404,3 +404,74 @@ func TestRekeyDeleteAndMoveInMemory(t *testing.T) {
 		}
 	})
 }
+
+func TestSimultaneousChildRekey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.start(t)
+		p.settle()
+		mc := p.mnLog.find(EventChildEstablished).Child
+		hc := p.haLog.find(EventChildEstablished).Child
+		if err := p.mn.RekeyChildSA(p.mnLog.find(EventIKEEstablished).IKESA.LocalSPI(), mc.InboundSPI); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ha.RekeyChildSA(p.haLog.find(EventIKEEstablished).IKESA.LocalSPI(), hc.InboundSPI); err != nil {
+			t.Fatal(err)
+		}
+		p.settle()
+		mk, hk := children(p.mn), children(p.ha)
+		if len(mk) != 1 || len(hk) != 1 {
+			t.Fatalf("after a rekey collision: mn %v, ha %v\nmn %v\nha %v", mk, hk, p.mnLog.kinds(), p.haLog.kinds())
+		}
+		if mk[0].InboundSPI != hk[0].OutboundSPI || mk[0].OutboundSPI != hk[0].InboundSPI || mk[0].InboundSPI == mc.InboundSPI {
+			t.Fatalf("surviving CHILD_SAs do not pair: %v / %v", mk[0], hk[0])
+		}
+		if p.mnLog.find(EventFailed) != nil || p.haLog.find(EventFailed) != nil {
+			t.Fatal("failure during the collision")
+		}
+	})
+}
+
+// children lists the CHILD_SAs an endpoint holds.
+func children(ep *Endpoint) []*ChildSA {
+	var out []*ChildSA
+	ep.each(func(hd *saHandle) {
+		hd.mu.Lock()
+		out = append(out, hd.sa.children...)
+		hd.mu.Unlock()
+	})
+	return out
+}
+
+func TestLifetimesRekeyAndLiveness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.mnPeer.Children[0].RekeyTime = 20 * time.Minute
+		p.mnPeer.IKERekeyTime = 50 * time.Minute
+		p.mnPeer.DPDInterval = 5 * time.Minute
+		p.start(t)
+		time.Sleep(61 * time.Minute)
+		synctest.Wait()
+		// Rekeyed CHILD_SAs get a fresh rekey time: 20 and 40 min, then the
+		// IKE SA at 50 min (the CHILD_SA moves along), then 60 min.
+		if n := p.haLog.count(EventChildRekeyed); n != 3 {
+			t.Fatalf("%d CHILD_SA rekeys in 61 min, want 3: %v", n, p.haLog.kinds())
+		}
+		if n := p.haLog.count(EventIKERekeyed); n != 1 {
+			t.Fatalf("%d IKE SA rekeys, want 1", n)
+		}
+		if p.mnLog.find(EventFailed) != nil {
+			t.Fatalf("mn: %v", p.mnLog.kinds())
+		}
+		// The peer dies: liveness checks find out and fail the SA.
+		p.net.drop = func(Datagram) bool { return true }
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		var fe *Failure
+		if f := p.mnLog.find(EventFailed); f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonTimeout {
+			t.Fatalf("dead peer not detected: %v", p.mnLog.kinds())
+		}
+	})
+}

@@ -213,6 +213,10 @@ type ChildSA struct {
 	cfg      *ChildConfig
 	rekeyDue time.Time
 	rekeying bool
+	// A peer's rekey of this CHILD_SA while ours was in flight (§2.8.1):
+	// the SA it created and the lower nonce of its exchange.
+	collision    *ChildSA
+	collisionMin []byte
 }
 
 func (c *ChildSA) String() string {

@@ -135,10 +135,16 @@ func (sa *IKESA) lifetimeTimers(now time.Time) {
 		sa.rekeyDue = time.Time{}
 		sa.enqueue(now, &ikeRekeyTask{})
 	}
-	if !sa.dpdDue.IsZero() && !now.Before(sa.dpdDue) {
-		sa.dpdDue = now.Add(sa.peer.DPDInterval)
-		if now.Sub(sa.lastHeard) >= sa.peer.DPDInterval && sa.inflight == nil {
-			sa.enqueue(now, &infoTask{})
+	if iv := sa.peer.DPDInterval; !sa.dpdDue.IsZero() && !now.Before(sa.dpdDue) {
+		// Check liveness when the peer has been silent for an interval;
+		// a request in flight already does (its retransmissions give up).
+		if silent := now.Sub(sa.lastHeard); silent < iv {
+			sa.dpdDue = sa.lastHeard.Add(iv)
+		} else {
+			sa.dpdDue = now.Add(iv)
+			if sa.inflight == nil {
+				sa.enqueue(now, &infoTask{})
+			}
 		}
 	}
 	for _, c := range sa.children {

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -68,10 +69,26 @@ func (t *childTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.P
 		return nil
 	}
 	sa.emit(Event{Kind: EventChildRekeyed, Child: c, OldChild: t.rekey})
-	if sa.hasChild(t.rekey) {
-		sa.queue = append([]task{&infoTask{del: ikev2.DeleteESP(t.rekey.InboundSPI)}}, sa.queue...)
+	victim := t.rekey
+	if t.rekey.collision != nil && sa.hasChild(t.rekey.collision) {
+		// Simultaneous rekey (§2.8.1): the SA from the exchange with the
+		// lowest nonce is redundant; its initiator deletes it, and the
+		// initiator of the survivor deletes the old SA.
+		if bytes.Compare(minNonce(t.req.ni, nrData), t.rekey.collisionMin) < 0 {
+			victim = c
+		}
+	}
+	if victim == c || sa.hasChild(t.rekey) {
+		sa.queue = append([]task{&infoTask{del: ikev2.DeleteESP(victim.InboundSPI)}}, sa.queue...)
 	}
 	return nil
+}
+
+func minNonce(a, b []byte) []byte {
+	if bytes.Compare(a, b) < 0 {
+		return a
+	}
+	return b
 }
 
 // respondCreateChild answers CREATE_CHILD_SA: a new CHILD_SA, a CHILD_SA
@@ -103,6 +120,9 @@ func (sa *IKESA) respondCreateChild(now time.Time, ps ikev2.Payloads) ikev2.Payl
 		return resp
 	}
 	sa.children = append(sa.children, c)
+	if old != nil && old.rekeying {
+		old.collision, old.collisionMin = c, append([]byte(nil), minNonce(o.nonce, nr)...)
+	}
 	if old != nil {
 		sa.emit(Event{Kind: EventChildRekeyed, Child: c, OldChild: old})
 	} else {
