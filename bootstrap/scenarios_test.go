@@ -273,3 +273,43 @@ func TestSuggestedAddressOfAnotherRefused(t *testing.T) {
 		t.Fatalf("PAD owner of bob's %s = %q", resB.HomeAddress, owner)
 	}
 }
+
+// RFC 4640 §9.2: while 40 impostors flood the home agent with bootstrap
+// attempts under bob's name, alice still bootstraps; the impostors get
+// nothing.
+func TestBootstrapDuringFlood(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t))
+	const impostors = 40
+	var wg sync.WaitGroup
+	fails := make(chan error, impostors)
+	for i := range impostors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			coa := netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xe, 15: byte(i + 1)}), 500)
+			cfg := mnConfig(n, ha1Addr)
+			cfg.Identity, cfg.PSK = bob, []byte("a guess at bob's key")
+			cfg.Local, cfg.Transport = coa, &memTransport{n: n, local: coa}
+			_, err := Run(context.Background(), cfg)
+			fails <- err
+		}()
+	}
+	res, err := Run(context.Background(), mnConfig(n, ha1Addr))
+	wg.Wait()
+	close(fails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	for err := range fails {
+		var cf *CandidatesFailedError
+		if !errors.As(err, &cf) || !slices.Equal(cf.Reasons(), []discovery.Failure{discovery.FailAuthRefused}) {
+			t.Fatalf("impostor: %v", err)
+		}
+	}
+	if l := th.leases(t); len(l) != 1 {
+		t.Fatalf("leases %v, want alice's only", l)
+	}
+}
