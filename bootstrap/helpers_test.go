@@ -162,7 +162,7 @@ func newTestHA(t testing.TB, n *memNet, addr netip.Addr, pki *testPKI, opts ...h
 		t.Fatal(err)
 	}
 	h.Addresses = pool
-	cfg, err := h.Configure(ike.Config{Logger: quietLogger()})
+	cfg, err := h.Configure(ike.Config{Logger: h.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -178,9 +179,15 @@ func TestWrongCredentialsGetNothing(t *testing.T) {
 
 func checkRefused(t *testing.T, err error, th *testHA) {
 	t.Helper()
+	checkFailed(t, err, th, discovery.FailAuthRefused)
+}
+
+// checkFailed: the one candidate failed for want, nothing left behind.
+func checkFailed(t *testing.T, err error, th *testHA, want discovery.Failure) {
+	t.Helper()
 	var cf *CandidatesFailedError
-	if !errors.As(err, &cf) || !slices.Equal(cf.Reasons(), []discovery.Failure{discovery.FailAuthRefused}) {
-		t.Fatalf("err = %v, want authentication refused", err)
+	if !errors.As(err, &cf) || !slices.Equal(cf.Reasons(), []discovery.Failure{want}) {
+		t.Fatalf("err = %v, want %v", err, want)
 	}
 	if l := th.leases(t); len(l) != 0 {
 		t.Fatalf("leases left: %v", l)
@@ -311,5 +318,57 @@ func TestBootstrapDuringFlood(t *testing.T) {
 	}
 	if l := th.leases(t); len(l) != 1 {
 		t.Fatalf("leases %v, want alice's only", l)
+	}
+}
+
+// lockedBuffer is a log sink shared by goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The home agent's RADIUS server is down: the MN is refused, the
+// operator's log names the silent server, and nothing is leased.
+func TestAAADown(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	client := &aaa.Client{Servers: []aaa.Server{{Addr: silent.LocalAddr().String(), Secret: []byte("x")}},
+		Timeout: 100 * time.Millisecond, Retries: -1}
+	var log lockedBuffer
+	n := newMemNet()
+	pki := newPKI(t)
+	th := newTestHA(t, n, ha1Addr, pki, func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.Subscribers = nil
+		h.AAA = &aaa.EAPAuthenticator{Client: client}
+		h.AAARealms = []string{"example.net"}
+		h.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	_, err = Run(context.Background(), eapConfig(n, pki, "alice's password"))
+	// The HA answers AUTHENTICATION_FAILED; package ike's initiator reads
+	// that notify only in the first IKE_AUTH response and reports a
+	// protocol error in later (EAP) rounds: either is a refusal here.
+	var cf *CandidatesFailedError
+	if errors.As(err, &cf) && len(cf.Attempts) == 1 && cf.Attempts[0].Failure == discovery.FailOther {
+		checkFailed(t, err, th, discovery.FailOther)
+	} else {
+		checkRefused(t, err, th)
+	}
+	if !strings.Contains(log.String(), silent.LocalAddr().String()) {
+		t.Fatalf("HA log does not name the silent RADIUS server:\n%s", log.String())
 	}
 }
