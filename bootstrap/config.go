@@ -89,8 +89,9 @@ type Config struct {
 	SuggestAddress netip.Addr
 	Cache          CacheConfig
 
-	// Local is the care-of address and IKE port (500 or 4500); HAPort the
-	// home agent's (default: Local's port).
+	// Local is the care-of address and IKE port; HAPort the home agent's
+	// (default 4500 when Local's port is 4500, else 500). The transport
+	// has one socket: behind a NAT use port 4500 from the start.
 	Local  netip.AddrPort
 	HAPort uint16
 	// Transport carries IKE; nil opens a UDP socket on Local.
@@ -152,8 +153,8 @@ func (c *Config) haPort() uint16 {
 	if c.HAPort != 0 {
 		return c.HAPort
 	}
-	if c.Local.Port() != 0 {
-		return c.Local.Port()
+	if c.Local.Port() == ike.PortNATT {
+		return ike.PortNATT
 	}
 	return ike.PortIKE
 }

@@ -158,6 +158,7 @@ func tryCandidates(ctx context.Context, cfg *Config, list *discovery.List, tr Tr
 		}
 		rec.unanswered(c.Addr, f.String()+": "+aerr.Error(), time.Now())
 		if ctx.Err() != nil {
+			d.set(nil, nil)
 			return nil, fmt.Errorf("bootstrap: %s: %w", cfg.Identity, ctx.Err())
 		}
 		c, err = list.Failed(f, aerr)
