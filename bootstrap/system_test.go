@@ -14,6 +14,7 @@ import (
 	"mip6/ike"
 	"mip6/internal/netns"
 	"mip6/internal/peers/freeradius"
+	"mip6/internal/peers/kea"
 	"mip6/internal/peers/knot"
 	"mip6/ipsec"
 	"mip6/lease"
@@ -29,7 +30,7 @@ import (
 // the home address to the identity FreeRADIUS authenticated and reports
 // the binding to FreeRADIUS accounting.
 func TestSystemMSPSubscription(t *testing.T) {
-	lab := newSystemLab(t, "example.net")
+	lab := newSystemLab(t, "example.net", nil)
 	// FreeRADIUS answers on the host's loopback, where the HA's RADIUS
 	// client lives; the HA's IKE socket is in the home namespace.
 	fr := freeradius.Start(t, freeradius.Config{Secret: "ha-radius-secret",
@@ -99,13 +100,17 @@ type systemLab struct {
 	res           *discovery.Resolver // the MN's DNS client, in visited
 }
 
-func newSystemLab(t *testing.T, domain string) *systemLab {
+// home, when given, already has the HA's address 2001:db8:1::1.
+func newSystemLab(t *testing.T, domain string, home *netns.NS) *systemLab {
 	netns.Require(t, "knotd", "kdig", freeradius.Binary)
-	visited, home := netns.New(t, "visited"), netns.New(t, "home")
+	visited := netns.New(t, "visited")
+	if home == nil {
+		home = netns.New(t, "home")
+		home.AddAddr(t, "lo", "2001:db8:1::1/128")
+	}
 	netns.Link(t, visited, "eth0", home, "eth0")
 	visited.AddAddr(t, "eth0", "2001:db8:a::100/64")
 	home.AddAddr(t, "eth0", "2001:db8:a::1/64")
-	home.AddAddr(t, "lo", "2001:db8:1::1/128")
 	visited.AddRoute(t, "2001:db8:1::/64", "via", "2001:db8:a::1")
 	home.Forwarding(t)
 	k := knot.Start(t, knot.Options{NS: home, Addr: netip.MustParseAddr("2001:db8:1::53"), Zones: map[string]string{
@@ -143,7 +148,7 @@ ha1          IN AAAA 2001:db8:1::1
 // FreeRADIUS, which alone knows carol's password.
 func TestSystemThirdPartyMSP(t *testing.T) {
 	const carol = "carol@msa.example"
-	lab := newSystemLab(t, "msp.example")
+	lab := newSystemLab(t, "msp.example", nil)
 	msa := freeradius.Start(t, freeradius.Config{Secret: "msa-secret",
 		Users: []freeradius.User{{Name: carol, Password: "carol-secret"}}})
 	msp := freeradius.Start(t, freeradius.Config{Secret: "msp-secret",
@@ -174,22 +179,31 @@ func TestSystemThirdPartyMSP(t *testing.T) {
 // systemHA runs the home agent's IKE responder in the home namespace.
 func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Client, realm string) *testHA {
 	t.Helper()
+	h, st := systemHomeAgent(t, pki)
+	h.AAA = &aaa.EAPAuthenticator{Client: radius, CalledStationID: "2001:db8:1::1"}
+	h.AAARealms, h.Accounting = []string{realm}, acct
+	pool, err := lease.NewPool(lease.PoolConfig{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
+		First: netip.MustParseAddr("2001:db8:1::1000"), Last: netip.MustParseAddr("2001:db8:1::1fff"), Exclude: []netip.Addr{netip.MustParseAddr("2001:db8:1::1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Addresses = pool
+	return serveSystemHA(t, home, h, st)
+}
+
+func systemHomeAgent(t *testing.T, pki *testPKI) (*HomeAgent, *store.Store) {
 	st, err := store.Open(t.TempDir()+"/ha.db", store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return &HomeAgent{ID: ike.FQDN(haName), PAD: ipsec.NewPAD(), Store: st, Logger: quietLogger(),
+		Certificates: pki.haCertChain(), PrivateKey: pki.haKey}, st
+}
+
+// serveSystemHA runs h's IKE responder on 2001:db8:1::1 in home.
+func serveSystemHA(t *testing.T, home *netns.NS, h *HomeAgent, st *store.Store) *testHA {
 	haAddr := netip.MustParseAddr("2001:db8:1::1")
-	h := &HomeAgent{ID: ike.FQDN(haName), PAD: ipsec.NewPAD(), Store: st, Logger: quietLogger(),
-		Certificates: pki.haCertChain(), PrivateKey: pki.haKey,
-		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: haAddr.String()}, AAARealms: []string{realm},
-		Accounting: acct}
-	pool, err := lease.NewPool(lease.PoolConfig{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
-		First: netip.MustParseAddr("2001:db8:1::1000"), Last: netip.MustParseAddr("2001:db8:1::1fff"), Exclude: []netip.Addr{haAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Addresses = pool
 	cfg, err := h.Configure(ike.Config{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -206,4 +220,50 @@ func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Clie
 	u.Serve(th.ep, nil)
 	t.Cleanup(func() { th.ep.Close(); u.Close() })
 	return th
+}
+
+// The home agent asks a real Kea on the home link for the home address
+// (RFC 4877 §9 with DHCPv6): the PSK MN gets an address from Kea's pool,
+// Kea holds the lease while the IKE SA lives and sees it released after.
+func TestSystemDHCPv6HomeAddress(t *testing.T) {
+	k := kea.Start(t, kea.Options{Subnet: homePrefix})
+	lab := newSystemLab(t, "example.net", k.ClientNS)
+	h, st := systemHomeAgent(t, newPKI(t))
+	h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthPSK, PSK: alicePSK}}
+	var d *lease.DHCPv6
+	if err := k.ClientNS.Do(func() (err error) {
+		d, err = lease.NewDHCPv6(lease.DHCPv6Config{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
+			Interface: k.ClientIf, Timeout: 500 * time.Millisecond, Tries: 3})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h.Addresses = d
+	th := serveSystemHA(t, k.ClientNS, h, st)
+
+	cfg := Config{Identity: alice, PSK: alicePSK, HAIdentity: ike.FQDN(haName), Resolver: lab.res, Local: lab.tr.Local(), Transport: lab.tr,
+		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\nKea:\n%s", err, k.Log())
+	}
+	checkResult(t, r, th, alice)
+	hoa := r.HomeAddress.Addr()
+	if hoa.Less(netip.MustParseAddr("2001:db8:1::100")) || netip.MustParseAddr("2001:db8:1::103").Less(hoa) {
+		t.Fatalf("home address %s not from Kea's pool", hoa)
+	}
+	if _, ok := k.Leases(t)[hoa]; !ok {
+		t.Fatalf("Kea has no lease for %s: %v", hoa, k.Leases(t))
+	}
+	t.Logf("DHCPv6 bootstrap in %v:\n%s", r.Total, r.Trace)
+	r.Close()
+	netns.Eventually(t, 5*time.Second, func() error {
+		if _, ok := k.Leases(t)[hoa]; ok {
+			return errorf("Kea still leases %s", hoa)
+		}
+		return nil
+	})
 }
