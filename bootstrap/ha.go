@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -86,16 +85,16 @@ type hold struct {
 // ReleaseAddress) and registers the configured mobile nodes in the PAD.
 func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
 	if h.Addresses == nil || h.PAD == nil {
-		return base, fmt.Errorf("bootstrap: home agent needs Addresses and PAD")
+		return base, &ConfigError{"HomeAgent", "Addresses and PAD are required"}
 	}
 	h.mu.Lock()
 	h.mns, h.statics, h.sessions = map[string]*Subscriber{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
 	h.holds, h.aaaOnly = map[hold]int{}, map[string]bool{}
 	for i := range h.Subscribers {
 		mn := &h.Subscribers[i]
-		if mn.Auth == ike.AuthPSK && len(mn.PSK) == 0 {
+		if err := mn.check(); err != nil {
 			h.mu.Unlock()
-			return base, fmt.Errorf("bootstrap: mobile node %s: PSK authentication without a key", mn.Identity)
+			return base, err
 		}
 		h.mns[mn.Identity] = mn
 		if mn.HomeAddress.IsValid() {
@@ -108,6 +107,29 @@ func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
 	base.AssignAddress = h.assign
 	base.ReleaseAddress = h.release
 	return base, nil
+}
+
+func (mn *Subscriber) check() error {
+	field := "Subscribers[" + mn.Identity + "]"
+	switch {
+	case mn.Identity == "":
+		return &ConfigError{"Subscribers", "a subscriber without identity"}
+	case mn.Auth != ike.AuthPSK && mn.Auth != ike.AuthCert && mn.Auth != ike.AuthEAP:
+		return &ConfigError{field, "Auth must be AuthPSK, AuthCert or AuthEAP"}
+	case mn.Auth == ike.AuthPSK && len(mn.PSK) == 0:
+		return &ConfigError{field, "PSK authentication without a key"}
+	}
+	return nil
+}
+
+// UnknownPeerError: an IDi that is neither a subscriber nor of an AAA
+// realm; the MN is told AUTHENTICATION_FAILED.
+type UnknownPeerError struct {
+	Identity string
+}
+
+func (e *UnknownPeerError) Error() string {
+	return "bootstrap: " + e.Identity + " is not a mobile node of this home agent"
 }
 
 func padAuth(k ike.AuthKind) ipsec.AuthMethods {
@@ -142,7 +164,7 @@ func (h *HomeAgent) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConf
 	if mn != nil {
 		auth = mn.Auth
 	} else if h.AAA == nil || !h.aaaRealm(key) {
-		return nil, fmt.Errorf("bootstrap: %s is not a mobile node of this home agent", key)
+		return nil, &UnknownPeerError{Identity: key}
 	}
 	p := &ike.PeerConfig{Name: key, LocalID: h.ID, RemoteID: idi, RemoteAuth: auth, LocalAuth: ike.AuthCert,
 		Certificates: h.Certificates, PrivateKey: h.PrivateKey, TrustRoots: h.TrustRoots, Children: h.children()}
