@@ -65,6 +65,7 @@ type memBind struct {
 	once   sync.Once
 	mu     sync.Mutex
 	tap    [][]byte
+	tapTo  []netip.AddrPort
 }
 
 func memBindPair(a, b netip.AddrPort) (*memBind, *memBind) {
@@ -102,6 +103,7 @@ func (m *memBind) WriteBatch(ds []Datagram) (int, error) {
 		c := append([]byte(nil), d.Buf...)
 		m.mu.Lock()
 		m.tap = append(m.tap, c)
+		m.tapTo = append(m.tapTo, d.Addr)
 		m.mu.Unlock()
 		m.peer.inject(c, m.addr)
 	}
@@ -113,6 +115,12 @@ func (m *memBind) inject(p []byte, from netip.AddrPort) {
 	case m.in <- Datagram{Buf: p, Addr: from}:
 	case <-m.closed:
 	}
+}
+
+func (m *memBind) sentTo() []netip.AddrPort {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]netip.AddrPort(nil), m.tapTo...)
 }
 
 func (m *memBind) sent() [][]byte {

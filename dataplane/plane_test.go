@@ -44,17 +44,24 @@ func pair(t *testing.T) (a, b end) {
 		}
 		t.Cleanup(func() { e.plane.Close() })
 	}
+	ta, tb := tunnelPair()
 	var err error
-	a.tn, err = a.plane.InstallTunnel(TunnelSA{Name: "mn", Transform: esp.AESGCM128, ESN: true, SPIOut: 0x1001, SPIIn: 0x2002,
-		KeyOut: key(1), KeyIn: key(2), Local: outerA, Remote: outerB, LocalTS: netip.PrefixFrom(hoaA, 128), RemoteTS: netB})
-	if err != nil {
+	if a.tn, err = a.plane.InstallTunnel(ta); err != nil {
 		t.Fatal(err)
 	}
-	b.tn, err = b.plane.InstallTunnel(TunnelSA{Name: "mn", Transform: esp.AESGCM128, ESN: true, SPIOut: 0x2002, SPIIn: 0x1001,
-		KeyOut: key(2), KeyIn: key(1), Local: outerB, Remote: outerA, LocalTS: netB, RemoteTS: netip.PrefixFrom(hoaA, 128)})
-	if err != nil {
+	if b.tn, err = b.plane.InstallTunnel(tb); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+// tunnelPair is one tunnel (AES-GCM-128, ESN) between hoaA and netB as the
+// two ends see it.
+func tunnelPair() (a, b TunnelSA) {
+	a = TunnelSA{Name: "mn", Transform: esp.AESGCM128, ESN: true, SPIOut: 0x1001, SPIIn: 0x2002,
+		KeyOut: key(1), KeyIn: key(2), Local: outerA, Remote: outerB, LocalTS: netip.PrefixFrom(hoaA, 128), RemoteTS: netB}
+	b = TunnelSA{Name: "mn", Transform: esp.AESGCM128, ESN: true, SPIOut: 0x2002, SPIIn: 0x1001,
+		KeyOut: key(2), KeyIn: key(1), Local: outerB, Remote: outerA, LocalTS: netB, RemoteTS: netip.PrefixFrom(hoaA, 128)}
 	return a, b
 }
 
@@ -152,13 +159,15 @@ func TestDropsCounted(t *testing.T) {
 
 func TestMoveRemote(t *testing.T) {
 	a, b := pair(t)
+	a.tun.in <- udpPacket(hoaA, hostB, 1)
+	recv(t, b.tun.out)
 	moved := netip.MustParseAddrPort("[2001:db8:2::9]:4500")
 	a.tn.MoveRemote(outerA, moved)
-	a.tun.in <- udpPacket(hoaA, hostB, 1)
-	// The memBind delivers to B whatever the address; check the address used.
+	a.tun.in <- udpPacket(hoaA, hostB, 2)
+	// The memBind delivers to B whatever the address; check the addresses used.
 	recv(t, b.tun.out)
-	if got := a.tn.Out.SA.Endpoints().Remote; got != moved {
-		t.Fatalf("endpoint %v", got)
+	if got := a.bind.sentTo(); len(got) != 2 || got[0] != outerB || got[1] != moved {
+		t.Fatalf("datagrams went to %v, want %v then %v", got, outerB, moved)
 	}
 }
 

@@ -88,3 +88,15 @@ func (c *counters) snapshot() Stats {
 	}
 	return s
 }
+
+// AddTo adds the counters to a status map (control.Status.Counters), as
+// "dataplane_<name>" and "dataplane_drop_<reason>".
+func (s Stats) AddTo(m map[string]uint64) {
+	for k, v := range map[string]uint64{"tun_read": s.TUNRead, "tun_written": s.TUNWritten, "udp_read": s.UDPRead,
+		"udp_written": s.UDPWritten, "sealed": s.Sealed, "opened": s.Opened, "ike": s.IKE, "nat_keepalives": s.NATKeepalives} {
+		m["dataplane_"+k] += v
+	}
+	for i, v := range s.Drops {
+		m["dataplane_drop_"+Drop(i).String()] += v
+	}
+}
