@@ -372,3 +372,34 @@ func TestAAADown(t *testing.T) {
 		t.Fatalf("HA log does not name the silent RADIUS server:\n%s", log.String())
 	}
 }
+
+// A subscriber with a static home address gets it without asking; no
+// other MN gets it by suggesting it, even while it is free.
+func TestStaticHomeAddress(t *testing.T) {
+	n := newMemNet()
+	static := netip.MustParseAddr("2001:db8:1::1234")
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.Subscribers[0].HomeAddress = static // alice
+	})
+	bobCoA := netip.MustParseAddrPort("[2001:db8:b::200]:500")
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Identity, cfg.PSK, cfg.SuggestAddress = bob, bobPSK, static
+	cfg.Local, cfg.Transport = bobCoA, &memTransport{n: n, local: bobCoA}
+	resB, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resB.Close()
+	if resB.HomeAddress.Addr() == static {
+		t.Fatalf("bob was given alice's static home address")
+	}
+	resA, err := Run(context.Background(), mnConfig(n, ha1Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resA.Close()
+	if resA.HomeAddress.Addr() != static {
+		t.Fatalf("alice got %s, want her static %s", resA.HomeAddress, static)
+	}
+	checkResult(t, resA, th, alice)
+}
