@@ -206,7 +206,11 @@ func (ep *Endpoint) receive(now time.Time, local, remote netip.AddrPort, b []byt
 	return derr
 }
 
-// run does fn on the SA under its lock, then sends, reports and re-arms.
+// run does fn on the SA under its lock, re-arms, then reports and sends.
+// Events go first, outside the lock: a responder's CHILD_SA must be in the
+// SAD before the IKE_AUTH response that lets the peer use it leaves (as
+// strongSwan installs before it answers), or the peer's first ESP packet
+// finds an unknown SPI.
 func (ep *Endpoint) run(hd *saHandle, fn func(sa *IKESA)) {
 	hd.mu.Lock()
 	fn(hd.sa)
@@ -214,14 +218,14 @@ func (ep *Endpoint) run(hd *saHandle, fn func(sa *IKESA)) {
 	hd.sa.out = output{}
 	deadline := hd.sa.nextDeadline()
 	ep.arm(hd, deadline)
-	for _, d := range out.dgrams {
-		ep.write(d)
-	}
 	hd.mu.Unlock()
 	if ep.onEvent != nil {
 		for _, e := range out.events {
 			ep.onEvent(e)
 		}
+	}
+	for _, d := range out.dgrams {
+		ep.write(d)
 	}
 }
 

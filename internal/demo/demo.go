@@ -29,7 +29,8 @@ type Options struct {
 const (
 	mnIdentity = "alice@example.net"
 	haName     = "ha.example.net"
-	psk        = "demo pre-shared key: change me in real deployments"
+	// eapPassword is the subscriber's credential at the AAA server.
+	eapPassword = "alice's EAP password"
 )
 
 var (
@@ -60,12 +61,11 @@ type lab struct {
 
 	mnNode *vnet.Node
 	mnIfc  *vnet.Interface
-	mnEP   *ike.Endpoint
 	mn     *node.MobileNode
 
-	step    atomic.Value      // string: the scenario step under way
-	haSAs   map[uint64]string // IKE SA (our SPI) -> peer identity
-	mnChild chan ike.Event
+	pki     *pki
+	coa     atomic.Pointer[netip.Addr] // the MN's current care-of address
+	step    atomic.Value               // string: the scenario step under way
 	closers []func()
 }
 
@@ -78,8 +78,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.Pings <= 0 {
 		opt.Pings = 3
 	}
-	l := &lab{opt: opt, d: vnet.NewDemo(), haSAs: map[uint64]string{}, mnChild: make(chan ike.Event, 4)}
-	l.tl = NewTimeline(time.Now(), opt.Out)
+	l := &lab{opt: opt, d: vnet.NewDemo()}
+	var err error
+	if l.pki, err = newPKI(haName); err != nil {
+		return nil, err
+	}
+	l.tl = NewTimeline(time.Now(), nil)
 	defer l.close()
 	if opt.PcapDir != "" {
 		if err := os.MkdirAll(opt.PcapDir, 0o755); err != nil {
@@ -102,6 +106,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if ferr := l.d.Net.FlushCaptures(); ferr != nil && err == nil {
 			err = ferr
 		}
+	}
+	l.tl.WriteEvents(opt.Out)
+	if rep != nil {
+		fmt.Fprintf(opt.Out, "\n%d of %d echo requests to the home address %s answered; %d handover(s) at the home agent\n",
+			rep.PingsAnswered, rep.PingsSent, rep.HomeAddress, rep.Handovers)
 	}
 	l.tl.WriteSummary(opt.Out)
 	return rep, err

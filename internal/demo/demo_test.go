@@ -47,7 +47,7 @@ func TestDemo(t *testing.T) {
 	if rep.PingsAnswered != 6 || rep.Handovers != 1 || !rep.HomeAddress.IsValid() {
 		t.Fatalf("report %+v\n%s", rep, out.String())
 	}
-	for _, want := range []string{"DNS SRV query", "home address assigned", "IKE SA established",
+	for _, want := range []string{"dns-srv ha.example.net", "EAP-Request/MSCHAPv2", "home address assigned", "IKE SA established", "RADIUS accounting",
 		"Binding Update sent", "Binding Ack received", "de-registered", "Summary"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("timeline lacks %q", want)

@@ -1,11 +1,19 @@
 package demo
 
 import (
-	"errors"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
+	"mip6/aaa"
+	"mip6/bootstrap"
+	"mip6/eap"
 	"mip6/ha"
 	"mip6/ike"
 	"mip6/internal/node"
@@ -16,7 +24,7 @@ import (
 )
 
 // padAuthorizer answers the home agent core's question from the PAD: the
-// temporary entry made when the home address was assigned, or a static one.
+// temporary entry made when the home address was assigned.
 type padAuthorizer struct{ pad *ipsec.PAD }
 
 func (p padAuthorizer) Authorized(identity string, hoa netip.Addr) bool {
@@ -26,8 +34,29 @@ func (p padAuthorizer) Authorized(identity string, hoa netip.Addr) bool {
 	return p.pad.Authorize(identity, ipsec.AddrRange{From: hoa, To: hoa})
 }
 
-// startHomeAgent starts the HA: IKE responder (PSK, CP home addresses from
-// a pool kept in a store), binding cache and ESP tunnels.
+// startAAA runs the in-process RADIUS server that knows the subscriber's
+// EAP password. It listens on the loopback address: RADIUS is the home
+// agent's back end, not part of the lab's mobility network.
+func (l *lab) startAAA() (*aaa.Client, error) {
+	pc, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: in-process RADIUS server: %w", err)
+	}
+	secret := []byte("demo RADIUS secret")
+	srv := &aaa.LocalServer{Secret: secret,
+		Authenticator: &eap.LocalAuthenticator{Users: map[string]string{mnIdentity: eapPassword}},
+		OnAccounting: func(r aaa.AccountingRecord) {
+			l.tl.Addf("aaa", "", "RADIUS accounting", "%s for %s, home address %s", r.Status, r.UserName, r.HomeAddress)
+		}}
+	go srv.Serve(pc)
+	l.closers = append(l.closers, func() { srv.Close() })
+	return &aaa.Client{Servers: []aaa.Server{{Addr: pc.LocalAddr().String(), Secret: secret}}, NASIdentifier: haName}, nil
+}
+
+// startHomeAgent starts the HA: IKE responder that authenticates mobile
+// nodes with EAP through the RADIUS server and proves itself with its
+// certificate, home addresses from a pool kept in a store, the binding
+// cache and the ESP tunnels.
 func (l *lab) startHomeAgent() error {
 	dir, err := os.MkdirTemp("", "mip6-demo-")
 	if err != nil {
@@ -44,8 +73,19 @@ func (l *lab) startHomeAgent() error {
 	if err != nil {
 		return err
 	}
+	radius, err := l.startAAA()
+	if err != nil {
+		return err
+	}
 	l.pad = ipsec.NewPAD()
-	l.pad.Set(ipsec.PADEntry{Identity: mnIdentity, Auth: ipsec.AuthSharedSecret})
+	bha := &bootstrap.HomeAgent{ID: ike.FQDN(haName), Certificates: []*x509.Certificate{l.pki.haCert}, PrivateKey: l.pki.haKey,
+		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: vnet.HAAddr.String()}, AAARealms: []string{"example.net"},
+		Addresses: assignTrace{pool, l}, Store: l.st, PAD: l.pad, Accounting: radius,
+		Logger: slog.New(slog.DiscardHandler)}
+	cfg, err := bha.Configure(ike.Config{KeyLog: l.opt.KeyLog})
+	if err != nil {
+		return err
+	}
 	core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix},
 		KeyMgmtMobility: true}, padAuthorizer{l.pad})
 	if err != nil {
@@ -59,36 +99,19 @@ func (l *lab) startHomeAgent() error {
 	if err != nil {
 		return err
 	}
-	cfg := ike.Config{
-		LookupPeer: l.lookupPeer,
-		AssignAddress: func(peer ike.Identity, suggested netip.Addr) (netip.Prefix, error) {
-			p, err := pool.Assign(peer.String(), suggested)
-			if err != nil {
-				return p, err
-			}
-			if err := l.pad.AddTemporary(peer.String(), p.Addr()); err != nil {
-				pool.Release(peer.String(), p.Addr())
-				return netip.Prefix{}, err
-			}
-			l.tl.Addf("ha", "bootstrap", "home address assigned", "%s to %s (lease in the store, temporary PAD entry)", p, peer)
-			return p, nil
-		},
-		ReleaseAddress: func(peer ike.Identity, p netip.Prefix) {
-			l.pad.RemoveTemporary(peer.String(), p.Addr())
-			pool.Release(peer.String(), p.Addr())
-		},
-		KeyLog: l.opt.KeyLog,
-	}
-	l.haEP = ike.NewEndpoint(cfg, node.IKEConn{ike.PortIKE: c500, ike.PortNATT: c4500}, l.onHAEvent)
+	l.haEP = ike.NewEndpoint(cfg, node.IKEConn{ike.PortIKE: c500, ike.PortNATT: c4500}, func(ev ike.Event) {
+		bha.OnEvent(ev)
+		l.onHAEvent(ev)
+	})
 	l.closers = append(l.closers, l.haEP.Close)
-	local4500 := netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)
 	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
 		Link: node.VnetHomeLink{Node: l.d.HA, Ifc: l.d.HAIfc},
-		IKE:  node.IKEHandlerFor(l.haEP, local4500),
+		IKE:  node.IKEHandlerFor(l.haEP, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)),
 		MoveIKE: func(spi uint64, to netip.AddrPort) {
 			l.haEP.MoveEndpoints(spi, netip.AddrPort{}, netip.AddrPortFrom(to.Addr(), ike.PortIKE))
 		},
-		Observe: l.observe})
+		OnBinding: func(b ha.Binding, up bool) { go l.account(bha, b, up) },
+		Observe:   l.observe})
 	if err != nil {
 		return err
 	}
@@ -98,23 +121,25 @@ func (l *lab) startHomeAgent() error {
 	return nil
 }
 
-// lookupPeer is the HA's PAD lookup for IKE_AUTH: the identity must be a
-// configured mobile node.
-func (l *lab) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConfig, error) {
-	if idi.String() != mnIdentity {
-		return nil, errors.New("not a configured mobile node")
+// assignTrace puts home-address assignments on the timeline.
+type assignTrace struct {
+	*lease.Pool
+	l *lab
+}
+
+func (a assignTrace) Assign(identity string, suggested netip.Addr) (netip.Prefix, error) {
+	p, err := a.Pool.Assign(identity, suggested)
+	if err == nil {
+		a.l.tl.Addf("ha", "bootstrap", "home address assigned", "%s to %s (lease in the store, temporary PAD entry)", p, identity)
 	}
-	any := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
-	return &ike.PeerConfig{Name: mnIdentity, LocalID: ike.FQDN(haName), RemoteID: idi,
-		LocalAuth: ike.AuthPSK, RemoteAuth: ike.AuthPSK, PSK: []byte(psk),
-		Children: []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{any}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}}, nil
+	return p, err
 }
 
 // onHAEvent installs what the HA's IKE negotiated.
 func (l *lab) onHAEvent(ev ike.Event) {
 	switch ev.Kind {
 	case ike.EventIKEEstablished:
-		l.tl.Addf("ha", "bootstrap", "IKE SA established", "%s authenticated (%s)", ev.IKESA.RemoteID, ev.IKESA.Suite)
+		l.tl.Addf("ha", "bootstrap", "IKE SA established", "%s authenticated by EAP via RADIUS (%s)", ev.IKESA.RemoteID, ev.IKESA.Suite)
 	case ike.EventChildEstablished:
 		hoa := ev.IKESA.AssignedAddress.Addr()
 		c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), ev.IKESA.RemoteID.String(), hoa)
@@ -137,4 +162,19 @@ func (l *lab) observe(actor, step, what, detail string) {
 		step, _ = l.step.Load().(string)
 	}
 	l.tl.Add(Event{Actor: actor, Step: step, What: what, Detail: detail})
+}
+
+// account sends RADIUS accounting for a binding's start and end.
+func (l *lab) account(bha *bootstrap.HomeAgent, b ha.Binding, up bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	if up {
+		err = bha.BindingStarted(ctx, b.Identity, b.HomeAddress, b.CareOf)
+	} else {
+		err = bha.BindingEnded(ctx, b.HomeAddress, aaa.CauseUserRequest)
+	}
+	if err != nil {
+		l.tl.Addf("ha", "", "RADIUS accounting failed", "%v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"mip6/bootstrap"
 	"mip6/discovery"
 	"mip6/ike"
 	"mip6/internal/node"
@@ -15,79 +16,53 @@ import (
 )
 
 // bootstrap runs the mobile node's side of RFC 4640 bootstrapping from its
-// seed (identity + PSK): DNS discovery of the home agent from the NAI's
-// realm, IKE_SA_INIT and IKE_AUTH with a CP request for a home address,
+// seed, an NAI and an EAP password: DNS discovery of the home agent from
+// the NAI's realm, IKE_SA_INIT, IKE_AUTH with EAP-MSCHAPv2 (checked by the
+// AAA server through the home agent) and a CP request for a home address;
 // then its packet path with the negotiated CHILD_SA.
 func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 	l.mnNode = l.d.Net.NewNode("mn")
 	l.mnIfc = l.mnNode.Attach(l.d.A, mnCoAA)
+	l.coa.Store(&mnCoAA)
 	l.tl.Addf("lab", "", "mobile node attached", "access network A, care-of address %s", mnCoAA)
-
-	l.tl.Addf("mn", "discovery", "DNS SRV query", "_mip6._ipv6.%s via %s", discovery.Realm(mnIdentity), dnsAddr)
-	res := &discovery.Resolver{Servers: []netip.AddrPort{netip.AddrPortFrom(dnsAddr, 53)}, Timeout: time.Second,
-		Listen: func() (discovery.UDPConn, error) { return l.mnNode.ListenUDP(netip.AddrPort{}) }}
-	list, err := discovery.Discover(ctx, discovery.Config{Identity: mnIdentity, Resolver: res})
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("home agent discovery: %w", err)
-	}
-	cand, err := list.Current()
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	l.tl.Addf("mn", "discovery", "home agent found", "%s (%s, from %s)", cand.Addr, cand.Name, cand.Source)
-
 	c500, err := l.mnNode.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortIKE))
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	l.mnEP = ike.NewEndpoint(ike.Config{KeyLog: l.opt.KeyLog}, node.IKEConn{ike.PortIKE: c500}, l.onMNEvent)
-	l.closers = append(l.closers, l.mnEP.Close)
-	go node.ServeIKE(c500, netip.AddrPortFrom(mnCoAA, ike.PortIKE), l.mnEP)
-	any := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
-	peer := &ike.PeerConfig{Name: "home", LocalID: ike.RFC822(mnIdentity), RemoteID: ike.FQDN(haName),
-		LocalAuth: ike.AuthPSK, RemoteAuth: ike.AuthPSK, PSK: []byte(psk), RequestAddress: true,
-		Children: []ike.ChildConfig{{Name: "home", RemoteTS: []ike.Selector{any}}}}
-	l.tl.Addf("mn", "bootstrap", "IKE_SA_INIT + IKE_AUTH", "to %s, identity %s, CP(CFG_REQUEST INTERNAL_IP6_ADDRESS)", cand.Addr, mnIdentity)
-	if err := l.mnEP.Initiate(peer, netip.AddrPortFrom(mnCoAA, ike.PortIKE), netip.AddrPortFrom(cand.Addr, ike.PortIKE)); err != nil {
-		return netip.Addr{}, err
+	res := &discovery.Resolver{Servers: []netip.AddrPort{netip.AddrPortFrom(dnsAddr, 53)}, Timeout: time.Second,
+		Listen: func() (discovery.UDPConn, error) { return l.mnNode.ListenUDP(netip.AddrPort{}) }}
+	cfg := bootstrap.Config{Identity: mnIdentity,
+		EAP:        &bootstrap.EAPCredential{Method: bootstrap.EAPMSCHAPv2, Password: eapPassword},
+		HAIdentity: ike.FQDN(haName), HATrustRoots: l.pki.roots, Resolver: res,
+		Local: netip.AddrPortFrom(mnCoAA, ike.PortIKE),
+		Transport: &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort {
+			return netip.AddrPortFrom(*l.coa.Load(), ike.PortIKE)
+		}},
+		IKE: ike.Config{KeyLog: l.opt.KeyLog}}
+	l.tl.Addf("mn", "bootstrap", "bootstrap from seed", "identity %s, EAP-MSCHAPv2 password; home agent from DNS SRV _mip6._ipv6.%s",
+		mnIdentity, discovery.Realm(mnIdentity))
+	r, err := bootstrap.Run(ctx, cfg)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("bootstrap: %w", err)
 	}
-	var ev ike.Event
-	select {
-	case ev = <-l.mnChild:
-	case <-time.After(10 * time.Second):
-		return netip.Addr{}, fmt.Errorf("bootstrap: no IKE SA with %s within 10 s", cand.Addr)
-	case <-ctx.Done():
-		return netip.Addr{}, ctx.Err()
+	l.closers = append(l.closers, r.Close)
+	for _, s := range r.Trace {
+		l.tl.Add(Event{At: s.Start.Add(s.Duration), Actor: "mn", Step: "bootstrap", What: s.Name,
+			Detail: fmt.Sprintf("%.3f ms %s", float64(s.Duration.Microseconds())/1000, s.Detail)})
 	}
-	if ev.Kind == ike.EventFailed {
-		return netip.Addr{}, fmt.Errorf("bootstrap: IKE with %s failed: %w", cand.Addr, ev.Err)
-	}
-	hoa := ev.IKESA.AssignedAddress.Addr()
-	l.tl.Addf("mn", "bootstrap", "home address received", "%s; CHILD_SA %s", ev.IKESA.AssignedAddress, ev.Child)
-	return hoa, l.startMobileNode(ev, cand.Addr)
-}
-
-// onMNEvent hands the first CHILD_SA (or the failure) to bootstrap.
-func (l *lab) onMNEvent(ev ike.Event) {
-	switch ev.Kind {
-	case ike.EventIKEEstablished:
-		l.tl.Addf("mn", "bootstrap", "IKE SA established", "home agent %s authenticated (%s)", ev.IKESA.RemoteID, ev.IKESA.Suite)
-	case ike.EventChildEstablished, ike.EventFailed:
-		select {
-		case l.mnChild <- ev:
-		default:
-		}
-	}
+	l.tl.Addf("mn", "bootstrap", "home address received", "%s from %s (%s); %d IKE round trips, %.3f ms in all",
+		r.HomeAddress, r.HomeAgent.Addr, r.HomeAgent.Name, r.Trace.RoundTrips(), float64(r.Total.Microseconds())/1000)
+	return r.HomeAddress.Addr(), l.startMobileNode(r)
 }
 
 // startMobileNode starts the MN's packet path with the negotiated SAs.
-func (l *lab) startMobileNode(ev ike.Event, haAddr netip.Addr) error {
-	hoa := ev.IKESA.AssignedAddress.Addr()
-	c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), mnIdentity, hoa)
+func (l *lab) startMobileNode(r *bootstrap.Result) error {
+	hoa, haAddr := r.HomeAddress.Addr(), r.HomeAgent.Addr
+	c, err := node.ChildFromIKE(r.Child, r.IKESA.LocalSPI(), mnIdentity, hoa)
 	if err != nil {
 		return err
 	}
-	core, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: haAddr, HomePrefix: ev.IKESA.AssignedAddress.Masked(),
+	core, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: haAddr, HomePrefix: r.HomeAddress.Masked(),
 		KeyMgmt: true, Lifetime: 10 * time.Minute})
 	if err != nil {
 		return err
@@ -96,11 +71,12 @@ func (l *lab) startMobileNode(ev ike.Event, haAddr netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	ikeSPI := ev.IKESA.LocalSPI()
+	ep, spi := r.Endpoint, r.IKESA.LocalSPI()
 	l.mn, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: hoa, HomeAgent: haAddr,
 		Core: core, SAD: ipsec.NewSAD(), Conn: c4500, Host: node.VnetMobileHost{Node: l.mnNode},
+		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(mnCoAA, ike.PortNATT)),
 		MoveIKE: func(local netip.Addr) {
-			l.mnEP.MoveEndpoints(ikeSPI, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(haAddr, ike.PortIKE))
+			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(haAddr, ike.PortIKE))
 		},
 		Observe: l.observe})
 	if err != nil {
@@ -119,6 +95,7 @@ func (l *lab) startMobileNode(ev ike.Event, haAddr netip.Addr) error {
 func (l *lab) move(link *vnet.Link, name string, coa netip.Addr) {
 	l.mnIfc.Detach()
 	l.mnIfc = l.mnNode.Attach(link, coa)
+	l.coa.Store(&coa)
 	l.tl.Addf("lab", "", "mobile node moved", "%s, address %s", name, coa)
 	l.mn.Attach(coa)
 }

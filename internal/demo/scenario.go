@@ -60,8 +60,6 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 	l.mn.Status(&ms)
 	rep.HomeAgentStatus, rep.MobileNodeStatus = hs.Counters, ms.Counters
 	rep.Handovers = int(hs.Counters["handovers"])
-	fmt.Fprintf(l.opt.Out, "\n%d of %d echo requests to the home address %s answered; %d handover(s) at the home agent\n",
-		rep.PingsAnswered, rep.PingsSent, hoa, rep.Handovers)
 	if rep.PingsAnswered != rep.PingsSent {
 		return rep, fmt.Errorf("demo: %d echo requests to the home address were lost", rep.PingsSent-rep.PingsAnswered)
 	}

@@ -5,6 +5,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"time"
 )
@@ -66,7 +67,10 @@ func (t *Timeline) Events() []Event {
 type StepLatency struct {
 	Step     string
 	Duration time.Duration
-	Events   int
+	// Signalling is from the step's first event to the mobile node's
+	// "registered" or "de-registered" (zero when the step has none).
+	Signalling time.Duration
+	Events     int
 }
 
 // Steps returns the latency of each step, in order of first appearance.
@@ -76,6 +80,7 @@ func (t *Timeline) Steps() []StepLatency {
 	first := map[string]time.Time{}
 	last := map[string]time.Time{}
 	count := map[string]int{}
+	done := map[string]time.Time{}
 	var order []string
 	for _, e := range t.events {
 		if e.Step == "" {
@@ -85,20 +90,41 @@ func (t *Timeline) Steps() []StepLatency {
 			first[e.Step] = e.At
 			order = append(order, e.Step)
 		}
+		if (e.What == "registered" || e.What == "de-registered") && done[e.Step].IsZero() {
+			done[e.Step] = e.At
+		}
 		last[e.Step] = e.At
 		count[e.Step]++
 	}
 	out := make([]StepLatency, len(order))
 	for i, s := range order {
 		out[i] = StepLatency{Step: s, Duration: last[s].Sub(first[s]), Events: count[s]}
+		if d, ok := done[s]; ok {
+			out[i].Signalling = d.Sub(first[s])
+		}
 	}
 	return out
+}
+
+// WriteEvents prints every event in time order (events reported after the
+// fact, such as a bootstrap trace, take their place).
+func (t *Timeline) WriteEvents(w io.Writer) {
+	evs := t.Events()
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+	for _, e := range evs {
+		t.print(w, e)
+	}
 }
 
 // WriteSummary prints the step latencies.
 func (t *Timeline) WriteSummary(w io.Writer) {
 	fmt.Fprintln(w, "\nSummary")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for _, s := range t.Steps() {
-		fmt.Fprintf(w, "  %-28s %8.3f ms  (%d events)\n", s.Step, float64(s.Duration.Microseconds())/1000, s.Events)
+		fmt.Fprintf(w, "  %-20s %8.3f ms", s.Step, ms(s.Duration))
+		if s.Signalling > 0 {
+			fmt.Fprintf(w, "   (move to binding acknowledged: %.3f ms)", ms(s.Signalling))
+		}
+		fmt.Fprintf(w, "  %d events\n", s.Events)
 	}
 }

@@ -37,3 +37,32 @@ func ServeIKE(conn PacketConn, local netip.AddrPort, ep *ike.Endpoint) error {
 func IKEHandlerFor(ep *ike.Endpoint, local netip.AddrPort) IKEHandler {
 	return func(p []byte, from netip.AddrPort) { ep.Receive(local, from, append([]byte(nil), p...)) }
 }
+
+// ConnTransport carries IKE over one PacketConn (a lab socket): it is a
+// bootstrap.Transport. Local says which of our addresses datagrams arrive
+// on: the current care-of address.
+type ConnTransport struct {
+	Conn  PacketConn
+	Local func() netip.AddrPort
+}
+
+func (t *ConnTransport) WriteTo(b []byte, _, remote netip.AddrPort) error {
+	_, err := t.Conn.WriteToUDPAddrPort(b, remote)
+	return err
+}
+
+// Serve reads in one goroutine until Close.
+func (t *ConnTransport) Serve(recv func(local, remote netip.AddrPort, b []byte)) {
+	go func() {
+		buf := make([]byte, maxPacket)
+		for {
+			n, from, err := t.Conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			recv(t.Local(), from, buf[:n])
+		}
+	}()
+}
+
+func (t *ConnTransport) Close() error { return t.Conn.Close() }
