@@ -17,6 +17,9 @@ import (
 // streamPort is the TCP port of the test stream to the home address.
 const streamPort = 5001
 
+// chunkSize is what the stream's writer writes at once.
+const chunkSize = 16 << 10
+
 // patternByte is byte off of the test stream: position-dependent, so a
 // lost, repeated or corrupted segment shows.
 func patternByte(off uint64) byte { return byte(off*131 ^ off>>8 ^ off>>19) }
@@ -29,14 +32,18 @@ type stream struct {
 	lastRead   atomic.Int64 // unix nanoseconds
 	maxGap     atomic.Int64 // longest pause between reads, nanoseconds
 	gapFrom    atomic.Int64 // start of the pause measurement window
+	// chunkEvery paces the writer: one 16 KiB chunk per interval (zero:
+	// as fast as TCP takes it).
+	chunkEvery time.Duration
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	errs       chan error
 }
 
 // startStream listens on the home address in the MN's namespace, dials it
-// from the CN's namespace and starts writing and checking.
-func startStream(t testing.TB, mnNS, cnNS *netns.NS) *stream {
+// from the CN's namespace and starts writing (at most bytesPerSecond, if
+// not zero) and checking.
+func startStream(t testing.TB, mnNS, cnNS *netns.NS, bytesPerSecond int) *stream {
 	t.Helper()
 	var ln net.Listener
 	if err := mnNS.Do(func() (err error) {
@@ -47,6 +54,9 @@ func startStream(t testing.TB, mnNS, cnNS *netns.NS) *stream {
 	}
 	defer ln.Close()
 	s := &stream{stop: make(chan struct{}), errs: make(chan error, 2)}
+	if bytesPerSecond > 0 {
+		s.chunkEvery = time.Second * chunkSize / time.Duration(bytesPerSecond)
+	}
 	if err := cnNS.Do(func() (err error) {
 		s.conn, err = net.DialTimeout("tcp6", netip.AddrPortFrom(homeAddr, streamPort).String(), 5*time.Second)
 		return err
@@ -70,14 +80,16 @@ func startStream(t testing.TB, mnNS, cnNS *netns.NS) *stream {
 
 func (s *stream) write() {
 	defer s.wg.Done()
-	buf := make([]byte, 16<<10)
+	buf := make([]byte, chunkSize)
 	var off uint64
+	next := time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
-		default:
+		case <-time.After(time.Until(next)):
 		}
+		next = next.Add(s.chunkEvery)
 		for i := range buf {
 			buf[i] = patternByte(off + uint64(i))
 		}

@@ -286,7 +286,7 @@ func pingHome(t testing.TB, cn *netns.NS) {
 
 // startCapture records the HA's home-link interface.
 func startCapture(t testing.TB, ns *netns.NS, path string) *netns.Proc {
-	p := ns.Start(t, "tcpdump", "-n", "-U", "--immediate-mode", "-i", "home0", "-w", path, "ip6")
+	p := ns.Start(t, "tcpdump", "-n", "-U", "--immediate-mode", "-B", "32768", "-i", "home0", "-w", path, "ip6")
 	netns.Eventually(t, 10*time.Second, func() error {
 		if ok, err := p.Exited(); ok {
 			return fmt.Errorf("tcpdump exited: %v: %s", err, p.Output())
@@ -327,9 +327,11 @@ func runScenario(t testing.TB, key keying) {
 	t.Logf("registered from A in %v", awaitBinding(t, h, m, coaA, acks, start))
 	requireClaimed(t, tp.ha, h, true)
 	pingHome(t, tp.cn)
-	// A TCP stream to the home address runs through the move.
-	st := startStream(t, tp.mn, tp.cn)
-	t.Logf("TCP to the home address through the tunnel: %.0f Mbit/s", st.await(t, 2<<20))
+	// A TCP stream to the home address runs through the move, paced at
+	// 32 Mbit/s so that tcpdump keeps up on a loaded machine
+	// (BenchmarkTunnelTCP measures the unpaced rate).
+	st := startStream(t, tp.mn, tp.cn, 4<<20)
+	st.await(t, 1<<20)
 
 	// Move to access network B.
 	st.resetGap()
@@ -338,7 +340,7 @@ func runScenario(t testing.TB, key keying) {
 	t.Logf("handover to B: binding moved %v after the cable (ip(8) commands included)",
 		awaitBinding(t, h, m, coaB, acks, start))
 	pingHome(t, tp.cn)
-	st.await(t, 1<<20)
+	st.await(t, 512<<10)
 	t.Logf("TCP stream survived the move: %d bytes intact, longest pause %v",
 		st.received.Load(), time.Duration(st.maxGap.Load()).Round(time.Millisecond))
 	st.close()
@@ -362,7 +364,19 @@ func runScenario(t testing.TB, key keying) {
 	checkCounters(t, h, m)
 
 	capture.Stop()
-	checkCapture(t, pcap, uat)
+	// tcpdump prints its statistics as it exits; a loaded machine can make
+	// it drop packets, which matters only if the checks below miss some.
+	var stats string
+	netns.Eventually(t, 5*time.Second, func() error {
+		out := capture.Output()
+		if i := strings.Index(out, "packets captured"); i >= 0 {
+			stats = strings.Join(strings.Fields(out[strings.LastIndex(out[:i], "\n")+1:]), " ")
+			return nil
+		}
+		return fmt.Errorf("no statistics from tcpdump: %s", out)
+	})
+	t.Logf("tcpdump: %s", stats)
+	checkCapture(t, pcap, uat, stats)
 }
 
 // requireClaimed checks the HA's proxy ND entry and host route for the
@@ -391,6 +405,16 @@ func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 		t.Errorf("HA registrations %d (want >= 3: A, B, home), handovers %d (want 1)",
 			hs.Counters["registrations"], hs.Counters["handovers"])
 	}
+	// Every Mobility Header arrived intact (checksum, format) and through
+	// the right SA.
+	for name, v := range hs.Counters {
+		if strings.HasPrefix(name, "bu_drop_") && v != 0 {
+			t.Errorf("HA: %s = %d", name, v)
+		}
+	}
+	if v := ms.Counters["drop_mh_malformed"]; v != 0 {
+		t.Errorf("MN: drop_mh_malformed = %d", v)
+	}
 	if hs.Counters["tunnel_packets_out"] < 2 || hs.Counters["tunnel_packets_in"] < 2 ||
 		ms.Counters["tunnel_packets_out"] < 2 || ms.Counters["tunnel_packets_in"] < 2 {
 		t.Errorf("the pings did not cross the tunnel both ways")
@@ -402,7 +426,7 @@ func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 // B, and the de-registration from home) and their accepting acknowledgements; the
 // pings to and from the home address inside ESP-in-UDP; the HA's
 // unsolicited Neighbour Advertisement for the home address.
-func checkCapture(t testing.TB, path string, uat []tshark.UATRecord) {
+func checkCapture(t testing.TB, path string, uat []tshark.UATRecord, stats string) {
 	t.Helper()
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
 	tshark.RequireClean(t, path, opts)
@@ -440,8 +464,8 @@ func checkCapture(t testing.TB, path string, uat []tshark.UATRecord) {
 		len(pkts), esp, acoas, acks, echoIn, echoOut, na)
 	want := []string{coaA.String(), coaB.String(), "de-registration"}
 	if !containsInOrder(acoas, want) || acks < 3 || echoIn < 2 || echoOut < 2 || na < 1 {
-		t.Errorf("capture misses protocol steps: BU alt-CoAs %v (want %v in order), BAs %d (want >= 3), echo in %d / out %d (want >= 2), NAs %d",
-			acoas, want, acks, echoIn, echoOut, na)
+		t.Errorf("capture misses protocol steps: BU alt-CoAs %v (want %v in order), BAs %d (want >= 3), echo in %d / out %d (want >= 2), NAs %d (tcpdump: %s)",
+			acoas, want, acks, echoIn, echoOut, na, stats)
 	}
 }
 
