@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/netip"
 	"strings"
@@ -101,7 +102,7 @@ type systemLab struct {
 }
 
 // home, when given, already has the HA's address 2001:db8:1::1.
-func newSystemLab(t *testing.T, domain string, home *netns.NS) *systemLab {
+func newSystemLab(t testing.TB, domain string, home *netns.NS) *systemLab {
 	netns.Require(t, "knotd", "kdig", freeradius.Binary)
 	visited := netns.New(t, "visited")
 	if home == nil {
@@ -177,21 +178,25 @@ func TestSystemThirdPartyMSP(t *testing.T) {
 }
 
 // systemHA runs the home agent's IKE responder in the home namespace.
-func systemHA(t *testing.T, home *netns.NS, pki *testPKI, radius, acct *aaa.Client, realm string) *testHA {
+func systemHA(t testing.TB, home *netns.NS, pki *testPKI, radius, acct *aaa.Client, realm string) *testHA {
 	t.Helper()
 	h, st := systemHomeAgent(t, pki)
 	h.AAA = &aaa.EAPAuthenticator{Client: radius, CalledStationID: "2001:db8:1::1"}
 	h.AAARealms, h.Accounting = []string{realm}, acct
+	return serveSystemHA(t, home, h, st)
+}
+
+// systemPool gives h a home address pool in st.
+func systemPool(t testing.TB, h *HomeAgent, st *store.Store) {
 	pool, err := lease.NewPool(lease.PoolConfig{Policy: lease.Policy{Store: st, HomePrefix: homePrefix, Authorize: h.Authorize},
 		First: netip.MustParseAddr("2001:db8:1::1000"), Last: netip.MustParseAddr("2001:db8:1::1fff"), Exclude: []netip.Addr{netip.MustParseAddr("2001:db8:1::1")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Addresses = pool
-	return serveSystemHA(t, home, h, st)
 }
 
-func systemHomeAgent(t *testing.T, pki *testPKI) (*HomeAgent, *store.Store) {
+func systemHomeAgent(t testing.TB, pki *testPKI) (*HomeAgent, *store.Store) {
 	st, err := store.Open(t.TempDir()+"/ha.db", store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +207,11 @@ func systemHomeAgent(t *testing.T, pki *testPKI) (*HomeAgent, *store.Store) {
 }
 
 // serveSystemHA runs h's IKE responder on 2001:db8:1::1 in home.
-func serveSystemHA(t *testing.T, home *netns.NS, h *HomeAgent, st *store.Store) *testHA {
+func serveSystemHA(t testing.TB, home *netns.NS, h *HomeAgent, st *store.Store) *testHA {
 	haAddr := netip.MustParseAddr("2001:db8:1::1")
+	if h.Addresses == nil {
+		systemPool(t, h, st)
+	}
 	cfg, err := h.Configure(ike.Config{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -266,4 +274,46 @@ func TestSystemDHCPv6HomeAddress(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// BenchmarkSystemBootstrap: a cold MN (SRV discovery on knotd, nothing
+// cached) to its first CHILD_SA across network namespaces, with PSK,
+// certificates, and EAP-MSCHAPv2 checked by FreeRADIUS through the HA.
+func BenchmarkSystemBootstrap(b *testing.B) {
+	for _, kind := range []string{"PSK", "Certificate", "EAP-MSCHAPv2-FreeRADIUS"} {
+		b.Run(kind, func(b *testing.B) {
+			lab := newSystemLab(b, "example.net", nil)
+			pki := newPKI(b)
+			cfg := Config{Identity: alice, HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: lab.res,
+				Local: lab.tr.Local(), Transport: lab.tr, IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+			switch kind {
+			case "PSK":
+				h, st := systemHomeAgent(b, pki)
+				h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthPSK, PSK: alicePSK}}
+				serveSystemHA(b, lab.home, h, st)
+				cfg.PSK = alicePSK
+			case "Certificate":
+				h, st := systemHomeAgent(b, pki)
+				h.Subscribers, h.TrustRoots = []Subscriber{{Identity: alice, Auth: ike.AuthCert}}, pki.roots
+				serveSystemHA(b, lab.home, h, st)
+				cfg.Certificate = &Certificate{Chain: []*x509.Certificate{pki.mnCert}, Key: pki.mnKey}
+			default:
+				fr := freeradius.Start(b, freeradius.Config{Secret: "ha-radius-secret",
+					Users: []freeradius.User{{Name: alice, Password: "alice-secret"}}})
+				radius := &aaa.Client{Servers: []aaa.Server{{Addr: fr.AuthAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
+				systemHA(b, lab.home, pki, radius, nil, "example.net")
+				cfg.EAP = &EAPCredential{Method: EAPMSCHAPv2, Password: "alice-secret"}
+			}
+			rtts := 0
+			for b.Loop() {
+				r, err := Run(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rtts = r.Trace.RoundTrips()
+				r.Close()
+			}
+			b.ReportMetric(float64(rtts), "round-trips")
+		})
+	}
 }
