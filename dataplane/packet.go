@@ -83,7 +83,7 @@ func (p *Plane) seal(b *batch, i int) {
 		return
 	}
 	ep := sae.SA.Endpoints()
-	if sae.Mode != ipsec.Tunnel || ep.Carrier == esp.CarrierESP {
+	if sae.Mode != ipsec.Tunnel || ep.Carrier != p.carrier {
 		p.c.drop(DropUnsupported)
 		return
 	}
@@ -103,11 +103,12 @@ func (p *Plane) seal(b *batch, i int) {
 func (p *Plane) open(b *batch, i int) {
 	b.pkts[i] = nil
 	d := b.dgs[i].Buf
+	udp := p.carrier == esp.CarrierUDP
 	switch {
-	case len(d) == 1 && d[0] == 0xff: // NAT keepalive (RFC 3948 §2.3)
+	case udp && len(d) == 1 && d[0] == 0xff: // NAT keepalive (RFC 3948 §2.3)
 		p.c.keepalive.Add(1)
 		return
-	case len(d) >= 4 && binary.BigEndian.Uint32(d) == 0: // non-ESP marker: IKE
+	case udp && len(d) >= 4 && binary.BigEndian.Uint32(d) == 0: // non-ESP marker: IKE
 		p.c.ike.Add(1)
 		if p.ike != nil {
 			p.ike(d[4:], b.dgs[i].Addr)

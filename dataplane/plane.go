@@ -10,6 +10,7 @@ import (
 
 	"golang.zx2c4.com/wireguard/tun"
 
+	"mip6/esp"
 	"mip6/ipsec"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	Bind Bind
 	SPD  *ipsec.SPD
 	SAD  *ipsec.SAD
+	// Carrier is what Bind carries: esp.CarrierUDP (UDPBind, the default)
+	// or esp.CarrierESP (ESPBind). SAs whose endpoints name the other
+	// carrier are not sent here.
+	Carrier esp.Carrier
 	// Workers doing crypto per direction; 0 means GOMAXPROCS.
 	Workers int
 	// IKE receives datagrams that carry the non-ESP marker (RFC 3948
@@ -49,7 +54,10 @@ type Plane struct {
 	spd  *ipsec.SPD
 	sad  *ipsec.SAD
 	ike  func([]byte, netip.AddrPort)
-	c    counters
+	// carrier of the bind; udp says whether the non-ESP marker and NAT
+	// keepalives exist on it
+	carrier esp.Carrier
+	c       counters
 
 	outFree, inFree   freeList
 	outWork, inWork   chan *batch
@@ -120,7 +128,11 @@ func New(c Config) (*Plane, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE,
+	carrier := c.Carrier
+	if carrier == 0 {
+		carrier = esp.CarrierUDP
+	}
+	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, carrier: carrier,
 		outFree: newFreeList(max(c.TUN.BatchSize(), 1), txBufSize),
 		inFree:  newFreeList(max(c.Bind.BatchSize(), 1), rxBufSize),
 		outWork: make(chan *batch, inFlight), inWork: make(chan *batch, inFlight),

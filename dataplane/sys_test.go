@@ -27,27 +27,37 @@ type nsPlane struct {
 // socket in ns, and runs a plane on them.
 // wrap, if not nil, interposes on the socket.
 func startPlane(t *testing.T, ns *netns.NS, dev string, inner netip.Addr, wrap func(*UDPBind) Bind) *nsPlane {
+	return startPlaneOn(t, ns, dev, inner, esp.CarrierUDP, wrap)
+}
+
+// startPlaneOn is startPlane with a choice of carrier: UDP 4500 or raw ESP.
+func startPlaneOn(t *testing.T, ns *netns.NS, dev string, inner netip.Addr, carrier esp.Carrier, wrap func(*UDPBind) Bind) *nsPlane {
 	t.Helper()
 	var (
 		tn   TUN
 		bind *UDPBind
+		bd   Bind
 	)
 	if err := ns.Do(func() (err error) {
 		if tn, err = CreateTUN(dev, 1400); err != nil {
 			return err
 		}
+		if carrier == esp.CarrierESP {
+			bd, err = ListenESP(netip.IPv6Unspecified(), 0)
+			return err
+		}
 		bind, err = ListenUDP(netip.MustParseAddrPort("[::]:4500"), 0)
+		bd = bind
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	ns.AddAddr(t, dev, inner.String()+"/128")
 	ns.Up(t, dev)
-	var bd Bind = bind
 	if wrap != nil {
 		bd = wrap(bind)
 	}
-	p, err := New(Config{TUN: tn, Bind: bd, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD()})
+	p, err := New(Config{TUN: tn, Bind: bd, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD(), Carrier: carrier})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,17 +127,23 @@ func ping(t *testing.T, ns *netns.NS, from, to netip.Addr) {
 }
 
 // TestSystemTwoPlanes runs two mip6 data planes in two namespaces on real
-// TUN devices (with their offloads) and UDP sockets: ping and TCP pass
-// through the ESP tunnel, and the crypto counters show they did.
+// TUN devices (with their offloads) and UDP sockets (with theirs) or raw
+// ESP sockets: ping and TCP pass through the ESP tunnel, and the crypto
+// counters show they did.
 func TestSystemTwoPlanes(t *testing.T) {
+	t.Run("udp-encap", func(t *testing.T) { twoPlanes(t, esp.CarrierUDP, 4500) })
+	t.Run("raw-esp", func(t *testing.T) { twoPlanes(t, esp.CarrierESP, 0) })
+}
+
+func twoPlanes(t *testing.T, carrier esp.Carrier, port int) {
 	netns.Require(t, "ping")
 	a, b := netns.New(t, "dpa"), netns.New(t, "dpb")
 	netns.Link(t, a, "va", b, "vb")
 	a.AddAddr(t, "va", "2001:db8:1::1/64")
 	b.AddAddr(t, "vb", "2001:db8:1::2/64")
 	innerA, innerB := netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
-	pa := startPlane(t, a, "mip6t", innerA, nil)
-	pb := startPlane(t, b, "mip6t", innerB, nil)
+	pa := startPlaneOn(t, a, "mip6t", innerA, carrier, nil)
+	pb := startPlaneOn(t, b, "mip6t", innerB, carrier, nil)
 	a.AddRoute(t, "2001:db8:b::/64", "dev", "mip6t", "src", innerA.String())
 	b.AddRoute(t, "2001:db8:a::/64", "dev", "mip6t", "src", innerB.String())
 	for _, s := range []struct {
@@ -137,11 +153,12 @@ func TestSystemTwoPlanes(t *testing.T) {
 		local, remote string
 		lts, rts      string
 	}{
-		{pa, 0x1001, 0x2002, key(1), key(2), "[2001:db8:1::1]:4500", "[2001:db8:1::2]:4500", "2001:db8:a::/64", "2001:db8:b::/64"},
-		{pb, 0x2002, 0x1001, key(2), key(1), "[2001:db8:1::2]:4500", "[2001:db8:1::1]:4500", "2001:db8:b::/64", "2001:db8:a::/64"},
+		{pa, 0x1001, 0x2002, key(1), key(2), "2001:db8:1::1", "2001:db8:1::2", "2001:db8:a::/64", "2001:db8:b::/64"},
+		{pb, 0x2002, 0x1001, key(2), key(1), "2001:db8:1::2", "2001:db8:1::1", "2001:db8:b::/64", "2001:db8:a::/64"},
 	} {
 		if _, err := s.p.InstallTunnel(TunnelSA{Transform: esp.AESGCM128, ESN: true, SPIOut: s.out, SPIIn: s.in, KeyOut: s.kout, KeyIn: s.kin,
-			Local: netip.MustParseAddrPort(s.local), Remote: netip.MustParseAddrPort(s.remote),
+			Local:  netip.AddrPortFrom(netip.MustParseAddr(s.local), uint16(port)),
+			Remote: netip.AddrPortFrom(netip.MustParseAddr(s.remote), uint16(port)), Carrier: carrier,
 			LocalTS: netip.MustParsePrefix(s.lts), RemoteTS: netip.MustParsePrefix(s.rts)}); err != nil {
 			t.Fatal(err)
 		}

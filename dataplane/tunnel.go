@@ -19,7 +19,8 @@ type TunnelSA struct {
 	ESN           bool
 	SPIOut, SPIIn uint32
 	KeyOut, KeyIn []byte
-	Local, Remote netip.AddrPort // outer endpoints, UDP 4500
+	Local, Remote netip.AddrPort // outer endpoints: UDP 4500, or port 0 for raw ESP
+	Carrier       esp.Carrier    // 0: esp.CarrierUDP
 	LocalTS       netip.Prefix   // inner traffic selectors
 	RemoteTS      netip.Prefix
 	Proto         uint8 // 0: any protocol
@@ -46,7 +47,11 @@ func InstallTunnel(spd *ipsec.SPD, sad *ipsec.SAD, t TunnelSA) (*Tunnel, error) 
 	if !t.LocalTS.IsValid() || !t.RemoteTS.IsValid() || !t.Remote.IsValid() {
 		return nil, errors.New("dataplane: tunnel needs LocalTS, RemoteTS and Remote")
 	}
-	ep := esp.Endpoints{Local: t.Local, Remote: t.Remote, Carrier: esp.CarrierUDP}
+	carrier := t.Carrier
+	if carrier == 0 {
+		carrier = esp.CarrierUDP
+	}
+	ep := esp.Endpoints{Local: t.Local, Remote: t.Remote, Carrier: carrier}
 	out, err := esp.New(esp.Config{SPI: t.SPIOut, Direction: esp.Outbound, Transform: t.Transform, Key: t.KeyOut, ESN: t.ESN, Endpoints: ep})
 	if err != nil {
 		return nil, fmt.Errorf("dataplane: outbound SA: %w", err)
@@ -87,11 +92,11 @@ func (t *Tunnel) Remove() {
 	t.sad.Remove(t.In)
 }
 
-// MoveRemote points both SAs at a new remote outer endpoint (the mobility
-// layer's call after a protected Binding Update, RFC 4877 §4.3); the next
-// packet the plane seals goes there.
+// MoveRemote points both SAs at new outer endpoints (the mobility layer's
+// call after a protected Binding Update, RFC 4877 §4.3); the next packet
+// the plane seals goes there. The carrier stays.
 func (t *Tunnel) MoveRemote(local, remote netip.AddrPort) {
-	ep := esp.Endpoints{Local: local, Remote: remote, Carrier: esp.CarrierUDP}
+	ep := esp.Endpoints{Local: local, Remote: remote, Carrier: t.Out.SA.Endpoints().Carrier}
 	t.Out.SA.MoveEndpoints(ep)
 	t.In.SA.MoveEndpoints(ep)
 }
