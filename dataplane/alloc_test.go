@@ -4,13 +4,14 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"mip6/esp"
 	"mip6/ipsec"
 )
 
 // planes without goroutines: seal/open called directly, as workers do.
 func benchPlanes(t testing.TB) (a, b *Plane) {
-	a = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD()}
-	b = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD()}
+	a = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), carrier: esp.CarrierUDP}
+	b = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), carrier: esp.CarrierUDP}
 	ta, tb := tunnelPair()
 	if _, err := a.InstallTunnel(ta); err != nil {
 		t.Fatal(err)
