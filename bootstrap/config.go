@@ -61,10 +61,13 @@ type Config struct {
 	// EAP (e.g. "@example.net"): the AAA server learns the real one.
 	RoutingIdentity string
 
-	// Exactly one credential.
+	// Exactly one credential: Parameter Set 1 (PSK, Certificate, EAP),
+	// or Parameter Set 2: AccessKey, from network access authentication,
+	// from which the mobility PSK is derived (DeriveMobilityKey).
 	PSK         []byte
 	Certificate *Certificate
 	EAP         *EAPCredential
+	AccessKey   *AccessKey
 
 	// The home agent's authentication: its identity when known (IDr is
 	// then sent and checked), and with a certificate or EAP credential
@@ -116,13 +119,13 @@ func (c *Config) validate() error {
 		return &ConfigError{"Identity", "an NAI is required"}
 	}
 	n := 0
-	for _, set := range []bool{len(c.PSK) > 0, c.Certificate != nil, c.EAP != nil} {
+	for _, set := range []bool{len(c.PSK) > 0, c.Certificate != nil, c.EAP != nil, c.AccessKey != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return &ConfigError{"credential", "exactly one of PSK, Certificate, EAP is required"}
+		return &ConfigError{"credential", "exactly one of PSK, Certificate, EAP, AccessKey is required"}
 	}
 	if c.Certificate != nil && (len(c.Certificate.Chain) == 0 || c.Certificate.Key == nil) {
 		return &ConfigError{"Certificate", "chain and key required"}
@@ -133,7 +136,10 @@ func (c *Config) validate() error {
 	if c.EAP != nil && c.EAP.Method == EAPTLS && c.EAP.TLS == nil {
 		return &ConfigError{"EAP.TLS", "EAP-TLS needs a TLS configuration"}
 	}
-	if len(c.PSK) == 0 && c.HATrustRoots == nil {
+	if c.AccessKey != nil && len(c.AccessKey.Key) < 32 {
+		return &ConfigError{"AccessKey", ErrShortAccessKey.Error()}
+	}
+	if (c.Certificate != nil || c.EAP != nil) && c.HATrustRoots == nil {
 		return &ConfigError{"HATrustRoots", "needed to authenticate the home agent's certificate"}
 	}
 	if c.Transport == nil && !c.Local.IsValid() {
@@ -186,6 +192,9 @@ func (c *Config) peerConfig(suggest netip.Addr, rec *recorder) (*ike.PeerConfig,
 	switch {
 	case len(c.PSK) > 0:
 		p.LocalAuth, p.RemoteAuth, p.PSK = ike.AuthPSK, ike.AuthPSK, c.PSK
+	case c.AccessKey != nil:
+		mk, _ := DeriveMobilityKey(*c.AccessKey, c.Identity, time.Now(), 0) // length checked in validate
+		p.LocalAuth, p.RemoteAuth, p.PSK = ike.AuthPSK, ike.AuthPSK, mk.Key
 	case c.Certificate != nil:
 		p.LocalAuth, p.RemoteAuth = ike.AuthCert, ike.AuthCert
 		p.Certificates, p.PrivateKey = c.Certificate.Chain, c.Certificate.Key

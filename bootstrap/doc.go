@@ -46,8 +46,14 @@
 // What is cached between runs (home agent, home address) is chosen in
 // CacheConfig and kept in a small JSON file written atomically.
 //
-// Parameter Set 2 of RFC 4640 (mobility keys derived from network access
-// authentication) is not implemented.
+// Parameter Set 2 (RFC 4640 §8, §9.2): with Config.AccessKey the MN's
+// credential is the key of its network access authentication (MSK or
+// EMSK); both sides derive the IKE PSK from it with DeriveMobilityKey
+// (RFC 5295 KDF, a label of its own, the NAI bound in): separate from the
+// access key, separately named, with its own lifetime. The HA fetches
+// the access key through HomeAgent.AccessKeys (the integrated ASP's AAA,
+// §7.2) for Subscribers marked FromAccessKey; how the AAA server hands
+// it over is outside this package.
 //
 // # Home agent
 //

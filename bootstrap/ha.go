@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -28,6 +29,10 @@ type Subscriber struct {
 	// HomeAddress, when set, is this MN's static home address: it gets
 	// it, may suggest no other, and no other MN may have it.
 	HomeAddress netip.Addr
+	// FromAccessKey (with AuthPSK, no PSK): the PSK is the mobility key
+	// derived from the MN's network access key (Parameter Set 2), which
+	// HomeAgent.AccessKeys fetches.
+	FromAccessKey bool
 }
 
 // HomeAgent builds the IKE responder configuration of a home agent
@@ -50,6 +55,13 @@ type HomeAgent struct {
 	AAA        eap.Authenticator
 	AAARealms  []string
 	AAATimeout time.Duration // per AAA round trip, default 10 s
+
+	// AccessKeys gives a subscriber's network access key and when it was
+	// issued (from the integrated ASP's AAA server, RFC 4640 §7.2); the
+	// mobility key derived from it lasts MobilityKeyLifetime (default 8 h)
+	// from then.
+	AccessKeys          func(identity string) (AccessKey, time.Time, error)
+	MobilityKeyLifetime time.Duration
 
 	// Addresses hands out home addresses (lease.Pool, lease.DHCPv6, ...).
 	Addresses lease.Assigner
@@ -116,7 +128,9 @@ func (mn *Subscriber) check() error {
 		return &ConfigError{"Subscribers", "a subscriber without identity"}
 	case mn.Auth != ike.AuthPSK && mn.Auth != ike.AuthCert && mn.Auth != ike.AuthEAP:
 		return &ConfigError{field, "Auth must be AuthPSK, AuthCert or AuthEAP"}
-	case mn.Auth == ike.AuthPSK && len(mn.PSK) == 0:
+	case mn.FromAccessKey && mn.Auth != ike.AuthPSK:
+		return &ConfigError{field, "FromAccessKey needs AuthPSK"}
+	case mn.Auth == ike.AuthPSK && len(mn.PSK) == 0 && !mn.FromAccessKey:
 		return &ConfigError{field, "PSK authentication without a key"}
 	}
 	return nil
@@ -170,7 +184,11 @@ func (h *HomeAgent) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConf
 		Certificates: h.Certificates, PrivateKey: h.PrivateKey, TrustRoots: h.TrustRoots, Children: h.children()}
 	switch auth {
 	case ike.AuthPSK:
-		p.LocalAuth, p.PSK = ike.AuthPSK, mn.PSK
+		psk, err := h.psk(mn)
+		if err != nil {
+			return nil, err
+		}
+		p.LocalAuth, p.PSK = ike.AuthPSK, psk
 	case ike.AuthEAP:
 		if h.AAA == nil {
 			return nil, errNoAAA
@@ -178,6 +196,44 @@ func (h *HomeAgent) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConf
 		p.EAPServer = func() ike.EAPAuthenticator { return &eapServer{auth: h.AAA, timeout: h.aaaTimeout()} }
 	}
 	return p, nil
+}
+
+// psk is a subscriber's PSK: configured, or derived from its access key.
+func (h *HomeAgent) psk(mn *Subscriber) ([]byte, error) {
+	if !mn.FromAccessKey {
+		return mn.PSK, nil
+	}
+	if h.AccessKeys == nil {
+		return nil, &ConfigError{"AccessKeys", "needed for subscribers with FromAccessKey"}
+	}
+	ak, issued, err := h.AccessKeys(mn.Identity)
+	if err != nil {
+		return nil, err
+	}
+	lifetime := h.MobilityKeyLifetime
+	if lifetime <= 0 {
+		lifetime = 8 * time.Hour
+	}
+	mk, err := DeriveMobilityKey(ak, mn.Identity, issued, lifetime)
+	if err != nil {
+		return nil, err
+	}
+	if time.Now().After(mk.Expiry) {
+		return nil, &KeyExpiredError{Identity: mn.Identity, Name: mk.Name, Expiry: mk.Expiry}
+	}
+	return mk.Key, nil
+}
+
+// KeyExpiredError: the mobility key derived from the subscriber's access
+// key has expired; the MN must authenticate for network access again.
+type KeyExpiredError struct {
+	Identity string
+	Name     []byte
+	Expiry   time.Time
+}
+
+func (e *KeyExpiredError) Error() string {
+	return fmt.Sprintf("bootstrap: %s: mobility key %x expired at %s", e.Identity, e.Name, e.Expiry.Format(time.RFC3339))
 }
 
 func (h *HomeAgent) aaaTimeout() time.Duration {
