@@ -1,0 +1,46 @@
+package dataplane
+
+import (
+	"testing"
+)
+
+// FuzzInbound feeds arbitrary datagrams to the inbound path (what anyone
+// on the network can send to port 4500): nothing may panic, and only a
+// packet that authenticates may reach the TUN.
+func FuzzInbound(f *testing.F) {
+	a, b := benchPlanes(f)
+	out := newBatch(1, txBufSize)
+	out.sizes[0] = copy(out.bufs[0][txHead:], udpPacket(hoaA, hostB, 1))
+	a.seal(out, 0)
+	f.Add(append([]byte(nil), out.pkts[0]...))
+	f.Add([]byte{0xff})
+	f.Add([]byte{0, 0, 0, 0, 1})
+	f.Add([]byte{0, 0, 0x20, 0x02, 0, 0, 0, 1})
+	in := newBatch(1, rxBufSize)
+	f.Fuzz(func(t *testing.T, d []byte) {
+		if len(d) > rxBufSize-rxHead {
+			return
+		}
+		in.dgs[0].Buf = in.bufs[0][rxHead : rxHead+copy(in.bufs[0][rxHead:], d)]
+		before := b.Stats().Opened
+		b.open(in, 0)
+		if in.pkts[0] != nil && b.Stats().Opened != before+1 {
+			t.Fatal("a packet reached the TUN without being opened")
+		}
+	})
+}
+
+// FuzzOutbound feeds arbitrary packets from the TUN to the outbound path.
+func FuzzOutbound(f *testing.F) {
+	a, _ := benchPlanes(f)
+	f.Add(udpPacket(hoaA, hostB, 1))
+	f.Add([]byte{0x60, 0, 0, 0, 0, 8, 0, 64})
+	out := newBatch(1, txBufSize)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if len(p) > txBufSize-txHead-128 {
+			return
+		}
+		out.sizes[0] = copy(out.bufs[0][txHead:], p)
+		a.seal(out, 0)
+	})
+}
