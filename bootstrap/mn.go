@@ -205,28 +205,27 @@ func (c tracingConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
 	return c.tr.WriteTo(b, local, remote)
 }
 
-// outcome is what an attempt waits for: the first CHILD_SA or a failure.
-type outcome struct {
-	ev ike.Event
-}
-
 // attempt runs IKE_SA_INIT and IKE_AUTH with one candidate on a fresh
 // endpoint, which is closed unless the attempt succeeds.
 func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c discovery.Candidate, suggest netip.Addr, rec *recorder) (*Result, discovery.Failure, error) {
-	done := make(chan outcome, 1)
+	done := make(chan ike.Event, 1)
 	var mu sync.Mutex
-	var after func(ike.Event) // set once the bootstrap succeeded
+	var tracker *saTracker // set by the first CHILD_SA with a home address
 	ep := ike.NewEndpoint(cfg.IKE, tracingConn{tr, rec}, func(ev ike.Event) {
 		mu.Lock()
-		fwd := after
-		mu.Unlock()
-		if fwd != nil {
-			fwd(ev)
+		if t := tracker; t != nil {
+			mu.Unlock()
+			t.event(ev) // the bootstrapped SA's later life
 			return
 		}
+		ok := ev.Kind == ike.EventChildEstablished && ev.IKESA.AssignedAddress.IsValid()
+		if ok {
+			tracker = newTracker(ev.IKESA.LocalSPI(), cfg.OnEvent)
+		}
+		mu.Unlock()
 		if ev.Kind == ike.EventChildEstablished || ev.Kind == ike.EventFailed {
 			select {
-			case done <- outcome{ev}:
+			case done <- ev:
 			default:
 			}
 		}
@@ -242,8 +241,7 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 	timer := time.NewTimer(cfg.attemptTimeout())
 	defer timer.Stop()
 	select {
-	case o := <-done:
-		ev = o.ev
+	case ev = <-done:
 	case <-timer.C:
 		ep.Close()
 		return nil, discovery.FailNoAnswer, fmt.Errorf("no IKE SA within %v", cfg.attemptTimeout())
@@ -259,11 +257,10 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 		ep.Close()
 		return nil, discovery.FailInternalAddressFailure, errors.New("CFG_REPLY carried no home address")
 	}
-	tracker := newTracker(ev.IKESA.LocalSPI(), cfg.OnEvent)
 	mu.Lock()
-	after = tracker.event
+	t := tracker
 	mu.Unlock()
-	return &Result{HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: tracker}, 0, nil
+	return &Result{HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: t}, 0, nil
 }
 
 // classify maps an IKE failure to the candidate list's reasons.
