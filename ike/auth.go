@@ -135,7 +135,9 @@ func (t *authTask) build(sa *IKESA, now time.Time) (ikev2.Payloads, error) {
 	if last := auth[len(auth)-1]; last.PayloadType() == ikev2.PayloadAUTH {
 		ps = append(ps, last)
 	}
-	ps = append(ps, ikev2.NewNotify(ikev2.NotifyInitialContact, nil))
+	if sa.ep.countUp(p, 0) == 0 {
+		ps = append(ps, ikev2.NewNotify(ikev2.NotifyInitialContact, nil))
+	}
 	return t.appendRest(sa, ps)
 }
 

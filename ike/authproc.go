@@ -92,6 +92,9 @@ func (sa *IKESA) readCPReply(cp *ikev2.CP) {
 // setEstablished marks the IKE SA authenticated and reports it.
 func (sa *IKESA) setEstablished(now time.Time) {
 	sa.state = stateEstablished
+	if sa.initiator {
+		sa.ep.countUp(sa.peer, 1)
+	}
 	sa.initReq, sa.initResp = nil, nil
 	sa.ep.established(sa)
 	if sa.peer.IKERekeyTime > 0 {

@@ -68,6 +68,12 @@ func (sa *IKESA) authReply(now time.Time, req ikev2.Payloads, msk []byte) ikev2.
 	if sa.peerMOBIKE {
 		resp = append(resp, ikev2.NewNotify(ikev2.NotifyMOBIKESupported, nil))
 	}
+	if req.Notify(ikev2.NotifyInitialContact) != nil {
+		// The peer restarted: its older IKE SAs are stale (§2.4). Other
+		// SAs are locked separately, so this runs after this step.
+		id, spi := sa.remoteID, sa.localSPI()
+		go sa.ep.dropStale(id, sa.peer, spi)
+	}
 	cpResp, addrFailed := sa.answerCP(req)
 	if cpResp != nil {
 		resp = append(resp, cpResp)

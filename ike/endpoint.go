@@ -39,6 +39,7 @@ type Endpoint struct {
 	sas      map[uint64]*saHandle // by our SPI
 	halfOpen map[halfOpenKey]*saHandle
 	nHalf    int
+	up       map[*PeerConfig]int // established IKE SAs we initiated, per peer
 	secret   [32]byte
 	closed   bool
 
@@ -62,7 +63,7 @@ type saHandle struct {
 // events to onEvent (called without locks held, in order per IKE SA).
 func NewEndpoint(cfg Config, conn Conn, onEvent func(Event)) *Endpoint {
 	ep := &Endpoint{cfg: cfg, conn: conn, onEvent: onEvent, NATTPort: PortNATT,
-		sas: map[uint64]*saHandle{}, halfOpen: map[halfOpenKey]*saHandle{}}
+		sas: map[uint64]*saHandle{}, halfOpen: map[halfOpenKey]*saHandle{}, up: map[*PeerConfig]int{}}
 	if _, err := io.ReadFull(ep.rand(), ep.secret[:]); err != nil {
 		panic("ike: no randomness: " + err.Error())
 	}
@@ -338,4 +339,17 @@ func (ep *Endpoint) Close() {
 	ep.each(func(hd *saHandle) {
 		ep.run(hd, func(sa *IKESA) { sa.closeNow(time.Now()) })
 	})
+}
+
+// countUp tracks established IKE SAs we initiated per peer config, so that
+// INITIAL_CONTACT goes only with the first (§2.4).
+func (ep *Endpoint) countUp(p *PeerConfig, d int) int {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.up[p] += d
+	if ep.up[p] <= 0 {
+		delete(ep.up, p)
+		return 0
+	}
+	return ep.up[p]
 }

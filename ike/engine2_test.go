@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -472,6 +475,65 @@ func TestLifetimesRekeyAndLiveness(t *testing.T) {
 		var fe *Failure
 		if f := p.mnLog.find(EventFailed); f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonTimeout {
 			t.Fatalf("dead peer not detected: %v", p.mnLog.kinds())
+		}
+	})
+}
+
+func TestInitialContactDropsStaleSAs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.start(t)
+		p.settle()
+		// The MN "restarts" (a fresh endpoint) and connects again with
+		// INITIAL_CONTACT.
+		p.mn = NewEndpoint(Config{}, memConn{p.net}, p.mnLog.add)
+		p.net.nodes[mnAddr] = p.mn
+		p.start(t)
+		p.settle()
+		if n := p.haLog.count(EventIKEEstablished); n != 2 {
+			t.Fatalf("ha: %v", p.haLog.kinds())
+		}
+		p.ha.mu.Lock()
+		n := len(p.ha.sas)
+		p.ha.mu.Unlock()
+		if n != 1 || p.haLog.count(EventIKEDeleted) != 1 || p.haLog.count(EventChildDeleted) != 1 {
+			t.Fatalf("HA holds %d IKE SAs: %v", n, p.haLog.kinds())
+		}
+	})
+}
+
+func TestKeyLog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		var kl bytes.Buffer
+		p.ha.cfg.KeyLog = &kl
+		p.start(t)
+		p.settle()
+		e := p.haLog.find(EventChildEstablished)
+		if e == nil {
+			t.Fatal("no SA")
+		}
+		out := kl.String()
+		for _, want := range []string{
+			fmt.Sprintf("ikev2_decryption_table: %016x,%016x,", e.IKESA.InitiatorSPI, e.IKESA.ResponderSPI),
+			"AES-GCM-128 with 16 octet ICV [RFC5282]",
+			fmt.Sprintf("esp_sa: \"IPv6\",\"*\",\"*\",\"0x%08x\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x%x\"", e.Child.InboundSPI, e.Child.InEncr),
+		} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("key log lacks %q:\n%s", want, out)
+			}
+		}
+		var quiet bytes.Buffer
+		p2 := newPair(t, nil, nil)
+		defer p2.stop()
+		p2.ha.cfg.Logger = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		p2.start(t)
+		p2.settle()
+		c := p2.haLog.find(EventChildEstablished).Child
+		if strings.Contains(quiet.String(), fmt.Sprintf("%x", c.InEncr[:8])) {
+			t.Fatal("a key reached the log without key logging")
 		}
 	})
 }

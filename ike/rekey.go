@@ -188,6 +188,9 @@ func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, sui
 		return nil, err
 	}
 	hd := sa.ep.register(n)
+	if initiator {
+		sa.ep.up[n.peer]++ // the old one is counted down when it ends
+	}
 	sa.ep.mu.Unlock()
 	n.children, sa.children = sa.children, nil
 	sa.assigned = netip.Prefix{} // moved with the SA: not released when the old one ends

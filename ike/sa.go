@@ -482,6 +482,9 @@ func (sa *IKESA) terminate(now time.Time, ev Event) {
 		sa.ep.cfg.ReleaseAddress(sa.remoteID, sa.assigned)
 	}
 	sa.emit(ev)
+	if sa.initiator && (sa.state == stateEstablished || sa.state == stateDeleting) {
+		sa.ep.countUp(sa.peer, -1)
+	}
 	sa.state = stateDead
 	sa.inflight, sa.queue = nil, nil
 	sa.ep.forget(sa)
