@@ -50,7 +50,7 @@ func (h *HomeAgent) openIKE() error {
 		return fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
 	}
 	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
-	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, PAD: h.pad, SAD: ipsec.NewSAD(), Conn: natt,
+	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad, SAD: ipsec.NewSAD(), Conn: natt,
 		Link: h.link, IKE: node.IKEHandlerFor(h.ep, nattLocal), Log: h.log,
 		MoveIKE:   func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) },
 		OnBinding: h.accounting})

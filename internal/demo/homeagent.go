@@ -104,7 +104,7 @@ func (l *lab) startHomeAgent() error {
 		l.onHAEvent(ev)
 	})
 	l.closers = append(l.closers, l.haEP.Close)
-	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
+	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
 		Link: node.VnetHomeLink{Node: l.d.HA, Ifc: l.d.HAIfc},
 		IKE:  node.IKEHandlerFor(l.haEP, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)),
 		MoveIKE: func(spi uint64, to netip.AddrPort) {

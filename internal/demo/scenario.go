@@ -24,6 +24,9 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 		if err := l.waitBinding(ctx, hoa, coa, step); err != nil {
 			return err
 		}
+		if step == "register from A" {
+			l.mn.SolicitPrefixes() // RFC 6275 §11.4.2, through the tunnel
+		}
 		for i := 0; i < l.opt.Pings; i++ {
 			seq++
 			rep.PingsSent++

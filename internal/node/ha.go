@@ -28,11 +28,12 @@ type Observer func(actor, step, what, detail string)
 
 // HomeAgent is the home agent's packet path.
 type HomeAgent struct {
-	core *ha.HomeAgent
-	pad  *ipsec.PAD
-	link HomeLink
-	log  *slog.Logger
-	obs  Observer
+	core       *ha.HomeAgent
+	homePrefix netip.Prefix
+	pad        *ipsec.PAD
+	link       HomeLink
+	log        *slog.Logger
+	obs        Observer
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag.
 	moveIKE func(ikeSA uint64, to netip.AddrPort)
 	onBind  func(b ha.Binding, up bool)
@@ -47,13 +48,16 @@ type HomeAgent struct {
 
 // HomeAgentConfig configures a HomeAgent's packet path.
 type HomeAgentConfig struct {
-	Core    *ha.HomeAgent
-	PAD     *ipsec.PAD
-	SAD     *ipsec.SAD
-	Conn    PacketConn // UDP port 4500
-	Link    HomeLink
-	IKE     IKEHandler
-	MoveIKE func(ikeSA uint64, to netip.AddrPort)
+	Core *ha.HomeAgent
+	// HomePrefix is the home link's prefix: the HA claims its Home-Agents
+	// anycast address there and answers DHAAD (RFC 6275 §10.5).
+	HomePrefix netip.Prefix
+	PAD        *ipsec.PAD
+	SAD        *ipsec.SAD
+	Conn       PacketConn // UDP port 4500
+	Link       HomeLink
+	IKE        IKEHandler
+	MoveIKE    func(ikeSA uint64, to netip.AddrPort)
 	// OnBinding hears a home address's binding start (first registration)
 	// and end (de-registration or expiry), e.g. for RADIUS accounting. It
 	// must not block.
@@ -67,7 +71,7 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	if c.Core == nil || c.SAD == nil || c.PAD == nil || c.Conn == nil || c.Link == nil {
 		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn and Link")
 	}
-	h := &HomeAgent{core: c.Core, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
+	h := &HomeAgent{core: c.Core, homePrefix: c.HomePrefix, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
 		children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, remotes: map[netip.Addr]netip.AddrPort{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -76,6 +80,9 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 		h.obs = func(string, string, string, string) {}
 	}
 	h.t = tunnel{conn: c.Conn, sad: c.SAD, ike: c.IKE, counters: newCounters(allCounters...)}
+	if c.HomePrefix.IsValid() {
+		c.Link.Claim(ha.HomeAgentsAnycast(c.HomePrefix))
+	}
 	return h, nil
 }
 
@@ -154,6 +161,19 @@ func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time)
 	h.mu.Unlock()
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoMobility {
 		h.handleMH(now, sec, &pkt, inner)
+		return
+	}
+	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
+		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixSol {
+		// RFC 6275 §10.6.1: answered through the tunnel it came by.
+		if mpa, ok := h.core.HandlePrefixSolicitation(nil, sec, pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload); ok {
+			h.mu.Lock()
+			c := h.children[uint32(sec.SA)]
+			h.mu.Unlock()
+			if c != nil && h.t.send(c.Out, mpa) == nil {
+				h.obs("ha", "", "Mobile Prefix Advertisement sent", fmt.Sprintf("to %s", pkt.Header.Src))
+			}
+		}
 		return
 	}
 	// Ingress filtering for reverse-tunnelled traffic (RFC 4877 §4.4).

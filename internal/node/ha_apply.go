@@ -130,6 +130,10 @@ func (h *HomeAgent) FromHomeLink(pkt []byte) bool {
 	if err != nil {
 		return false
 	}
+	if hdr.Dst == ha.HomeAgentsAnycast(h.homePrefix) {
+		h.answerDHAAD(pkt, hdr)
+		return true
+	}
 	if _, ok := h.core.TunnelDestination(hdr.Dst); !ok {
 		return false
 	}
@@ -206,4 +210,23 @@ func childStatus(c *Child) control.ChildSA {
 		SPIIn: fmt.Sprintf("%08x", c.In.SPI()), SPIOut: fmt.Sprintf("%08x", c.Out.SPI()), Mode: mode,
 		Suite: c.In.SA.Transform().String(), LocalTS: fmt.Sprint(c.Out.Selectors.Local), RemoteTS: fmt.Sprint(c.Out.Selectors.Remote),
 		PacketsIn: in.Packets, PacketsOut: out.Packets}
+}
+
+// answerDHAAD answers a Home Agent Address Discovery Request sent to the
+// home prefix's Home-Agents anycast address (RFC 6275 §10.5).
+func (h *HomeAgent) answerDHAAD(pkt []byte, hdr ipv6.Header) {
+	var p ipv6.Packet
+	if ipv6.ParsePacket(pkt, &p) != nil || p.Proto != ipv6.ProtoICMPv6 {
+		h.t.counters.inc(cDropInner)
+		return
+	}
+	reply, ok := h.core.HandleDHAADRequest(nil, hdr.Src, hdr.Dst, p.Payload)
+	if !ok {
+		return
+	}
+	if err := h.link.Forward(reply); err != nil {
+		h.t.counters.inc(cDropSend)
+		return
+	}
+	h.obs("ha", "", "DHAAD reply sent", fmt.Sprintf("to %s", hdr.Src))
 }

@@ -161,6 +161,11 @@ func (m *MobileNode) HandleDatagram(p []byte, from netip.AddrPort, now time.Time
 		m.handleMH(now, &pkt)
 		return
 	}
+	if pkt.Header.Src == m.ha && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
+		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixAdvert {
+		m.handleMPA(now, &pkt)
+		return
+	}
 	if pkt.Header.Dst != m.hoa {
 		m.t.counters.inc(cDropSelectors)
 		return
@@ -253,4 +258,35 @@ func (m *MobileNode) Deregister(timeout time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("de-registration: no acknowledgement from home agent %s within %s", m.ha, timeout)
+}
+
+// handleMPA takes a Mobile Prefix Advertisement that came through the
+// tunnel (RFC 6275 §11.4.3).
+func (m *MobileNode) handleMPA(now time.Time, pkt *ipv6.Packet) {
+	if ipv6.VerifyICMPv6(pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload) != nil {
+		m.t.counters.inc(cDropInner)
+		return
+	}
+	mpa, err := ipv6.ParseMobilePrefixAdvertisement(pkt.Payload)
+	if err != nil {
+		m.t.counters.inc(cDropInner)
+		return
+	}
+	var prefixes []mn.PrefixInfo
+	for it := mpa.Prefixes(); it.Next(); {
+		pi := it.Prefix()
+		prefixes = append(prefixes, mn.PrefixInfo{Prefix: netip.PrefixFrom(pi.Prefix, int(pi.PrefixLength)).Masked(),
+			ValidLifetime: time.Duration(pi.ValidLifetime) * time.Second, PreferredLifetime: time.Duration(pi.PreferredLifetime) * time.Second})
+	}
+	m.obs("mn", "", "Mobile Prefix Advertisement received", fmt.Sprintf("%d prefix(es)", len(prefixes)))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.run(now, m.core.HandlePrefixAdvertisement(now, mpa.Identifier, prefixes))
+}
+
+// SolicitPrefixes sends a Mobile Prefix Solicitation (RFC 6275 §11.4.2).
+func (m *MobileNode) SolicitPrefixes() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.run(time.Now(), m.core.SolicitPrefixes(time.Now()))
 }

@@ -1,16 +1,20 @@
 package node
 
 import (
+	"context"
 	"net/netip"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"mip6/discovery"
 	"mip6/esp"
 	"mip6/ha"
 	"mip6/ipsec"
 	"mip6/mn"
 	"mip6/vnet"
+	"mip6/wire/ipv6"
 )
 
 const alice = "alice@example.net"
@@ -40,11 +44,12 @@ func pair(t *testing.T, spiHA, spiMN uint32, identity string, home netip.Addr) (
 }
 
 type lab struct {
-	d    *vnet.Demo
-	ha   *HomeAgent
-	mn   *MobileNode
-	mnNd *vnet.Node
-	ifc  *vnet.Interface
+	d     *vnet.Demo
+	ha    *HomeAgent
+	mn    *MobileNode
+	mnNd  *vnet.Node
+	ifc   *vnet.Interface
+	heard sync.Map // what the MN's packet path reported
 }
 
 func newLab(t *testing.T) *lab {
@@ -59,7 +64,7 @@ func newLab(t *testing.T) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHomeAgent(HomeAgentConfig{Core: core, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), Conn: haConn,
+	h, err := NewHomeAgent(HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), Conn: haConn,
 		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}})
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +84,10 @@ func newLab(t *testing.T) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := &lab{d: d, mnNd: mnNd, ifc: ifc}
 	m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
-		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd}})
+		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd},
+		Observe: func(actor, step, what, detail string) { l.heard.Store(what, detail) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +100,8 @@ func newLab(t *testing.T) *lab {
 	if err := m.Install(ms); err != nil {
 		t.Fatal(err)
 	}
-	return &lab{d: d, ha: h, mn: m, mnNd: mnNd, ifc: ifc}
+	l.ha, l.mn = h, m
+	return l
 }
 
 func waitRegistered(t *testing.T, l *lab, coa netip.Addr) {
@@ -200,6 +208,31 @@ func TestReturnHomeDeregisters(t *testing.T) {
 			t.Fatalf("mn state after de-registration: %+v", st)
 		}
 		ping(t, l, 3) // answered on the home link, no tunnel
+		l.d.Net.Close()
+	})
+}
+
+// DHAAD from a care-of address finds the home agent (RFC 6275 §10.5), and
+// a registered MN learns its home prefix through the tunnel (MPS/MPA).
+func TestHomeAgentDiscoveryAndPrefixes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		conn, err := l.mnNd.ListenICMP(netip.Addr{}, ipv6.ICMPv6DHAADReply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := discovery.DHAADClient{Conn: conn}
+		has, err := c.Discover(context.Background(), vnet.HomePrefix)
+		if err != nil || len(has) != 1 || has[0] != vnet.HAAddr {
+			t.Fatalf("DHAAD: %v, %v", has, err)
+		}
+		l.mn.Attach(vnet.AddrOn(vnet.APrefix, 0x100))
+		waitRegistered(t, l, vnet.AddrOn(vnet.APrefix, 0x100))
+		l.mn.SolicitPrefixes()
+		time.Sleep(time.Second)
+		if _, ok := l.heard.Load("Mobile Prefix Advertisement received"); !ok {
+			t.Fatal("no Mobile Prefix Advertisement came back through the tunnel")
+		}
 		l.d.Net.Close()
 	})
 }
