@@ -103,6 +103,9 @@ func (sa *IKESA) setEstablished(now time.Time) {
 	if sa.peer.DPDInterval > 0 {
 		sa.dpdDue = now.Add(sa.peer.DPDInterval)
 	}
+	if sa.peer.IKELifeTime > 0 {
+		sa.expireDue = now.Add(sa.peer.IKELifeTime)
+	}
 	sa.emit(Event{Kind: EventIKEEstablished})
 }
 

@@ -184,6 +184,9 @@ func (sa *IKESA) makeChild(now time.Time, cfg *ChildConfig, suite ChildSuite, in
 	if cfg.RekeyTime > 0 {
 		c.rekeyDue = now.Add(cfg.RekeyTime)
 	}
+	if cfg.LifeTime > 0 {
+		c.expireDue = now.Add(cfg.LifeTime)
+	}
 	return c
 }
 

@@ -102,8 +102,10 @@ type ChildConfig struct {
 	LocalTS, RemoteTS []Selector
 	// Transport asks for (initiator) or accepts (responder) transport mode.
 	Transport bool
-	// RekeyTime starts a CHILD_SA rekey; 0 never.
+	// RekeyTime starts a CHILD_SA rekey; 0 never. LifeTime deletes a
+	// CHILD_SA that was not rekeyed in time (the hard limit); 0 never.
 	RekeyTime time.Duration
+	LifeTime  time.Duration
 }
 
 // PeerConfig is one Peer Authorization Database entry with its SPD part.
@@ -142,6 +144,8 @@ type PeerConfig struct {
 	// checks when the peer has been silent; 0 never.
 	IKERekeyTime time.Duration
 	DPDInterval  time.Duration
+	// IKELifeTime deletes an IKE SA that was not rekeyed in time; 0 never.
+	IKELifeTime time.Duration
 }
 
 func (p *PeerConfig) ikeProposals() []IKEProposal {

@@ -537,3 +537,23 @@ func TestKeyLog(t *testing.T) {
 		}
 	})
 }
+
+func TestHardLifetimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.mnPeer.Children[0].LifeTime = 10 * time.Minute // no rekey configured
+		p.mnPeer.IKELifeTime = 30 * time.Minute
+		p.start(t)
+		time.Sleep(11 * time.Minute)
+		synctest.Wait()
+		if p.haLog.count(EventChildDeleted) != 1 || p.haLog.count(EventIKEDeleted) != 0 {
+			t.Fatalf("after the CHILD_SA's hard lifetime: %v", p.haLog.kinds())
+		}
+		time.Sleep(20 * time.Minute)
+		synctest.Wait()
+		if p.haLog.count(EventIKEDeleted) != 1 || p.mnLog.count(EventIKEDeleted) != 1 {
+			t.Fatalf("after the IKE SA's hard lifetime: %v", p.haLog.kinds())
+		}
+	})
+}

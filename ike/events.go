@@ -210,9 +210,10 @@ type ChildSA struct {
 	Local, Remote netip.AddrPort
 	Established   time.Time
 
-	cfg      *ChildConfig
-	rekeyDue time.Time
-	rekeying bool
+	cfg       *ChildConfig
+	rekeyDue  time.Time
+	expireDue time.Time
+	rekeying  bool
 	// A peer's rekey of this CHILD_SA while ours was in flight (§2.8.1):
 	// the SA it created and the lower nonce of its exchange.
 	collision    *ChildSA

@@ -131,6 +131,17 @@ func (sa *IKESA) lifetimeTimers(now time.Time) {
 	if sa.state != stateEstablished {
 		return
 	}
+	if !sa.expireDue.IsZero() && !now.Before(sa.expireDue) {
+		sa.expireDue = time.Time{}
+		sa.enqueue(now, &infoTask{deleteIKE: true})
+		return
+	}
+	for _, c := range sa.children {
+		if !c.expireDue.IsZero() && !now.Before(c.expireDue) {
+			c.expireDue = time.Time{}
+			sa.enqueue(now, &infoTask{del: ikev2.DeleteESP(c.InboundSPI)})
+		}
+	}
 	if !sa.rekeyDue.IsZero() && !now.Before(sa.rekeyDue) {
 		sa.rekeyDue = time.Time{}
 		sa.enqueue(now, &ikeRekeyTask{})

@@ -200,6 +200,9 @@ func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, sui
 	if sa.peer.DPDInterval > 0 {
 		n.dpdDue = now.Add(sa.peer.DPDInterval)
 	}
+	if sa.peer.IKELifeTime > 0 {
+		n.expireDue = now.Add(sa.peer.IKELifeTime)
+	}
 	n.out.events = append(n.out.events, Event{Kind: EventIKERekeyed, IKESA: n.info(), PreviousIKESA: sa.info()})
 	sa.ep.kick(hd)
 	return n, nil

@@ -453,8 +453,10 @@ func (sa *IKESA) nextDeadline() time.Time {
 	}
 	earliest(sa.rekeyDue)
 	earliest(sa.dpdDue)
+	earliest(sa.expireDue)
 	for _, c := range sa.children {
 		earliest(c.rekeyDue)
+		earliest(c.expireDue)
 	}
 	return t
 }
