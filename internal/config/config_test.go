@@ -135,3 +135,11 @@ func TestLoadMNCredentialErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportFormRefusedClearly(t *testing.T) {
+	text := strings.Replace(goodHA, `home_prefix = "2001:db8:1::/64"`, "home_prefix = \"2001:db8:1::/64\"\nwire_form = \"transport\"", 1)
+	_, err := LoadHA(write(t, text))
+	if err == nil || !strings.Contains(err.Error(), `:5: home_agent.wire_form: "transport" (RFC 3776) is not supported`) {
+		t.Fatalf("error = %v", err)
+	}
+}

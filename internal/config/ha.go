@@ -141,9 +141,7 @@ func (c *HA) validate(src *source) Errors {
 	} else if ha.HomePrefix.IsValid() && !ha.HomePrefix.Contains(ha.Address.Addr) {
 		add("home_agent.address", "%s is outside home_prefix %s", ha.Address, ha.HomePrefix)
 	}
-	if ha.WireForm != "tunnel" && ha.WireForm != "transport" {
-		add("home_agent.wire_form", "%q: use \"tunnel\" (RFC 4877 §3) or \"transport\" (RFC 3776)", ha.WireForm)
-	}
+	errs = append(errs, checkWireForm(src, "home_agent.wire_form", ha.WireForm)...)
 	if len(c.IKE.Listen) == 0 {
 		add("ike.listen", "missing: where IKE listens, e.g. [\"[2001:db8:1::1]:500\", \"[2001:db8:1::1]:4500\"]")
 	}
@@ -253,4 +251,18 @@ func (d *Daemon) validate(src *source, sect string) Errors {
 
 func prefixInside(inner, outer netip.Prefix) bool {
 	return inner.Bits() >= outer.Bits() && outer.Contains(inner.Addr())
+}
+
+// checkWireForm accepts the RFC 4877 §3 tunnelled form. The RFC 3776
+// transport form (Home Address option, type 2 routing header in ESP
+// transport mode) exists in the codecs and the SPD constructors but not in
+// the daemons' packet path, so it is refused rather than ignored.
+func checkWireForm(src *source, field, v string) Errors {
+	switch v {
+	case "tunnel":
+		return nil
+	case "transport":
+		return Errors{src.errorf(field, "\"transport\" (RFC 3776) is not supported by the daemons yet: use \"tunnel\" (RFC 4877 §3)")}
+	}
+	return Errors{src.errorf(field, "%q: use \"tunnel\" (RFC 4877 §3)", v)}
 }

@@ -115,9 +115,7 @@ func (c *MN) validate(src *source) Errors {
 	if c.HomeAddress.IsValid() && ha.HomePrefix.IsValid() && !ha.HomePrefix.Contains(c.HomeAddress.Addr) {
 		add("home_address", "%s is outside home_agent.home_prefix %s", c.HomeAddress, ha.HomePrefix)
 	}
-	if c.Mobility.WireForm != "tunnel" && c.Mobility.WireForm != "transport" {
-		add("mobility.wire_form", "%q: use \"tunnel\" or \"transport\"", c.Mobility.WireForm)
-	}
+	errs = append(errs, checkWireForm(src, "mobility.wire_form", c.Mobility.WireForm)...)
 	for _, it := range c.Cache.Items {
 		if it != "home_agent" && it != "home_address" {
 			add("cache.items", "%q: use home_agent and/or home_address", it)
