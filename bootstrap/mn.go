@@ -30,6 +30,9 @@ type Result struct {
 	Trace    Trace
 	// Total is the time from the start of Run to the CHILD_SA.
 	Total time.Duration
+	// RefreshAfter is the smallest DNS TTL behind the candidates: when to
+	// discover again to re-anchor to a better home agent (0: no DNS).
+	RefreshAfter time.Duration
 
 	transport Transport
 	ownTrans  bool
@@ -153,7 +156,7 @@ func tryCandidates(ctx context.Context, cfg *Config, list *discovery.List, tr Tr
 	for err == nil {
 		res, f, aerr := attempt(ctx, cfg, tr, d, c, suggest, rec)
 		if aerr == nil {
-			res.HomeAgent, res.Attempts = c, list.Attempts()
+			res.HomeAgent, res.Attempts, res.RefreshAfter = c, list.Attempts(), list.RefreshAfter()
 			return res, nil
 		}
 		rec.unanswered(c.Addr, f.String()+": "+aerr.Error(), time.Now())

@@ -178,3 +178,38 @@ func TestOldIKESAEndKeepsNewLease(t *testing.T) {
 		return !ok
 	})
 }
+
+// The home network was renumbered (RFC 4640 §5.1.1): the cached home
+// address lies outside the new home prefix; re-bootstrapping gets an
+// address in the new one and the cache follows.
+func TestRebootstrapAfterRenumbering(t *testing.T) {
+	n := newMemNet()
+	pki := newPKI(t)
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Cache = CacheConfig{Path: t.TempDir() + "/mn.json", HomeAgent: true, HomeAddress: true}
+	old := newTestHA(t, n, ha1Addr, pki)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Close()
+	n.detach(netip.AddrPortFrom(ha1Addr, 500))
+	old.ep.Close()
+
+	renumbered := netip.MustParsePrefix("2001:db8:7::/64")
+	newTestHA(t, n, ha1Addr, pki, func(_ *HomeAgent, pc *lease.PoolConfig) {
+		pc.HomePrefix, pc.First, pc.Last = renumbered, netip.MustParseAddr("2001:db8:7::1000"), netip.MustParseAddr("2001:db8:7::1fff")
+	})
+	res2, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res2.Close()
+	if !renumbered.Contains(res2.HomeAddress.Addr()) || res2.HomeAddress.Bits() != 64 {
+		t.Fatalf("after renumbering: %s (before %s)", res2.HomeAddress, res.HomeAddress)
+	}
+	cached, err := LoadCache(cfg.Cache.Path, alice)
+	if err != nil || cached.HomeAddress != res2.HomeAddress {
+		t.Fatalf("cache %+v, %v", cached, err)
+	}
+}

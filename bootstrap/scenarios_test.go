@@ -56,7 +56,7 @@ ha1          IN AAAA 2001:db8:1::1
 	}
 	defer res.Close()
 	checkResult(t, res, th, alice)
-	if res.HomeAgent.Source != discovery.SourceSRV || res.Trace.RoundTrips() != 2 {
+	if res.HomeAgent.Source != discovery.SourceSRV || res.Trace.RoundTrips() != 2 || res.RefreshAfter != time.Minute {
 		t.Fatalf("candidate %v, trace:\n%s", res.HomeAgent, res.Trace)
 	}
 	t.Logf("trace (total %v):\n%s", res.Total, res.Trace)
