@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"mip6/internal/tshark"
 )
 
 // Keys are the secrets charon logged at ike=4 chd=4 (Options.KeyLog).
@@ -201,4 +203,26 @@ func (k Keys) Find(spi uint32) (ESPKeys, bool) {
 		}
 	}
 	return ESPKeys{}, false
+}
+
+// TsharkESPSA returns the Wireshark esp_sa row that decrypts this SA; ok is
+// false for algorithms tshark 4.0 cannot decrypt (ChaCha20-Poly1305).
+func (k ESPKeys) TsharkESPSA() (row tshark.UATRecord, ok bool) {
+	var encr, auth string
+	switch {
+	case k.Encr == "AES_GCM_16":
+		encr, auth = "AES-GCM with 16 octet ICV [RFC4106]", "NULL"
+	case k.Encr == "AES_CBC" && len(k.IntegKey) == 32:
+		encr, auth = "AES-CBC [RFC3602]", "HMAC-SHA-256-128 [RFC4868]"
+	case k.Encr == "AES_CBC" && len(k.IntegKey) == 64:
+		encr, auth = "AES-CBC [RFC3602]", "HMAC-SHA-512-256 [RFC4868]"
+	default:
+		return tshark.UATRecord{}, false
+	}
+	integ := ""
+	if len(k.IntegKey) > 0 {
+		integ = "0x" + hex.EncodeToString(k.IntegKey)
+	}
+	return tshark.UATRecord{Table: "esp_sa", Fields: []string{"IPv6", k.Src.String(), k.Dst.String(),
+		fmt.Sprintf("0x%08x", k.SPI), encr, "0x" + hex.EncodeToString(k.EncKey), auth, integ}}, true
 }
