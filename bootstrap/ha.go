@@ -393,6 +393,28 @@ func (h *HomeAgent) BindingStarted(ctx context.Context, identity string, hoa, co
 	return h.Accounting.AccountingStart(ctx, s, s.Started)
 }
 
+// BindingInterim sends an Interim-Update for hoa's binding with the
+// traffic counted so far (from the MN's side: in is what it sent).
+func (h *HomeAgent) BindingInterim(ctx context.Context, hoa, coa netip.Addr, inOctets, outOctets uint64, inPackets, outPackets uint32) error {
+	h.mu.Lock()
+	s := h.sessions[hoa]
+	if s != nil {
+		if coa.IsValid() {
+			s.CareOf = coa
+		}
+		s.InputOctets, s.OutputOctets, s.InputPackets, s.OutputPackets = inOctets, outOctets, inPackets, outPackets
+	}
+	var cp aaa.Session
+	if s != nil {
+		cp = *s
+	}
+	h.mu.Unlock()
+	if s == nil || h.Accounting == nil {
+		return nil
+	}
+	return h.Accounting.AccountingInterim(ctx, &cp, time.Now())
+}
+
 // BindingEnded sends Accounting-Stop for hoa's binding.
 func (h *HomeAgent) BindingEnded(ctx context.Context, hoa netip.Addr, cause aaa.TerminateCause) error {
 	h.mu.Lock()

@@ -126,6 +126,9 @@ func TestBootstrapEAPMSCHAPv2(t *testing.T) {
 	if err := th.ha.BindingStarted(ctx, alice, hoa, mnCoA.Addr()); err != nil {
 		t.Fatal(err)
 	}
+	if err := th.ha.BindingInterim(ctx, hoa, mnCoA.Addr(), 1500, 3000, 1, 2); err != nil {
+		t.Fatal(err)
+	}
 	if err := th.ha.BindingEnded(ctx, hoa, aaa.CauseUserRequest); err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +136,9 @@ func TestBootstrapEAPMSCHAPv2(t *testing.T) {
 	waitFor(t, "AAA identity's PAD entry removed", func() bool { _, ok := th.pad.Lookup(alice); return !ok })
 	mu.Lock()
 	defer mu.Unlock()
-	if len(acct) != 2 || acct[0].Status != rfc2866.AcctStatusType_Value_Start || acct[1].Status != rfc2866.AcctStatusType_Value_Stop ||
-		acct[0].UserName != alice || !acct[1].HomeAddress.Equal(hoa.AsSlice()) || acct[0].SessionID != acct[1].SessionID {
+	if len(acct) != 3 || acct[0].Status != rfc2866.AcctStatusType_Value_Start || acct[1].Status != rfc2866.AcctStatusType_Value_InterimUpdate ||
+		acct[2].Status != rfc2866.AcctStatusType_Value_Stop || acct[1].InputOctets != 1500 || acct[2].InputOctets != 1500 ||
+		acct[0].UserName != alice || !acct[2].HomeAddress.Equal(hoa.AsSlice()) || acct[0].SessionID != acct[2].SessionID {
 		t.Fatalf("accounting records %+v", acct)
 	}
 }
