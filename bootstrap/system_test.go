@@ -157,8 +157,18 @@ func TestSystemThirdPartyMSP(t *testing.T) {
 	radius := &aaa.Client{Servers: []aaa.Server{{Addr: msp.AuthAddr(), Secret: []byte(msp.Secret)}}, Timeout: 2 * time.Second, Retries: 1}
 	pki := newPKI(t)
 	th := systemHA(t, lab.home, pki, radius, nil, "msa.example")
+	// IKE on the NAT-T port from the start (RFC 7296 §2.23), as an MN
+	// behind a NAT would.
+	var tr *UDP
+	if err := lab.visited.Do(func() (err error) {
+		tr, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:a::100]:4500"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
 	cfg := Config{Identity: carol, Domain: "msp.example", EAP: &EAPCredential{Method: EAPMSCHAPv2, Password: "carol-secret"},
-		HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: lab.res, Local: lab.tr.Local(), Transport: lab.tr,
+		HAIdentity: ike.FQDN(haName), HATrustRoots: pki.roots, Resolver: lab.res, Local: tr.Local(), Transport: tr,
 		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -171,6 +181,9 @@ func TestSystemThirdPartyMSP(t *testing.T) {
 		t.Fatalf("home agent %v", r.HomeAgent)
 	}
 	checkResult(t, r, th, carol)
+	if r.IKESA.Remote.Port() != ike.PortNATT || r.Trace.RoundTrips() < 4 {
+		t.Fatalf("IKE SA with %s, trace:\n%s", r.IKESA.Remote, r.Trace)
+	}
 	if len(msa.TranscriptLines(carol)) == 0 {
 		t.Fatal("the authorizer's FreeRADIUS never saw carol: not proxied")
 	}
@@ -218,7 +231,7 @@ func serveSystemHA(t testing.TB, home *netns.NS, h *HomeAgent, st *store.Store) 
 	}
 	var u *ike.UDPTransport
 	if err := home.Do(func() (err error) {
-		u, err = ike.ListenUDP(netip.AddrPortFrom(haAddr, ike.PortIKE))
+		u, err = ike.ListenUDP(netip.AddrPortFrom(haAddr, ike.PortIKE), netip.AddrPortFrom(haAddr, ike.PortNATT))
 		return err
 	}); err != nil {
 		t.Fatal(err)
