@@ -16,7 +16,7 @@ import (
 )
 
 // buildMIP6 builds the mip6 binary once for the system tests.
-func buildMIP6(t *testing.T) string {
+func buildMIP6(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mip6")
 	out, err := exec.Command("go", "build", "-o", bin, "mip6/cmd/mip6").CombinedOutput()
@@ -33,7 +33,7 @@ type lab struct {
 	ha, router, cn, mn *netns.NS
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	l := &lab{ha: netns.New(t, "ha"), router: netns.New(t, "rt"), cn: netns.New(t, "cn"), mn: netns.New(t, "mn")}
 	l.router.Forwarding(t)
 	netns.Link(t, l.ha, "ha0", l.router, "rhome")
@@ -52,7 +52,7 @@ func newLab(t *testing.T) *lab {
 }
 
 // attach puts the mobile node on access network dev (a0 or b0) with coa.
-func (l *lab) attach(t *testing.T, dev, coa, gw string) {
+func (l *lab) attach(t testing.TB, dev, coa, gw string) {
 	for _, d := range []string{"a0", "b0"} {
 		l.mn.Run(t, "ip", "-6", "addr", "flush", "dev", d, "scope", "global")
 	}
@@ -60,7 +60,7 @@ func (l *lab) attach(t *testing.T, dev, coa, gw string) {
 	l.mn.Run(t, "ip", "-6", "route", "replace", "default", "via", gw, "dev", dev)
 }
 
-func status(t *testing.T, bin, sock string) (*control.Status, error) {
+func status(t testing.TB, bin, sock string) (*control.Status, error) {
 	out, err := exec.Command(bin, "status", "-s", sock, "--json").Output()
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func status(t *testing.T, bin, sock string) (*control.Status, error) {
 	return &s, json.Unmarshal(out, &s)
 }
 
-func bindingTo(t *testing.T, bin, sock, coa string) func() error {
+func bindingTo(t testing.TB, bin, sock, coa string) func() error {
 	return func() error {
 		s, err := status(t, bin, sock)
 		if err != nil {
@@ -95,41 +95,7 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	l := newLab(t)
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 
-	haConf := filepath.Join(dir, "ha.conf")
-	write(t, haConf, fmt.Sprintf(`
-[home_agent]
-address = "2001:db8:1::2"
-home_prefix = "2001:db8:1::/64"
-home_interface = "ha0"
-[ike]
-listen = ["[2001:db8:1::2]:500", "[2001:db8:1::2]:4500"]
-identity = "ha.example.net"
-[addresses]
-pool = "2001:db8:1::1000/116"
-[[mobile_node]]
-identity = "alice@example.net"
-auth = "psk"
-psk = "system test pre-shared key"
-[store]
-path = "%s/ha.db"
-[daemon]
-control_socket = "%s/ha.sock"
-log_level = "debug"
-`, dir, dir))
-	mnConf := filepath.Join(dir, "mn.conf")
-	write(t, mnConf, fmt.Sprintf(`
-identity = "alice@example.net"
-[credential]
-psk = "system test pre-shared key"
-[home_agent]
-address = "2001:db8:1::2"
-identity = "ha.example.net"
-[mobility]
-interfaces = ["a0", "b0"]
-[daemon]
-control_socket = "%s/mn.sock"
-log_level = "debug"
-`, dir))
+	haConf, mnConf := writePSKConfigs(t, dir)
 	pcap := filepath.Join(dir, "home.pcap")
 	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, "udp")
 	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
@@ -178,9 +144,85 @@ log_level = "debug"
 	}
 }
 
-func write(t *testing.T, path, text string) {
+func write(t testing.TB, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// writePSKConfigs writes the configs of a PSK home agent and mobile node.
+func writePSKConfigs(t testing.TB, dir string) (haConf, mnConf string) {
+	haConf = filepath.Join(dir, "ha.conf")
+	write(t, haConf, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+home_interface = "ha0"
+[ike]
+listen = ["[2001:db8:1::2]:500", "[2001:db8:1::2]:4500"]
+identity = "ha.example.net"
+[addresses]
+pool = "2001:db8:1::1000/116"
+[[mobile_node]]
+identity = "alice@example.net"
+auth = "psk"
+psk = "system test pre-shared key"
+[store]
+path = "%s/ha.db"
+[daemon]
+control_socket = "%s/ha.sock"
+log_level = "debug"
+`, dir, dir))
+	mnConf = filepath.Join(dir, "mn.conf")
+	write(t, mnConf, fmt.Sprintf(`
+identity = "alice@example.net"
+[credential]
+psk = "system test pre-shared key"
+[home_agent]
+address = "2001:db8:1::2"
+identity = "ha.example.net"
+[mobility]
+interfaces = ["a0", "b0"]
+[daemon]
+control_socket = "%s/mn.sock"
+log_level = "debug"
+`, dir))
+	return haConf, mnConf
+}
+
+// BenchmarkHandover measures, with the real daemons in namespaces, the time
+// from the mobile node noticing a new care-of address to the home agent's
+// acknowledgement (one BU/BA round trip plus processing on both sides),
+// moving back and forth between access networks A and B.
+//
+//	go test -run '^$' -bench Handover ./internal/daemon
+func BenchmarkHandover(b *testing.B) {
+	netns.Require(b, "ping")
+	bin := buildMIP6(b)
+	dir := b.TempDir()
+	l := newLab(b)
+	l.attach(b, "a0", "2001:db8:a::100", "2001:db8:a::1")
+	haConf, mnConf := writePSKConfigs(b, dir)
+	l.ha.Start(b, bin, "ha", "-c", haConf)
+	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
+	netns.Eventually(b, 10*time.Second, func() error { _, err := status(b, bin, haSock); return err })
+	l.mn.Start(b, bin, "mn", "-c", mnConf)
+	netns.Eventually(b, 20*time.Second, bindingTo(b, bin, haSock, "2001:db8:a::100"))
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dev, coa, gw := "b0", "2001:db8:b::100", "2001:db8:b::1"
+		if i%2 == 1 {
+			dev, coa, gw = "a0", "2001:db8:a::100", "2001:db8:a::1"
+		}
+		l.attach(b, dev, coa, gw)
+		netns.Eventually(b, 10*time.Second, bindingTo(b, bin, haSock, coa))
+		ms, err := status(b, bin, mnSock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += time.Duration(ms.Counters["handover_last_us"]) * time.Microsecond
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "us/handover")
 }

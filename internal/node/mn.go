@@ -58,7 +58,11 @@ type MobileNode struct {
 	careOf   netip.Addr
 	hoa, ha  netip.Addr
 	buSentAt time.Time
-	wake     chan struct{}
+	movedAt  time.Time // when the current care-of address was reported
+
+	// Handover latency: care-of address reported -> binding acknowledged.
+	handovers, handoverLastUs, handoverMaxUs atomic.Uint64
+	wake                                     chan struct{}
 }
 
 // NewMobileNode builds the mobile node's packet path.
@@ -100,8 +104,9 @@ func (m *MobileNode) Install(c *Child) error {
 func (m *MobileNode) Attach(coa netip.Addr) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.careOf = coa
-	m.run(time.Now(), m.core.Attach(time.Now(), coa))
+	now := time.Now()
+	m.careOf, m.movedAt = coa, now
+	m.run(now, m.core.Attach(now, coa))
 }
 
 // Serve reads port 4500 and runs the core's timers until the socket is
@@ -238,6 +243,24 @@ func (m *MobileNode) Status(s *control.Status) {
 	}
 	for n, v := range m.t.counters.snapshot() {
 		s.Counters[n] = v
+	}
+	s.Counters["handover_count"] = m.handovers.Load()
+	s.Counters["handover_last_us"] = m.handoverLastUs.Load()
+	s.Counters["handover_max_us"] = m.handoverMaxUs.Load()
+}
+
+// handoverDone records the latency of a move that the home agent has now
+// acknowledged. m.mu is held.
+func (m *MobileNode) handoverDone(now time.Time) {
+	if m.movedAt.IsZero() {
+		return
+	}
+	us := uint64(now.Sub(m.movedAt).Microseconds())
+	m.movedAt = time.Time{}
+	m.handovers.Add(1)
+	m.handoverLastUs.Store(us)
+	if us > m.handoverMaxUs.Load() {
+		m.handoverMaxUs.Store(us)
 	}
 }
 

@@ -26,12 +26,14 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 			m.sendBU(now, a)
 		case mn.Registered:
 			m.t.counters.inc(cRegistrations)
+			m.handoverDone(now)
 			m.obs("mn", "", "registered", fmt.Sprintf("care-of %s, lifetime %s, refresh at +%s, K %v",
 				a.CareOf, a.Lifetime, a.Refresh.Sub(now).Round(time.Second), a.KeyMgmt))
 			m.log.Info("registered", "hoa", m.hoa, "coa", a.CareOf, "lifetime", a.Lifetime)
 		case mn.TunnelActive:
 			m.tunnelOn.Store(a.Active)
 		case mn.Deregistered:
+			m.handoverDone(now)
 			m.obs("mn", "", "de-registered", "back home: the home agent removed the binding")
 			m.log.Info("de-registered", "hoa", m.hoa)
 		case mn.SendPrefixSolicitation:
