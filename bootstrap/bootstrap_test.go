@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mip6/discovery"
@@ -87,4 +88,26 @@ func TestInfrastructureLessRefused(t *testing.T) {
 	if _, err := Run(context.Background(), cfg); !errors.As(err, &ce) || ce.Field != "credential" {
 		t.Fatalf("no credential: err = %v", err)
 	}
+}
+
+// A home domain whose SRV record points at a name without addresses: a
+// clear error naming the cause, no IKE attempted.
+func TestNoUsableDNSRecords(t *testing.T) {
+	zone, err := discovery.ParseZone("example.net", "$TTL 60\n_mip6._ipv6 IN SRV 10 1 0 gone.example.net.\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns, err := discovery.Serve("[::1]:0", zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	cfg := mnConfig(newMemNet())
+	cfg.DNSServers = []netip.AddrPort{dns.Addr()}
+	_, err = Run(context.Background(), cfg)
+	var nh *NoHomeAgentError
+	if !errors.As(err, &nh) || !strings.Contains(err.Error(), "gone.example.net") {
+		t.Fatalf("err = %v", err)
+	}
+	t.Log(err)
 }
