@@ -98,6 +98,12 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	haConf, mnConf := writePSKConfigs(t, dir)
 	pcap := filepath.Join(dir, "home.pcap")
 	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, "udp")
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(dump.Output(), "listening on") {
+			return fmt.Errorf("tcpdump not capturing yet")
+		}
+		return nil
+	})
 	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
 	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
 	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
