@@ -90,7 +90,10 @@ func TestNoProposalChosen(t *testing.T) {
 		if f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonNoProposal {
 			t.Fatalf("want NO_PROPOSAL_CHOSEN, got %v", p.mnLog.kinds())
 		}
-		if len(p.ha.sas) != 0 {
+		p.ha.mu.Lock()
+		n := len(p.ha.sas)
+		p.ha.mu.Unlock()
+		if n != 0 {
 			t.Fatal("responder kept state for a refused proposal")
 		}
 	})
@@ -284,13 +287,18 @@ func TestHalfOpenExpiry(t *testing.T) {
 		defer p.stop()
 		rng := rand.New(rand.NewPCG(3, 4))
 		p.ha.Receive(netip.AddrPortFrom(haAddr, 500), netip.AddrPortFrom(netip.MustParseAddr("2001:db8:ff::1"), 500), spoofedInit(t, rng))
-		if p.ha.nHalf != 1 {
-			t.Fatalf("half-open %d", p.ha.nHalf)
+		half := func() (int, int) {
+			p.ha.mu.Lock()
+			defer p.ha.mu.Unlock()
+			return p.ha.nHalf, len(p.ha.sas)
+		}
+		if h, _ := half(); h != 1 {
+			t.Fatalf("half-open %d", h)
 		}
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
-		if p.ha.nHalf != 0 || len(p.ha.sas) != 0 {
-			t.Fatalf("half-open SA not dropped: %d %d", p.ha.nHalf, len(p.ha.sas))
+		if h, n := half(); h != 0 || n != 0 {
+			t.Fatalf("half-open SA not dropped: %d %d", h, n)
 		}
 	})
 }
@@ -397,7 +405,7 @@ func TestRekeyDeleteAndMoveInMemory(t *testing.T) {
 		if mv == nil || mv.IKESA.Remote != coa {
 			t.Fatalf("move: %v", p.haLog.kinds())
 		}
-		p.net.nodes[coa.Addr()] = p.mn
+		p.net.set(func() { p.net.nodes[coa.Addr()] = p.mn })
 		if err := p.ha.DeleteIKESA(r.IKESA.LocalSPI()); err != nil {
 			t.Fatal(err)
 		}
@@ -469,7 +477,7 @@ func TestLifetimesRekeyAndLiveness(t *testing.T) {
 			t.Fatalf("mn: %v", p.mnLog.kinds())
 		}
 		// The peer dies: liveness checks find out and fail the SA.
-		p.net.drop = func(Datagram) bool { return true }
+		p.net.set(func() { p.net.drop = func(Datagram) bool { return true } })
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
 		var fe *Failure
@@ -488,7 +496,7 @@ func TestInitialContactDropsStaleSAs(t *testing.T) {
 		// The MN "restarts" (a fresh endpoint) and connects again with
 		// INITIAL_CONTACT.
 		p.mn = NewEndpoint(Config{}, memConn{p.net}, p.mnLog.add)
-		p.net.nodes[mnAddr] = p.mn
+		p.net.set(func() { p.net.nodes[mnAddr] = p.mn })
 		p.start(t)
 		p.settle()
 		if n := p.haLog.count(EventIKEEstablished); n != 2 {
@@ -556,4 +564,45 @@ func TestHardLifetimes(t *testing.T) {
 			t.Fatalf("after the IKE SA's hard lifetime: %v", p.haLog.kinds())
 		}
 	})
+}
+
+func TestSimultaneousIKERekey(t *testing.T) {
+	for i := range 6 { // both outcomes of the nonce comparison
+		synctest.Test(t, func(t *testing.T) {
+			p := newPair(t, nil, nil)
+			defer p.stop()
+			p.start(t)
+			p.settle()
+			if err := p.mn.RekeyIKESA(p.mnLog.find(EventIKEEstablished).IKESA.LocalSPI()); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.ha.RekeyIKESA(p.haLog.find(EventIKEEstablished).IKESA.LocalSPI()); err != nil {
+				t.Fatal(err)
+			}
+			p.settle()
+			p.mn.mu.Lock()
+			nm := len(p.mn.sas)
+			p.mn.mu.Unlock()
+			p.ha.mu.Lock()
+			nh := len(p.ha.sas)
+			p.ha.mu.Unlock()
+			mk, hk := children(p.mn), children(p.ha)
+			if nm != 1 || nh != 1 || len(mk) != 1 || len(hk) != 1 {
+				t.Fatalf("run %d: IKE SAs %d/%d, CHILD_SAs %d/%d\nmn %v\nha %v", i, nm, nh, len(mk), len(hk), p.mnLog.kinds(), p.haLog.kinds())
+			}
+			if p.mnLog.count(EventChildDeleted) != 0 || p.mnLog.find(EventFailed) != nil || p.haLog.find(EventFailed) != nil {
+				t.Fatalf("run %d: mn %v ha %v", i, p.mnLog.kinds(), p.haLog.kinds())
+			}
+			// The surviving SA works.
+			var spi uint64
+			p.mn.each(func(hd *saHandle) { spi = hd.sa.localSPI() })
+			if err := p.mn.CheckLiveness(spi); err != nil {
+				t.Fatal(err)
+			}
+			p.settle()
+			if p.mnLog.find(EventFailed) != nil {
+				t.Fatalf("liveness after collision: %v", p.mnLog.kinds())
+			}
+		})
+	}
 }

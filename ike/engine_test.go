@@ -19,6 +19,13 @@ type memNet struct {
 	sent  int
 }
 
+// set changes the network while traffic flows.
+func (n *memNet) set(fn func()) {
+	n.mu.Lock()
+	fn()
+	n.mu.Unlock()
+}
+
 type memConn struct{ n *memNet }
 
 func (c memConn) WriteTo(b []byte, local, remote netip.AddrPort) error {

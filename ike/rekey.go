@@ -155,11 +155,14 @@ func (sa *IKESA) respondIKERekey(now time.Time, ps ikev2.Payloads, saP *ikev2.SA
 		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyInvalidSyntax, nil)}
 	}
 	nr := sa.ep.nonce()
-	n, err := sa.successor(now, false, binary.BigEndian.Uint64(prop.SPI), 0, suite, gir, append([]byte(nil), ni.Data...), nr)
+	hd, err := sa.successor(now, false, binary.BigEndian.Uint64(prop.SPI), 0, suite, gir, append([]byte(nil), ni.Data...), nr)
 	if err != nil {
 		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyTemporaryFailure, nil)}
 	}
-	prop.SPI = binary.BigEndian.AppendUint64(nil, n.spiR)
+	if sa.ikeRekeying { // both sides rekey at once (§2.8.2)
+		sa.ikeCollision, sa.ikeCollisionMin = hd, append([]byte(nil), minNonce(ni.Data, nr)...)
+	}
+	prop.SPI = binary.BigEndian.AppendUint64(nil, hd.sa.spiR)
 	return ikev2.Payloads{&ikev2.SA{Proposals: []ikev2.Proposal{prop}}, &ikev2.Nonce{Data: nr}, &ikev2.KE{Group: ikev2.DHGroup(suite.DH), Data: ks.Public()}}
 }
 
@@ -167,7 +170,7 @@ func (sa *IKESA) respondIKERekey(now time.Time, ps ikev2.Payloads, saP *ikev2.SA
 // move to it. initiator says whether we initiated the rekey (and so are
 // the new SA's original initiator). spiR is 0 when we are its responder
 // (a fresh SPI is chosen).
-func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, suite crypto.Suite, gir, ni, nr []byte) (*IKESA, error) {
+func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, suite crypto.Suite, gir, ni, nr []byte) (*saHandle, error) {
 	prf, err := crypto.LookupPRF(suite.PRF)
 	if err != nil {
 		return nil, err
@@ -205,7 +208,7 @@ func (sa *IKESA) successor(now time.Time, initiator bool, spiI, spiR uint64, sui
 	}
 	n.out.events = append(n.out.events, Event{Kind: EventIKERekeyed, IKESA: n.info(), PreviousIKESA: sa.info()})
 	sa.ep.kick(hd)
-	return n, nil
+	return hd, nil
 }
 
 // ikeRekeyTask rekeys the IKE SA (§1.3.2) and deletes the old one.
@@ -226,6 +229,7 @@ func (t *ikeRekeyTask) build(sa *IKESA, now time.Time) (ikev2.Payloads, error) {
 	t.spiI = sa.ep.newSPI()
 	sa.ep.mu.Unlock()
 	t.dh, t.ni = ks, sa.ep.nonce()
+	sa.ikeRekeying = true
 	props := []IKEProposal{{Encr: []crypto.Encr{sa.suite.Encr}, PRF: []crypto.PRFID{sa.suite.PRF}, DH: []crypto.DHGroup{sa.suite.DH}}}
 	if sa.suite.Integ != crypto.AUTH_NONE {
 		props[0].Integ = []crypto.IntegID{sa.suite.Integ}
@@ -235,6 +239,7 @@ func (t *ikeRekeyTask) build(sa *IKESA, now time.Time) (ikev2.Payloads, error) {
 }
 
 func (t *ikeRekeyTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Payloads) error {
+	sa.ikeRekeying = false
 	if n := errorNotify(ps); n != nil {
 		sa.rekeyDue = now.Add(time.Minute) // try again later
 		sa.emit(Event{Kind: EventFailed, Err: notifyFailure(n.Type)})
@@ -250,9 +255,33 @@ func (t *ikeRekeyTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev
 	if err != nil {
 		return &Failure{Reason: ReasonProtocol, Err: err}
 	}
-	if _, err := sa.successor(now, true, t.spiI, binary.BigEndian.Uint64(saP.Proposals[0].SPI), sa.suite, gir, t.ni, append([]byte(nil), nr.Data...)); err != nil {
+	ours, err := sa.successor(now, true, t.spiI, binary.BigEndian.Uint64(saP.Proposals[0].SPI), sa.suite, gir, t.ni, append([]byte(nil), nr.Data...))
+	if err != nil {
 		return &Failure{Reason: ReasonLocal, Err: err}
+	}
+	if theirs := sa.ikeCollision; theirs != nil {
+		sa.resolveIKECollision(ours, theirs, minNonce(t.ni, nr.Data))
+		if bytes.Compare(minNonce(t.ni, nr.Data), sa.ikeCollisionMin) < 0 {
+			return nil // ours is redundant; the peer deletes this old SA
+		}
 	}
 	sa.queue = append([]task{&infoTask{deleteIKE: true}}, sa.queue...)
 	return nil
+}
+
+// resolveIKECollision settles a simultaneous IKE SA rekey (§2.8.2): the
+// new SA from the exchange with the lowest nonce is redundant and its
+// initiator deletes it; the CHILD_SAs end up on the survivor. The new SAs
+// have their own locks, taken after this one (never the other way).
+func (sa *IKESA) resolveIKECollision(ours, theirs *saHandle, oursMin []byte) {
+	ep := sa.ep
+	if bytes.Compare(oursMin, sa.ikeCollisionMin) < 0 {
+		go ep.run(ours, func(n *IKESA) { n.enqueue(time.Now(), &infoTask{deleteIKE: true}) })
+		return
+	}
+	go ep.run(theirs, func(b *IKESA) {
+		moved := b.children
+		b.children = nil
+		ep.run(ours, func(a *IKESA) { a.children = append(a.children, moved...) })
+	})
 }

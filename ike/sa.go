@@ -95,17 +95,20 @@ type IKESA struct {
 	lastReq   [][32]byte // hashes of that request's datagrams: only true retransmissions get the cache
 	frags     reassembly
 
-	children      []*ChildSA
-	assigned      netip.Prefix
-	eapState      *eapResponder
-	eapDone       bool      // initiator: EAP succeeded
-	peerIDPayload *ikev2.ID // the peer's ID payload, for its AUTH
-	dns           []netip.Addr
-	reqLocal      netip.AddrPort // where the request being answered came in
-	reqRemote     netip.AddrPort
-	rekeyDue      time.Time
-	dpdDue        time.Time
-	expireDue     time.Time
+	children        []*ChildSA
+	assigned        netip.Prefix
+	eapState        *eapResponder
+	eapDone         bool      // initiator: EAP succeeded
+	peerIDPayload   *ikev2.ID // the peer's ID payload, for its AUTH
+	dns             []netip.Addr
+	reqLocal        netip.AddrPort // where the request being answered came in
+	reqRemote       netip.AddrPort
+	rekeyDue        time.Time
+	dpdDue          time.Time
+	expireDue       time.Time
+	ikeRekeying     bool      // our IKE SA rekey is in flight
+	ikeCollision    *saHandle // the peer's simultaneous rekey of this SA
+	ikeCollisionMin []byte
 
 	out output
 }
