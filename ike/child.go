@@ -102,7 +102,7 @@ func (sa *IKESA) newChildRequest(cfg *ChildConfig, createChild bool) (*childRequ
 	default:
 		cr.tsi = resolve(cfg.LocalTS, sa.localInner())
 	}
-	cr.tsr = resolve(cfg.RemoteTS, sa.remote.Addr())
+	cr.tsr = resolve(cfg.RemoteTS, sa.remoteInner())
 	if createChild {
 		cr.ni = sa.ep.nonce()
 		props := cfg.proposals()
@@ -124,6 +124,15 @@ func (sa *IKESA) localInner() netip.Addr {
 		return sa.assigned.Addr()
 	}
 	return sa.local.Addr()
+}
+
+// remoteInner is the peer's address inside CHILD_SAs: the home address
+// we assigned it, else its IKE address.
+func (sa *IKESA) remoteInner() netip.Addr {
+	if !sa.initiator && sa.assigned.IsValid() {
+		return sa.assigned.Addr()
+	}
+	return sa.remote.Addr()
 }
 
 func (cr *childRequest) payloads(sa *IKESA) ikev2.Payloads {
@@ -231,10 +240,7 @@ func readOffer(ps ikev2.Payloads) (*childOffer, error) {
 // whose selectors intersect the offer, a proposal, keys. It returns the
 // payloads to answer with; on refusal, one error notify and no child.
 func (sa *IKESA) acceptChild(now time.Time, o *childOffer, ni, nr []byte, createChild bool) (ikev2.Payloads, *ChildSA) {
-	peerAddr := sa.remote.Addr()
-	if sa.assigned.IsValid() && !sa.initiator {
-		peerAddr = sa.assigned.Addr() // the address we gave the peer
-	}
+	peerAddr := sa.remoteInner()
 	for i := range sa.peer.Children {
 		cfg := &sa.peer.Children[i]
 		remote := Narrow(o.tsi, resolve(cfg.RemoteTS, peerAddr))

@@ -606,3 +606,57 @@ func TestSimultaneousIKERekey(t *testing.T) {
 		})
 	}
 }
+
+// The home agent starts a CHILD_SA for return routability (RFC 4877 §7.3):
+// HoT from any address to the MN's home address, which it assigned.
+func TestResponderCreatesChildSA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.start(t)
+		p.settle()
+		rr := &ChildConfig{Name: "rr",
+			LocalTS:  []Selector{{Start: netip.IPv6Unspecified(), End: lastAddr(netip.MustParsePrefix("::/0")), Proto: ProtoMH, StartPort: 3 << 8, EndPort: 3 << 8}},
+			RemoteTS: []Selector{{Proto: ProtoMH, StartPort: 1 << 8, EndPort: 1 << 8}}}
+		if err := p.ha.CreateChildSA(p.haLog.find(EventIKEEstablished).IKESA.LocalSPI(), rr); err != nil {
+			t.Fatal(err)
+		}
+		p.settle()
+		if p.haLog.count(EventChildEstablished) != 2 || p.mnLog.count(EventChildEstablished) != 2 {
+			t.Fatalf("mn %v ha %v", p.mnLog.kinds(), p.haLog.kinds())
+		}
+		var c *ChildSA
+		for _, x := range children(p.ha) {
+			if x.Name == "rr" {
+				c = x
+			}
+		}
+		if c == nil || len(c.RemoteTS) != 1 || c.RemoteTS[0].Start != hoa.Addr() || c.RemoteTS[0].StartPort != 1<<8 {
+			t.Fatalf("RR CHILD_SA %v", c)
+		}
+	})
+}
+
+func TestCertificateIdentityBinding(t *testing.T) {
+	pki := newTestPKI(t)
+	hoaAddr := netip.MustParseAddr("2001:db8:2::100")
+	c := pki.leaf(t, genP256(), "mn", []string{"mn.example.net"}, []string{"alice@example.net"}, []netip.Addr{hoaAddr})
+	for _, x := range []struct {
+		id   Identity
+		want bool
+	}{
+		{AddrIdentity(hoaAddr), true},
+		{AddrIdentity(netip.MustParseAddr("2001:db8:2::101")), false}, // RFC 4877 §7.3: must be an iPAddress SAN
+		{FQDN("MN.example.net"), true},
+		{FQDN("ha.example.net"), false},
+		{RFC822("alice@example.net"), true},
+		{RFC822("bob@example.net"), false},
+		{DN(c.RawSubject), true},
+		{DN(pki.ca.RawSubject), false},
+		{KeyID([]byte("alice")), false},
+	} {
+		if got := certMatchesID(c, x.id); got != x.want {
+			t.Errorf("%s: %v, want %v", x.id, got, x.want)
+		}
+	}
+}
