@@ -113,15 +113,16 @@ func (l *HomeLink) Forward(pkt []byte) error { return l.tun.Write(pkt) }
 // Claim routes hoa into the TUN, adds a proxy ND entry for it on the home
 // link and multicasts an unsolicited Neighbour Advertisement (Override set)
 // so that neighbours replace a cached link-layer address of the mobile
-// node with ours (RFC 6275 §10.4.1).
+// node with ours (RFC 6275 §10.4.1), repeated twice a second apart while
+// the claim lasts.
 func (l *HomeLink) Claim(hoa netip.Addr) {
-	err := errors.Join(
-		l.nl.RouteReplace(l.hostRoute(hoa)),
-		l.nl.NeighSet(l.proxyEntry(hoa)),
-		l.adv.announce(hoa, false))
 	l.mu.Lock()
 	l.claimed[hoa] = true
 	l.mu.Unlock()
+	err := errors.Join(
+		l.nl.RouteReplace(l.hostRoute(hoa)),
+		l.nl.NeighSet(l.proxyEntry(hoa)),
+		l.adv.announce(hoa, false, func() bool { return l.Claimed(hoa) }))
 	l.report("claim", hoa, err)
 }
 

@@ -2,12 +2,17 @@ package hostnet
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv6"
 
 	"mip6/internal/netns"
 )
@@ -60,17 +65,32 @@ func TestHomeLinkClaimRelease(t *testing.T) {
 		return strings.Contains(ns.Run(t, "ip", "-6", "neigh", "show", "proxy"), hoa.String()),
 			strings.Contains(ns.Run(t, "ip", "-6", "route", "show", "dev", "tha"), hoa.String())
 	}
+	waitLinkLocal(t, ns, "home0")
+	waitLinkLocal(t, peer, "eth0")
+	nas := listenNA(t, peer, hoa)
 	for range 2 {
 		l.Claim(hoa)
 		if p, r := claimed(); !p || !r || !l.Claimed(hoa) {
 			t.Fatalf("after Claim: proxy entry %v, route %v, Claimed %v", p, r, l.Claimed(hoa))
 		}
 	}
+	// Each Claim sends three NAs, a second apart; five or six by now (or
+	// so) show the repeats.
+	time.Sleep(retransTimer + retransTimer/2)
+	if n := nas.Load(); n < 4 {
+		t.Fatalf("%d unsolicited NAs for %s on the home link, want 4 or more", n, hoa)
+	}
 	for range 2 {
 		l.Release(hoa)
 		if p, r := claimed(); p || r || l.Claimed(hoa) {
 			t.Fatalf("after Release: proxy entry %v, route %v, Claimed %v", p, r, l.Claimed(hoa))
 		}
+	}
+	// Released: the pending repeats are not sent.
+	before := nas.Load()
+	time.Sleep(retransTimer)
+	if n := nas.Load(); n != before {
+		t.Fatalf("%d NAs after Release", n-before)
 	}
 	l.Claim(hoa)
 	if err := l.Close(); err != nil {
@@ -150,4 +170,49 @@ func TestMobileHostAwayHome(t *testing.T) {
 	if out, _ := ns.Exec("ip", "link", "show", "tmn"); strings.Contains(out, "tmn:") {
 		t.Errorf("TUN left after Close: %s", out)
 	}
+}
+
+// listenNA counts the Neighbour Advertisements for target that arrive in ns
+// (with the override flag and hop limit 255, as the HA must send them).
+func listenNA(t *testing.T, ns *netns.NS, target netip.Addr) *atomic.Int64 {
+	t.Helper()
+	var c *icmp.PacketConn
+	if err := ns.Do(func() (err error) { c, err = icmp.ListenPacket("ip6:ipv6-icmp", "::"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pc := c.IPv6PacketConn()
+	if err := pc.SetControlMessage(ipv6.FlagHopLimit, true); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			k, cm, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if k >= 24 && buf[0] == icmpTypeNA && buf[4]&naOverride != 0 && cm != nil && cm.HopLimit == 255 &&
+				bytes.Equal(buf[8:24], target.AsSlice()) {
+				n.Add(1)
+			}
+		}
+	}()
+	return &n
+}
+
+// waitLinkLocal waits until dev has a usable link-local address: IPv6 on
+// a fresh veth starts (joins all-nodes, takes multicast) only once
+// linkwatch has reported the carrier, up to a second after the link is set
+// up.
+func waitLinkLocal(t testing.TB, ns *netns.NS, dev string) {
+	t.Helper()
+	netns.Eventually(t, 5*time.Second, func() error {
+		out := ns.Run(t, "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link")
+		if !strings.Contains(out, "fe80::") || strings.Contains(out, "tentative") {
+			return fmt.Errorf("no usable link-local address on %s yet: %q", dev, out)
+		}
+		return nil
+	})
 }

@@ -162,7 +162,11 @@ func (h *MobileHost) Home() error {
 		}
 		h.away = false
 	}
-	return h.adv.announce(h.cfg.HomeAddress, false)
+	return h.adv.announce(h.cfg.HomeAddress, false, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return !h.away
+	})
 }
 
 // ServeMobileNode hands the packets routed into the TUN to m.FromHost until

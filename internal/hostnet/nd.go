@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv6"
@@ -27,10 +29,11 @@ const (
 
 // advertiser sends unsolicited Neighbour Advertisements on one interface.
 type advertiser struct {
-	pc    *ipv6.PacketConn
-	c     *icmp.PacketConn
-	index int
-	mac   net.HardwareAddr
+	pc     *ipv6.PacketConn
+	c      *icmp.PacketConn
+	index  int
+	mac    net.HardwareAddr
+	closed atomic.Bool
 }
 
 // newAdvertiser opens a raw ICMPv6 socket in the calling thread's
@@ -86,8 +89,28 @@ func AppendNeighborAdvertisement(b []byte, target netip.Addr, mac net.HardwareAd
 	return append(b, opt...)
 }
 
-// announce multicasts an unsolicited NA for target to all nodes on the link.
-func (a *advertiser) announce(target netip.Addr, router bool) error {
+// Unsolicited advertisements are repeated (RFC 4861 §7.2.6): up to
+// MAX_NEIGHBOR_ADVERTISEMENT of them, RetransTimer apart.
+const (
+	maxNeighborAdvertisement = 3
+	retransTimer             = time.Second
+)
+
+// announce multicasts an unsolicited NA for target to all nodes on the
+// link at once, and repeats it later while still() holds and the
+// advertiser is open. It returns the first send's error.
+func (a *advertiser) announce(target netip.Addr, router bool, still func() bool) error {
+	for i := 1; i < maxNeighborAdvertisement; i++ {
+		time.AfterFunc(time.Duration(i)*retransTimer, func() {
+			if !a.closed.Load() && still() {
+				a.send(target, router)
+			}
+		})
+	}
+	return a.send(target, router)
+}
+
+func (a *advertiser) send(target netip.Addr, router bool) error {
 	msg := AppendNeighborAdvertisement(nil, target, a.mac, router)
 	cm := &ipv6.ControlMessage{IfIndex: a.index, HopLimit: 255}
 	if _, err := a.pc.WriteTo(msg, cm, &net.IPAddr{IP: allNodes}); err != nil {
@@ -96,4 +119,7 @@ func (a *advertiser) announce(target netip.Addr, router bool) error {
 	return nil
 }
 
-func (a *advertiser) close() error { return a.c.Close() }
+func (a *advertiser) close() error {
+	a.closed.Store(true)
+	return a.c.Close()
+}

@@ -92,6 +92,12 @@ func buildTopology(t testing.TB) *topology {
 	tp.cn.AddRoute(t, "default", "via", "2001:db8:c::1")
 	tp.mn.AddAddr(t, "eth0", coaA.String()+"/64")
 	tp.mn.AddRoute(t, "default", "via", "2001:db8:a::1")
+	for _, e := range []struct {
+		ns  *netns.NS
+		dev string
+	}{{tp.ha, "home0"}, {tp.mn, "eth0"}, {tp.cn, "eth0"}, {rt, "brH"}, {rt, "brA"}, {rt, "p-cn"}} {
+		waitLinkLocal(t, e.ns, e.dev)
+	}
 	return tp
 }
 
