@@ -53,10 +53,11 @@ type halfOpenKey struct {
 
 // saHandle serializes work on one IKE SA.
 type saHandle struct {
-	mu    sync.Mutex
-	sa    *IKESA
-	timer *time.Timer
-	key   halfOpenKey
+	mu       sync.Mutex
+	sa       *IKESA
+	timer    *time.Timer
+	deadline time.Time // what timer is set for; zero when stopped
+	key      halfOpenKey
 }
 
 // NewEndpoint makes an endpoint that sends through conn and reports
@@ -240,21 +241,33 @@ func (ep *Endpoint) write(d Datagram) {
 	}
 }
 
-// arm sets the SA's timer; hd.mu is held.
+// arm sets the SA's timer; hd.mu is held. The timer is reused: most steps
+// leave the deadline unchanged.
 func (ep *Endpoint) arm(hd *saHandle, deadline time.Time) {
-	if hd.timer != nil {
-		hd.timer.Stop()
-		hd.timer = nil
-	}
-	if deadline.IsZero() {
+	if deadline.Equal(hd.deadline) {
 		return
 	}
-	hd.timer = time.AfterFunc(time.Until(deadline), func() {
-		ep.run(hd, func(sa *IKESA) {
-			if !time.Now().Before(deadline) {
-				sa.timeout(time.Now())
-			}
-		})
+	hd.deadline = deadline
+	if deadline.IsZero() {
+		if hd.timer != nil {
+			hd.timer.Stop()
+		}
+		return
+	}
+	if hd.timer == nil {
+		hd.timer = time.AfterFunc(time.Until(deadline), func() { ep.fire(hd) })
+		return
+	}
+	hd.timer.Reset(time.Until(deadline))
+}
+
+// fire runs the SA's timers if their deadline has come.
+func (ep *Endpoint) fire(hd *saHandle) {
+	ep.run(hd, func(sa *IKESA) {
+		if now := time.Now(); !now.Before(hd.deadline) {
+			hd.deadline = time.Time{} // re-armed by run from nextDeadline
+			sa.timeout(now)
+		}
 	})
 }
 

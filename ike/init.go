@@ -218,6 +218,7 @@ func (sa *IKESA) installKeys(suite crypto.Suite, prf *crypto.PRF, keys *crypto.I
 		return &Failure{Reason: ReasonLocal, Err: err}
 	}
 	sa.suite, sa.prf, sa.keys, sa.skOut, sa.skIn = suite, prf, keys, out, in
+	sa.suiteName = suite.String()
 	sa.dh = nil
 	sa.ep.logKeys(sa)
 	return nil

@@ -72,6 +72,7 @@ type IKESA struct {
 	remoteID    Identity
 
 	suite      crypto.Suite
+	suiteName  string // for events
 	prf        *crypto.PRF
 	keys       *crypto.IKEKeys
 	skIn       crypto.SK
