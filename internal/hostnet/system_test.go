@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -305,6 +306,30 @@ func startCapture(t testing.TB, ns *netns.NS, path string) *netns.Proc {
 	return p
 }
 
+// writeESPKeys writes the esp_sa rows as Wireshark's UAT file, so the
+// capture can be read decrypted: WIRESHARK_CONFIG_DIR=<dir> tshark -o
+// esp.enable_encryption_decode:TRUE -r <dir>/home-link.pcap.
+func writeESPKeys(t testing.TB, path string, uat []tshark.UATRecord) {
+	var b strings.Builder
+	for _, u := range uat {
+		q := make([]string, len(u.Fields))
+		for i, f := range u.Fields {
+			q[i] = strconv.Quote(f)
+		}
+		fmt.Fprintln(&b, strings.Join(q, ","))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSystemRegisterMoveReturnHome runs the scenario in network
+// namespaces (root; ping, tcpdump and tshark needed):
+//
+//	go test -run TestSystem -v ./internal/hostnet
+//
+// With MIP6_PCAP_DIR set, the home link's capture (home-link.pcap) and the
+// ESP keys that decrypt it (esp_sa) stay in that directory.
 func TestSystemRegisterMoveReturnHome(t *testing.T) {
 	runScenario(t, handKeyed)
 }
@@ -315,12 +340,14 @@ func TestSystemRegisterMoveReturnHome(t *testing.T) {
 func runScenario(t testing.TB, key keying) {
 	netns.Require(t, "ping", "tcpdump", "tshark")
 	tp := buildTopology(t)
-	pcap := filepath.Join(t.TempDir(), "home-link.pcap")
+	dir := t.TempDir()
 	if d := os.Getenv("MIP6_PCAP_DIR"); d != "" {
-		pcap = filepath.Join(d, "home-link.pcap")
+		dir = d // keep the capture and its keys
 	}
+	pcap := filepath.Join(dir, "home-link.pcap")
 	capture := startCapture(t, tp.ha, pcap)
 	haSide, mnSide, uat := key(t, mnIdentity, homeAddr, haAddr)
+	writeESPKeys(t, filepath.Join(dir, "esp_sa"), uat)
 	h := startHA(t, tp.ha, haSide)
 	m := startMN(t, tp.mn, mnSide)
 
