@@ -89,8 +89,8 @@ bench_mip6() {
 	topology
 	local k1 k2
 	k1=$(hexkey); k2=$(hexkey)
-	local prof_a=() prof_b=()
-	if [ -n "${PROFILE_DIR:-}" ]; then prof_a=(-cpuprofile "$PROFILE_DIR/a.prof"); prof_b=(-cpuprofile "$PROFILE_DIR/b.prof"); fi
+	local prof_a=(-workers "${WORKERS:-0}" -mtu "${MIP6_MTU:-1416}") prof_b=(-workers "${WORKERS:-0}" -mtu "${MIP6_MTU:-1416}")
+	if [ -n "${PROFILE_DIR:-}" ]; then prof_a+=(-cpuprofile "$PROFILE_DIR/a.prof"); prof_b+=(-cpuprofile "$PROFILE_DIR/b.prof"); fi
 	start "$TMP/esptun-a.log" $A "$TMP/esptun" "${prof_a[@]}" -local [2001:db8:1::1]:4500 -remote [2001:db8:1::2]:4500 \
 		-local-ts $INNER_A/128 -remote-ts $INNER_B/128 -spi-out 1001 -spi-in 2002 -key-out "$k1" -key-in "$k2"
 	start "$TMP/esptun-b.log" $B "$TMP/esptun" "${prof_b[@]}" -local [2001:db8:1::2]:4500 -remote [2001:db8:1::1]:4500 \

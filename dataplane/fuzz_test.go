@@ -11,21 +11,22 @@ func FuzzInbound(f *testing.F) {
 	a, b := benchPlanes(f)
 	out := newBatch(1, txBufSize)
 	out.sizes[0] = copy(out.bufs[0][txHead:], udpPacket(hoaA, hostB, 1))
-	a.seal(out, 0)
+	a.seal(out, 0, &sealCache{})
 	f.Add(append([]byte(nil), out.pkts[0]...))
 	f.Add([]byte{0xff})
 	f.Add([]byte{0, 0, 0, 0, 1})
 	f.Add([]byte{0, 0, 0x20, 0x02, 0, 0, 0, 1})
 	in := newBatch(1, rxBufSize)
+	sa := b.sad.Inbound(0x1001).SA
 	f.Fuzz(func(t *testing.T, d []byte) {
 		if len(d) > rxBufSize-rxHead {
 			return
 		}
 		in.dgs[0].Buf = in.bufs[0][rxHead : rxHead+copy(in.bufs[0][rxHead:], d)]
-		before := b.Stats().Opened
-		b.open(in, 0)
-		if in.pkts[0] != nil && b.Stats().Opened != before+1 {
-			t.Fatal("a packet reached the TUN without being opened")
+		before := sa.Stats().Packets
+		ok := b.open(in, 0)
+		if ok != (in.pkts[0] != nil) || ok && sa.Stats().Packets != before+1 {
+			t.Fatal("a packet reached the TUN without being authenticated")
 		}
 	})
 }
@@ -41,6 +42,6 @@ func FuzzOutbound(f *testing.F) {
 			return
 		}
 		out.sizes[0] = copy(out.bufs[0][txHead:], p)
-		a.seal(out, 0)
+		a.seal(out, 0, &sealCache{})
 	})
 }

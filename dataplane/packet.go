@@ -54,115 +54,138 @@ func selectorOf(dir ipsec.Direction, pkt []byte) (ipsec.Packet, bool) {
 	return ipsec.InboundPacket(src, dst, nh, sp, dp), true
 }
 
+// sealCache remembers, within one batch, the SA the last packet's
+// selectors led to: the segments of one offloaded TCP super-packet share
+// them, so the policy lookups of a batch mostly collapse into one.
+type sealCache struct {
+	sel ipsec.Packet
+	sae *ipsec.SAEntry
+}
+
 // seal protects packet i of an outbound batch in place (RFC 4877 §3
-// tunnel form: the whole inner packet, next header 41).
-func (p *Plane) seal(b *batch, i int) {
+// tunnel form: the whole inner packet, next header 41). It reports whether
+// the packet is to be sent.
+func (p *Plane) seal(b *batch, i int, cache *sealCache) bool {
 	b.pkts[i] = nil
 	buf := b.bufs[i]
 	pkt := buf[txHead : txHead+b.sizes[i]]
 	sel, ok := selectorOf(ipsec.Outbound, pkt)
 	if !ok {
 		p.c.drop(DropMalformed)
-		return
+		return false
 	}
-	e := p.spd.Lookup(ipsec.Outbound, &sel)
-	switch {
-	case e == nil:
-		p.c.drop(DropNoPolicy)
-		return
-	case e.Action == ipsec.Discard:
-		p.c.drop(DropDiscard)
-		return
-	case e.Action == ipsec.Bypass:
-		p.c.drop(DropBypassOnTUN)
-		return
-	}
-	sae := p.sad.Outbound(e.ID)
-	if sae == nil {
-		p.c.drop(DropNoSA)
-		return
+	sae := cache.sae
+	if sae == nil || sel != cache.sel {
+		if sae = p.outboundSA(&sel); sae == nil {
+			return false
+		}
+		cache.sel, cache.sae = sel, sae
 	}
 	ep := sae.SA.Endpoints()
-	if sae.Mode != ipsec.Tunnel || ep.Carrier != p.carrier {
-		p.c.drop(DropUnsupported)
-		return
-	}
 	at := txHead - sae.SA.HeaderLen()
 	out, err := sae.SA.Seal(buf[at:at], pkt, protoIPv6)
 	if err != nil {
 		p.c.drop(DropSealError)
-		return
+		return false
 	}
-	p.c.sealed.Add(1)
 	b.pkts[i] = out
 	b.dgs[i].Addr = ep.Remote
+	return true
+}
+
+// outboundSA applies the SPD to an outbound packet and returns the SA to
+// protect it with, or nil after counting why it is dropped.
+func (p *Plane) outboundSA(sel *ipsec.Packet) *ipsec.SAEntry {
+	e := p.spd.Lookup(ipsec.Outbound, sel)
+	switch {
+	case e == nil:
+		p.c.drop(DropNoPolicy)
+		return nil
+	case e.Action == ipsec.Discard:
+		p.c.drop(DropDiscard)
+		return nil
+	case e.Action == ipsec.Bypass:
+		p.c.drop(DropBypassOnTUN)
+		return nil
+	}
+	sae := p.sad.Outbound(e.ID)
+	if sae == nil {
+		p.c.drop(DropNoSA)
+		return nil
+	}
+	if sae.Mode != ipsec.Tunnel || sae.SA.Endpoints().Carrier != p.carrier {
+		p.c.drop(DropUnsupported)
+		return nil
+	}
+	return sae
 }
 
 // open authenticates and decrypts datagram i of an inbound batch and
-// leaves the inner packet at tunOffset of its buffer.
-func (p *Plane) open(b *batch, i int) {
+// leaves the inner packet at tunOffset of its buffer. It reports whether
+// the packet is to be written to the TUN.
+func (p *Plane) open(b *batch, i int) bool {
 	b.pkts[i] = nil
 	d := b.dgs[i].Buf
 	udp := p.carrier == esp.CarrierUDP
 	switch {
 	case udp && len(d) == 1 && d[0] == 0xff: // NAT keepalive (RFC 3948 §2.3)
 		p.c.keepalive.Add(1)
-		return
+		return false
 	case udp && len(d) >= 4 && binary.BigEndian.Uint32(d) == 0: // non-ESP marker: IKE
 		p.c.ike.Add(1)
 		if p.ike != nil {
 			p.ike(d[4:], b.dgs[i].Addr)
 		}
-		return
+		return false
 	case len(d) < 8:
 		p.c.drop(DropMalformed)
-		return
+		return false
 	}
 	sae := p.sad.Inbound(binary.BigEndian.Uint32(d))
 	if sae == nil {
 		p.c.drop(DropUnknownSPI)
-		return
+		return false
 	}
 	inner, nh, err := sae.SA.Open(d)
 	if err != nil {
 		p.c.drop(openDrop(err))
-		return
+		return false
 	}
-	p.admit(b, i, sae, inner, nh)
+	return p.admit(b, i, sae, inner, nh)
 }
 
 // admit checks a decrypted packet against its SA (RFC 4301 §5.2 step 4)
 // and places it for the TUN write.
-func (p *Plane) admit(b *batch, i int, sae *ipsec.SAEntry, inner []byte, nh uint8) {
+func (p *Plane) admit(b *batch, i int, sae *ipsec.SAEntry, inner []byte, nh uint8) bool {
 	switch {
 	case nh == protoNoNxt:
 		p.c.drop(DropDummy)
-		return
+		return false
 	case nh != protoIPv6:
 		p.c.drop(DropNotTunnel)
-		return
+		return false
 	}
 	if len(inner) < ipv6.HeaderLen {
 		p.c.drop(DropMalformed)
-		return
+		return false
 	}
 	total := ipv6.HeaderLen + int(binary.BigEndian.Uint16(inner[4:6]))
 	if total > len(inner) {
 		p.c.drop(DropMalformed)
-		return
+		return false
 	}
 	inner = inner[:total]
 	sel, ok := selectorOf(ipsec.Inbound, inner)
 	if !ok || !sae.Allows(&sel) {
 		p.c.drop(DropSelector)
-		return
+		return false
 	}
 	buf := b.bufs[i]
 	if off := cap(buf) - cap(inner); off != tunOffset {
 		copy(buf[tunOffset:], inner)
 	}
-	p.c.opened.Add(1)
 	b.pkts[i] = buf[:tunOffset+total]
+	return true
 }
 
 func openDrop(err error) Drop {

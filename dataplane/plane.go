@@ -211,9 +211,14 @@ func (p *Plane) readTUN() {
 func (p *Plane) sealWorker() {
 	defer p.wg.Done()
 	for b := range p.outWork {
+		var cache sealCache
+		sealed := 0
 		for i := 0; i < b.n; i++ {
-			p.seal(b, i)
+			if p.seal(b, i, &cache) {
+				sealed++
+			}
 		}
+		p.c.sealed.Add(uint64(sealed)) // once per batch: the counters are shared
 		b.mu.Unlock()
 	}
 }
@@ -274,9 +279,13 @@ func (p *Plane) readUDP() {
 func (p *Plane) openWorker() {
 	defer p.wg.Done()
 	for b := range p.inWork {
+		opened := 0
 		for i := 0; i < b.n; i++ {
-			p.open(b, i)
+			if p.open(b, i) {
+				opened++
+			}
 		}
+		p.c.opened.Add(uint64(opened))
 		b.mu.Unlock()
 	}
 }
