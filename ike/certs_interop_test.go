@@ -167,7 +167,7 @@ func TestInteropCertCharonInitiator(t *testing.T) {
 			if err := l.charon.Initiate("home"); err != nil {
 				t.Fatalf("charon initiate: %v", err)
 			}
-			ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+			ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 			checkCharonChild(t, l.charon, ev.Child, "2001:db8:2::100")
 			kk.checkLog(t, l.charon.Log())
 		})
@@ -192,7 +192,7 @@ func TestInteropCertCharonResponder(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.initiate(t, p)
-			ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+			ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 			checkCharonChild(t, l.charon, ev.Child, "2001:db8:2::201")
 			kk.checkLog(t, l.charon.Log())
 		})

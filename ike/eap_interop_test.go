@@ -26,7 +26,7 @@ func TestInteropEAPCharonInitiator(t *testing.T) {
 	if err := l.charon.Initiate("home"); err != nil {
 		t.Fatalf("charon initiate: %v", err)
 	}
-	ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 	checkCharonChild(t, l.charon, ev.Child, "2001:db8:2::100")
 }
 
@@ -42,6 +42,6 @@ func TestInteropEAPCharonResponder(t *testing.T) {
 	p.LocalAuth = AuthEAP
 	p.EAP = eap.NewPeer("alice@example.net", eap.NewMD5("alice@example.net", "eap password"))
 	l.initiate(t, p)
-	ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 	checkCharonChild(t, l.charon, ev.Child, "2001:db8:2::201")
 }

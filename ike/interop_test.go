@@ -174,7 +174,7 @@ func TestInteropCharonInitiatorPSK(t *testing.T) {
 			if err := l.charon.Initiate("home"); err != nil {
 				t.Fatalf("charon initiate: %v", err)
 			}
-			ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+			ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 			if got := ev.IKESA.AssignedAddress.String(); got != "2001:db8:2::100/64" {
 				t.Fatalf("assigned %s", got)
 			}
@@ -273,7 +273,7 @@ func TestInteropCharonResponderPSK(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.initiate(t, mnPeer(a))
-			ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+			ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 			if got := ev.IKESA.AssignedAddress.Addr().String(); got != "2001:db8:2::201" {
 				t.Fatalf("assigned %s", ev.IKESA.AssignedAddress)
 			}
@@ -316,31 +316,31 @@ func (s *syncEvents) count(k EventKind) int {
 // lifecycle rekeys and deletes from both sides once an SA pair is up;
 // ikeName and childName name charon's connection and child.
 func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete bool) {
-	l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 	// charon rekeys the CHILD_SA, then the IKE SA.
 	if err := l.charon.RekeyChild(childName); err != nil {
 		t.Fatal(err)
 	}
-	rk := l.log.wait(t, EventChildRekeyed, 1, 5*time.Second)
-	l.log.wait(t, EventChildDeleted, 1, 5*time.Second)
+	rk := l.log.wait(t, EventChildRekeyed, 1, 15*time.Second)
+	l.log.wait(t, EventChildDeleted, 1, 15*time.Second)
 	checkCharonChild(t, l.charon, rk.Child, "")
 	if err := l.charon.RekeyIKE(ikeName); err != nil {
 		t.Fatal(err)
 	}
-	l.log.wait(t, EventIKERekeyed, 1, 5*time.Second)
-	l.log.wait(t, EventIKEDeleted, 1, 5*time.Second)
+	l.log.wait(t, EventIKERekeyed, 1, 15*time.Second)
+	l.log.wait(t, EventIKEDeleted, 1, 15*time.Second)
 	// We rekey the CHILD_SA, then the IKE SA, on the rekeyed IKE SA.
 	if err := l.ep.RekeyChildSA(l.log.lastSPI(), rk.Child.InboundSPI); err != nil {
 		t.Fatal(err)
 	}
-	rk2 := l.log.wait(t, EventChildRekeyed, 2, 5*time.Second)
-	l.log.wait(t, EventChildDeleted, 2, 5*time.Second)
+	rk2 := l.log.wait(t, EventChildRekeyed, 2, 15*time.Second)
+	l.log.wait(t, EventChildDeleted, 2, 15*time.Second)
 	checkCharonChild(t, l.charon, rk2.Child, "")
 	if err := l.ep.RekeyIKESA(l.log.lastSPI()); err != nil {
 		t.Fatal(err)
 	}
-	l.log.wait(t, EventIKERekeyed, 2, 5*time.Second)
-	l.log.wait(t, EventIKEDeleted, 2, 5*time.Second)
+	l.log.wait(t, EventIKERekeyed, 2, 15*time.Second)
+	l.log.wait(t, EventIKEDeleted, 2, 15*time.Second)
 	// The CHILD_SA survived both IKE rekeys; an INFORMATIONAL still works.
 	if err := l.ep.CheckLiveness(l.log.lastSPI()); err != nil {
 		t.Fatal(err)
@@ -352,8 +352,8 @@ func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete 
 	} else if err := l.charon.Terminate(ikeName); err != nil {
 		t.Fatal(err)
 	}
-	l.log.wait(t, EventIKEDeleted, 3, 5*time.Second)
-	l.log.wait(t, EventChildDeleted, 3, 5*time.Second)
+	l.log.wait(t, EventIKEDeleted, 3, 15*time.Second)
+	l.log.wait(t, EventChildDeleted, 3, 15*time.Second)
 	netns.Eventually(t, 5*time.Second, func() error {
 		raw, err := l.charon.ListSAsRaw()
 		if err == nil && strings.Contains(raw, "ESTABLISHED") {
@@ -412,7 +412,7 @@ func TestInteropMHSelectorsCharonInitiator(t *testing.T) {
 	if err := l.charon.Initiate("mh"); err != nil {
 		t.Fatal(err)
 	}
-	ev := l.log.wait(t, EventChildEstablished, 2, 5*time.Second)
+	ev := l.log.wait(t, EventChildEstablished, 2, 15*time.Second)
 	checkMH(t, ev.Child, ourAddr, netip.MustParseAddr("2001:db8:2::100"), 6, 5)
 	checkCharonChild(t, l.charon, ev.Child, "")
 }
@@ -428,7 +428,7 @@ func TestInteropMHSelectorsCharonResponder(t *testing.T) {
 	p := mnPeer(algSets[0])
 	p.Children = []ChildConfig{mhChild()} // the MH SA is the first, created in IKE_AUTH
 	l.initiate(t, p)
-	ev := l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 	checkMH(t, ev.Child, netip.MustParseAddr("2001:db8:2::201"), swAddr, 5, 6)
 	checkCharonChild(t, l.charon, ev.Child, "")
 	// A second CHILD_SA through CREATE_CHILD_SA, with the home address as
@@ -437,7 +437,7 @@ func TestInteropMHSelectorsCharonResponder(t *testing.T) {
 	if err := l.ep.CreateChildSA(ev.IKESA.LocalSPI(), &home); err != nil {
 		t.Fatal(err)
 	}
-	ev2 := l.log.wait(t, EventChildEstablished, 2, 5*time.Second)
+	ev2 := l.log.wait(t, EventChildEstablished, 2, 15*time.Second)
 	if got := ev2.Child.LocalTS; len(got) != 1 || got[0].Start.String() != "2001:db8:2::201" {
 		t.Fatalf("CREATE_CHILD_SA TSi %v, want the home address", got)
 	}
@@ -470,11 +470,11 @@ func TestInteropMOBIKECharonRoams(t *testing.T) {
 	if err := l.charon.Initiate("home"); err != nil {
 		t.Fatal(err)
 	}
-	l.log.wait(t, EventChildEstablished, 1, 5*time.Second)
+	l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
 	moved := "2001:db8:1::3"
 	l.swNS.AddAddr(t, "vsw", moved+"/64")
 	l.swNS.Run(t, "ip", "-6", "addr", "del", swAddr.String()+"/64", "dev", "vsw")
-	ev := l.log.wait(t, EventAddressesUpdated, 1, 10*time.Second)
+	ev := l.log.wait(t, EventAddressesUpdated, 1, 20*time.Second)
 	if ev.IKESA.Remote.Addr().String() != moved {
 		t.Fatalf("IKE SA remote %s, want %s", ev.IKESA.Remote, moved)
 	}
@@ -482,7 +482,7 @@ func TestInteropMOBIKECharonRoams(t *testing.T) {
 	if err := l.charon.RekeyChild("home"); err != nil {
 		t.Fatal(err)
 	}
-	rk := l.log.wait(t, EventChildRekeyed, 1, 5*time.Second)
+	rk := l.log.wait(t, EventChildRekeyed, 1, 15*time.Second)
 	if rk.Child.Remote.Addr().String() != moved {
 		t.Fatalf("CHILD_SA remote %s", rk.Child.Remote)
 	}
