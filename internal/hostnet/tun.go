@@ -4,9 +4,9 @@
 // Neighbour Discovery entries, and a UDP socket on port 4500 carries the
 // RFC 4877 §3 ESP-in-UDP tunnel.
 //
-// Constructors (OpenTUN, NewHomeLink, NewMobileHost) open every socket and
-// device they need in the calling thread's network namespace; their
-// methods may then run on any goroutine. Run them on a thread locked into
+// Constructors (OpenTUN, NewHomeLink, NewMobileHost) and
+// MobileHost.Follow open every socket and device they need in the calling
+// thread's network namespace; the methods may then run on any goroutine. Run them on a thread locked into
 // the target namespace (netns.NS.Do) when the namespace is not the
 // process's own.
 package hostnet
@@ -106,10 +106,21 @@ func (t *TUN) Write(pkt []byte) error {
 // ReadLoop hands every packet the kernel routes into the TUN to f, until the
 // device is closed. The slice is only valid during the call.
 func (t *TUN) ReadLoop(f func(pkt []byte)) error {
+	// The kernel hands the TUN packets up to its MTU, or GSO batches that
+	// wireguard splits into MTU-sized segments: only the first buffer needs
+	// room for a whole datagram.
 	batch := t.dev.BatchSize()
+	mtu, err := t.dev.MTU()
+	if err != nil || mtu <= 0 || mtu > maxPacket {
+		mtu = maxPacket
+	}
 	bufs := make([][]byte, batch)
 	for i := range bufs {
-		bufs[i] = make([]byte, tunOffset+maxPacket)
+		size := tunOffset + mtu
+		if i == 0 {
+			size = tunOffset + maxPacket
+		}
+		bufs[i] = make([]byte, size)
 	}
 	sizes := make([]int, batch)
 	failures := 0
