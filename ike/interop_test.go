@@ -367,23 +367,31 @@ func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete 
 }
 
 func TestInteropLifecycleCharonInitiator(t *testing.T) {
-	l := newInteropLab(t, responderConfig(haPeer()))
-	if err := l.charon.Load(charonMN(algSets[0].ike, algSets[0].esp)); err != nil {
-		t.Fatal(err)
+	for _, weDelete := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mip6-deletes=%v", weDelete), func(t *testing.T) {
+			l := newInteropLab(t, responderConfig(haPeer()))
+			if err := l.charon.Load(charonMN(algSets[0].ike, algSets[0].esp)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.charon.Initiate("home"); err != nil {
+				t.Fatal(err)
+			}
+			lifecycle(t, l, "ha", "home", weDelete)
+		})
 	}
-	if err := l.charon.Initiate("home"); err != nil {
-		t.Fatal(err)
-	}
-	lifecycle(t, l, "ha", "home", true)
 }
 
 func TestInteropLifecycleCharonResponder(t *testing.T) {
-	l := newInteropLab(t, Config{})
-	if err := l.charon.Load(charonHA(algSets[2].ike, algSets[2].esp)); err != nil {
-		t.Fatal(err)
+	for _, weDelete := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mip6-deletes=%v", weDelete), func(t *testing.T) {
+			l := newInteropLab(t, Config{})
+			if err := l.charon.Load(charonHA(algSets[2].ike, algSets[2].esp)); err != nil {
+				t.Fatal(err)
+			}
+			l.initiate(t, mnPeer(algSets[2]))
+			lifecycle(t, l, "mn", "home", weDelete)
+		})
 	}
-	l.initiate(t, mnPeer(algSets[2]))
-	lifecycle(t, l, "mn", "home", false)
 }
 
 // MH-typed selectors (RFC 4877 §7.2.1): the MN's home address with MH type
