@@ -324,6 +324,9 @@ func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete 
 	rk := l.log.wait(t, EventChildRekeyed, 1, 15*time.Second)
 	l.log.wait(t, EventChildDeleted, 1, 15*time.Second)
 	checkCharonChild(t, l.charon, rk.Child, "")
+	if pfs := len(rk.Child.cfg.proposals()[0].DH) > 0; pfs != (rk.Child.Suite.DH != 0) {
+		t.Fatalf("rekeyed CHILD_SA %s, PFS configured: %v", rk.Child.Suite, pfs)
+	}
 	if err := l.charon.RekeyIKE(ikeName); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +337,9 @@ func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete 
 		t.Fatal(err)
 	}
 	rk2 := l.log.wait(t, EventChildRekeyed, 2, 15*time.Second)
+	if pfs := len(rk2.Child.cfg.proposals()[0].DH) > 0; pfs != (rk2.Child.Suite.DH != 0) {
+		t.Fatalf("rekeyed CHILD_SA %s, PFS configured: %v", rk2.Child.Suite, pfs)
+	}
 	l.log.wait(t, EventChildDeleted, 2, 15*time.Second)
 	checkCharonChild(t, l.charon, rk2.Child, "")
 	if err := l.ep.RekeyIKESA(l.log.lastSPI()); err != nil {
@@ -366,31 +372,59 @@ func lifecycle(t *testing.T, l *interopLab, ikeName, childName string, weDelete 
 	}
 }
 
+// pfsVariant returns lifecycle variants: without PFS, and with PFS
+// (Curve25519) in CREATE_CHILD_SA.
+func pfsVariants() []struct {
+	name  string
+	esp   string
+	child ChildProposal
+} {
+	pfs := algSets[0].child
+	pfs.DH = []crypto.DHGroup{crypto.Curve25519}
+	return []struct {
+		name  string
+		esp   string
+		child ChildProposal
+	}{{"nopfs", algSets[0].esp, algSets[0].child}, {"pfs", algSets[0].esp + "-x25519", pfs}}
+}
+
 func TestInteropLifecycleCharonInitiator(t *testing.T) {
-	for _, weDelete := range []bool{true, false} {
-		t.Run(fmt.Sprintf("mip6-deletes=%v", weDelete), func(t *testing.T) {
-			l := newInteropLab(t, responderConfig(haPeer()))
-			if err := l.charon.Load(charonMN(algSets[0].ike, algSets[0].esp)); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.charon.Initiate("home"); err != nil {
-				t.Fatal(err)
-			}
-			lifecycle(t, l, "ha", "home", weDelete)
-		})
+	for _, v := range pfsVariants() {
+		for _, weDelete := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/mip6-deletes=%v", v.name, weDelete), func(t *testing.T) {
+				peer := haPeer()
+				peer.Children[0].Proposals = []ChildProposal{v.child}
+				lifecycleCharonInitiator(t, peer, v.esp, weDelete)
+			})
+		}
 	}
 }
 
+func lifecycleCharonInitiator(t *testing.T, peer *PeerConfig, esp string, weDelete bool) {
+	l := newInteropLab(t, responderConfig(peer))
+	if err := l.charon.Load(charonMN(algSets[0].ike, esp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.charon.Initiate("home"); err != nil {
+		t.Fatal(err)
+	}
+	lifecycle(t, l, "ha", "home", weDelete)
+}
+
 func TestInteropLifecycleCharonResponder(t *testing.T) {
-	for _, weDelete := range []bool{true, false} {
-		t.Run(fmt.Sprintf("mip6-deletes=%v", weDelete), func(t *testing.T) {
-			l := newInteropLab(t, Config{})
-			if err := l.charon.Load(charonHA(algSets[2].ike, algSets[2].esp)); err != nil {
-				t.Fatal(err)
-			}
-			l.initiate(t, mnPeer(algSets[2]))
-			lifecycle(t, l, "mn", "home", weDelete)
-		})
+	for _, v := range pfsVariants() {
+		for _, weDelete := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/mip6-deletes=%v", v.name, weDelete), func(t *testing.T) {
+				l := newInteropLab(t, Config{})
+				if err := l.charon.Load(charonHA(algSets[0].ike, v.esp)); err != nil {
+					t.Fatal(err)
+				}
+				a := algSets[0]
+				a.child = v.child
+				l.initiate(t, mnPeer(a))
+				lifecycle(t, l, "mn", "home", weDelete)
+			})
+		}
 	}
 }
 
