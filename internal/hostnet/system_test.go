@@ -377,6 +377,7 @@ func runScenario(t testing.TB, key keying) {
 	t.Logf("TCP stream survived the move: %d bytes intact, longest pause %v",
 		st.received.Load(), time.Duration(st.maxGap.Load()).Round(time.Millisecond))
 	st.close()
+	attack(t, tp, h, m, haSide.In.SPI())
 
 	// Return home: the binding goes, the home address is answered directly.
 	tp.attachMN(t, "brH", coaB, homeAddr)
@@ -462,8 +463,23 @@ func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 func checkCapture(t testing.TB, path string, uat []tshark.UATRecord, stats string) {
 	t.Helper()
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
-	tshark.RequireClean(t, path, opts)
-	pkts := tshark.Run(t, path, opts, "udp.dstport", "esp.spi", "esp.icv_good", "ipv6.src", "ipv6.dst", "mip6.mhtype",
+	// The attacker's datagrams are malformed on purpose; everything else
+	// must be clean.
+	ours := opts
+	ours.Filter = "!(ipv6.addr == " + attackerAddr.String() + ")"
+	tshark.RequireClean(t, path, ours)
+	evil := opts
+	evil.Filter = "ipv6.src == " + attackerAddr.String() + " && udp.dstport == 4500"
+	bad := tshark.Run(t, path, evil, "esp.spi", "esp.icv_good")
+	if len(bad) != attackDatagrams {
+		t.Errorf("capture holds %d attack datagrams, want %d", len(bad), attackDatagrams)
+	}
+	for _, p := range bad { // tshark agrees that the forgery is one
+		if p.Get("esp.icv_good") == "1" {
+			t.Errorf("frame %d: tshark verified the ICV of a forged ESP packet: %v", p.Number, p.Fields)
+		}
+	}
+	pkts := tshark.Run(t, path, ours, "udp.dstport", "esp.spi", "esp.icv_good", "ipv6.src", "ipv6.dst", "mip6.mhtype",
 		"mip6.acoa.acoa", "mip6.bu.lifetime", "mip6.ba.status", "icmpv6.type", "icmpv6.nd.na.target_address", "icmpv6.nd.na.flag.o")
 	var acoas []string
 	var acks, esp, echoIn, echoOut, na int
