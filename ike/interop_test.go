@@ -530,3 +530,52 @@ func TestInteropMOBIKECharonRoams(t *testing.T) {
 	}
 	checkCharonChild(t, l.charon, rk.Child, "")
 }
+
+// strongSwan meets our COOKIE challenge and our INVALID_KE_PAYLOAD, and we
+// meet its INVALID_KE_PAYLOAD (charon cannot be made to demand a cookie
+// from a single initiator; our initiator's cookie handling is tested in
+// memory).
+func TestInteropCookieAndInvalidKECharonInitiator(t *testing.T) {
+	cfg := responderConfig(haPeer())
+	cfg.CookieThreshold = -1 // always
+	cfg.IKEProposals = []IKEProposal{{Encr: []crypto.Encr{gcm128}, PRF: []crypto.PRFID{crypto.PRF_HMAC_SHA2_256}, DH: []crypto.DHGroup{crypto.Curve25519}}}
+	l := newInteropLab(t, cfg)
+	// charon's first KE is for ECP-256, which we do not accept.
+	if err := l.charon.Load(charonMN("aes128gcm16-prfsha256-ecp256-x25519", "aes128gcm16")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.charon.Initiate("home"); err != nil {
+		t.Fatal(err)
+	}
+	ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+	if ev.IKESA.Suite != "ENCR_AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519" {
+		t.Fatalf("suite %s", ev.IKESA.Suite)
+	}
+	if d := l.ep.Drops()[DropCookieRequired]; d < 1 {
+		t.Fatalf("no cookie challenge: %v", l.ep.Drops())
+	}
+	log := l.charon.Log()
+	for _, want := range []string{"received COOKIE notify", "peer didn't accept DH group ECP_256, it requested CURVE_25519"} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("charon's log lacks %q", want)
+		}
+	}
+}
+
+func TestInteropCookieAndInvalidKECharonResponder(t *testing.T) {
+	l := newInteropLab(t, Config{})
+	if err := l.charon.Load(charonHA("aes128gcm16-prfsha256-ecp256", "aes128gcm16")); err != nil {
+		t.Fatal(err)
+	}
+	a := algSets[0]
+	a.ours.DH = []crypto.DHGroup{crypto.Curve25519, crypto.ECP_256} // KE for X25519 first
+	l.initiate(t, mnPeer(a))
+	ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+	if ev.IKESA.Suite != "ENCR_AES_GCM_16_128/PRF_HMAC_SHA2_256/ECP_256" {
+		t.Fatalf("suite %s", ev.IKESA.Suite)
+	}
+	log := l.charon.Log()
+	if want := "DH group CURVE_25519 unacceptable, requesting ECP_256"; !strings.Contains(log, want) {
+		t.Fatalf("charon's log lacks %q", want)
+	}
+}
