@@ -283,10 +283,13 @@ func awaitBinding(t testing.TB, h *haRole, m *mnRole, coa netip.Addr, acks uint6
 
 // pingHome pings the home address from the correspondent until a reply
 // comes back (bounded: 10 s).
-func pingHome(t testing.TB, cn *netns.NS) {
+func pingHome(t testing.TB, cn *netns.NS) { pingHomeSize(t, cn, 56) }
+
+// pingHomeSize is pingHome with a payload of size bytes.
+func pingHomeSize(t testing.TB, cn *netns.NS, size int) {
 	t.Helper()
 	netns.Eventually(t, 10*time.Second, func() error {
-		_, err := cn.ExecWithin(5*time.Second, "ping", "-6", "-n", "-c", "1", "-W", "1", homeAddr.String())
+		_, err := cn.ExecWithin(5*time.Second, "ping", "-6", "-n", "-c", "1", "-W", "1", "-s", strconv.Itoa(size), homeAddr.String())
 		return err
 	})
 }
@@ -373,6 +376,9 @@ func runScenario(t testing.TB, key keying) {
 	t.Logf("handover to B: binding moved %v after the cable (ip(8) commands included)",
 		awaitBinding(t, h, m, coaB, acks, start))
 	pingHome(t, tp.cn)
+	// 1500-byte packets do not fit the tunnel: the HA answers Packet Too
+	// Big, the CN fragments, the fragments cross the tunnel one by one.
+	pingHomeSize(t, tp.cn, 1452)
 	st.await(t, 512<<10)
 	t.Logf("TCP stream survived the move: %d bytes intact, longest pause %v",
 		st.received.Load(), time.Duration(st.maxGap.Load()).Round(time.Millisecond))
@@ -459,7 +465,8 @@ func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 // malformed packets or expert errors; the three Binding Updates (care-of A,
 // B, and the de-registration from home) and their accepting acknowledgements; the
 // pings to and from the home address inside ESP-in-UDP; the HA's
-// unsolicited Neighbour Advertisement for the home address.
+// unsolicited Neighbour Advertisement for the home address; its Packet Too
+// Big for the 1500-byte ping.
 func checkCapture(t testing.TB, path string, uat []tshark.UATRecord, stats string) {
 	t.Helper()
 	opts := tshark.Options{UAT: uat, Prefs: []string{"esp.enable_encryption_decode:TRUE", "esp.enable_authentication_check:TRUE"}}
@@ -482,7 +489,7 @@ func checkCapture(t testing.TB, path string, uat []tshark.UATRecord, stats strin
 	pkts := tshark.Run(t, path, ours, "udp.dstport", "esp.spi", "esp.icv_good", "ipv6.src", "ipv6.dst", "mip6.mhtype",
 		"mip6.acoa.acoa", "mip6.bu.lifetime", "mip6.ba.status", "icmpv6.type", "icmpv6.nd.na.target_address", "icmpv6.nd.na.flag.o")
 	var acoas []string
-	var acks, esp, echoIn, echoOut, na int
+	var acks, esp, echoIn, echoOut, na, ptb int
 	for _, p := range pkts {
 		inESP := p.Has("esp.spi")
 		if inESP {
@@ -507,14 +514,16 @@ func checkCapture(t testing.TB, path string, uat []tshark.UATRecord, stats strin
 		case p.Get("icmpv6.type") == "136" && p.Get("icmpv6.nd.na.target_address") == homeAddr.String() &&
 			p.Get("ipv6.dst") == "ff02::1" && p.Get("icmpv6.nd.na.flag.o") == "1":
 			na++
+		case p.Get("icmpv6.type") == "2" && p.Get("ipv6.src") == haAddr.String():
+			ptb++
 		}
 	}
-	t.Logf("home link capture: %d frames, %d ESP, BU alt-CoAs %v, %d accepting BAs, tunnelled echo %d in / %d out, %d unsolicited NAs",
-		len(pkts), esp, acoas, acks, echoIn, echoOut, na)
+	t.Logf("home link capture: %d frames, %d ESP, BU alt-CoAs %v, %d accepting BAs, tunnelled echo %d in / %d out, %d unsolicited NAs, %d Packet Too Big",
+		len(pkts), esp, acoas, acks, echoIn, echoOut, na, ptb)
 	want := []string{coaA.String(), coaB.String(), "de-registration"}
-	if !containsInOrder(acoas, want) || acks < 3 || echoIn < 2 || echoOut < 2 || na < 1 {
-		t.Errorf("capture misses protocol steps: BU alt-CoAs %v (want %v in order), BAs %d (want >= 3), echo in %d / out %d (want >= 2), NAs %d (tcpdump: %s)",
-			acoas, want, acks, echoIn, echoOut, na, stats)
+	if !containsInOrder(acoas, want) || acks < 3 || echoIn < 2 || echoOut < 2 || na < 1 || ptb < 1 {
+		t.Errorf("capture misses protocol steps: BU alt-CoAs %v (want %v in order), BAs %d (want >= 3), echo in %d / out %d (want >= 2), NAs %d, PTBs %d (tcpdump: %s)",
+			acoas, want, acks, echoIn, echoOut, na, ptb, stats)
 	}
 }
 
