@@ -14,15 +14,10 @@ type eapResponder struct {
 }
 
 // startEAP answers an IKE_AUTH without AUTH: our IDr, CERT, AUTH and the
-// first EAP request.
+// first EAP request, once the authenticator (maybe a RADIUS server) gave it.
 func (sa *IKESA) startEAP(now time.Time, ps ikev2.Payloads) ikev2.Payloads {
 	if sa.peer.RemoteAuth != AuthEAP || sa.peer.EAPServer == nil {
 		return sa.authFailed(now, failure(ReasonAuthentication, "peer %s sent no AUTH and EAP is not configured", sa.remoteID))
-	}
-	a := sa.peer.EAPServer()
-	first, err := a.Start(sa.remoteID)
-	if err != nil {
-		return sa.authFailed(now, &Failure{Reason: ReasonAuthentication, Err: err})
 	}
 	// Keep the request: payloads alias a buffer that is reused.
 	raw, err := ikev2.AppendPayloads(nil, ps)
@@ -33,12 +28,27 @@ func (sa *IKESA) startEAP(now time.Time, ps ikev2.Payloads) ikev2.Payloads {
 	if err != nil {
 		return sa.authFailed(now, &Failure{Reason: ReasonProtocol, Err: err})
 	}
+	a, id := sa.peer.EAPServer(), sa.remoteID
 	sa.eapState = &eapResponder{auth: a, req: req}
-	auth, err := sa.authPayloads(nil)
-	if err != nil {
-		return sa.authFailed(now, &Failure{Reason: ReasonLocal, Err: err})
+	type started struct {
+		msg []byte
+		err error
 	}
-	return append(auth, &ikev2.EAP{Data: first})
+	sa.deferResponse(sa.reqHdr, func() any {
+		m, err := a.Start(id)
+		return started{m, err}
+	}, func(sa *IKESA, now time.Time, r any) ikev2.Payloads {
+		st := r.(started)
+		if st.err != nil {
+			return sa.authFailed(now, &Failure{Reason: ReasonAuthentication, Err: st.err})
+		}
+		auth, err := sa.authPayloads(nil)
+		if err != nil {
+			return sa.authFailed(now, &Failure{Reason: ReasonLocal, Err: err})
+		}
+		return append(auth, &ikev2.EAP{Data: st.msg})
+	})
+	return nil
 }
 
 // respondEAP handles the later IKE_AUTH requests: EAP responses, then the
@@ -63,12 +73,24 @@ func (sa *IKESA) respondEAP(now time.Time, ps ikev2.Payloads) ikev2.Payloads {
 	if !ok {
 		return sa.authFailed(now, failure(ReasonProtocol, "IKE_AUTH without EAP during EAP"))
 	}
-	msg, res, err := st.auth.Next(e.Data)
-	if err != nil {
-		return sa.authFailed(now, &Failure{Reason: ReasonAuthentication, Err: err})
+	type stepped struct {
+		msg []byte
+		res *EAPResult
+		err error
 	}
-	st.result = res
-	return ikev2.Payloads{&ikev2.EAP{Data: msg}}
+	data := append([]byte(nil), e.Data...)
+	sa.deferResponse(sa.reqHdr, func() any {
+		m, r, err := st.auth.Next(data)
+		return stepped{m, r, err}
+	}, func(sa *IKESA, now time.Time, r any) ikev2.Payloads {
+		s := r.(stepped)
+		if s.err != nil {
+			return sa.authFailed(now, &Failure{Reason: ReasonAuthentication, Err: s.err})
+		}
+		st.result = s.res
+		return ikev2.Payloads{&ikev2.EAP{Data: s.msg}}
+	})
+	return nil
 }
 
 // continueEAP is the initiator's side: answer EAP requests until success.

@@ -274,6 +274,7 @@ func (ep *Endpoint) fire(hd *saHandle) {
 // register adds an SA under our SPI; ep.mu is held.
 func (ep *Endpoint) register(sa *IKESA) *saHandle {
 	hd := &saHandle{sa: sa}
+	sa.hd = hd
 	ep.sas[sa.localSPI()] = hd
 	return hd
 }

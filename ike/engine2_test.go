@@ -660,3 +660,50 @@ func TestCertificateIdentityBinding(t *testing.T) {
 		}
 	}
 }
+
+// slowEAP waits like a RADIUS server far away.
+type slowEAP struct{ testEAPServer }
+
+func (s *slowEAP) Next(resp []byte) ([]byte, *EAPResult, error) {
+	time.Sleep(3 * time.Second)
+	return s.testEAPServer.Next(resp)
+}
+
+func TestSlowEAPAuthenticatorIsAsynchronous(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.haPeer.RemoteAuth = AuthEAP
+		p.haPeer.EAPServer = func() EAPAuthenticator { return &slowEAP{} }
+		p.mnPeer.LocalAuth = AuthEAP
+		p.mnPeer.EAP = &testEAPPeer{}
+		p.start(t)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		// While the authenticator works, the endpoint answers others: a
+		// spoofed IKE_SA_INIT gets its response at once.
+		other := netip.MustParseAddr("2001:db8:ff::9")
+		answered := make(chan struct{}, 1)
+		p.net.set(func() {
+			p.net.drop = func(d Datagram) bool {
+				if d.Remote.Addr() == other {
+					answered <- struct{}{}
+				}
+				return false
+			}
+		})
+		p.ha.Receive(netip.AddrPortFrom(haAddr, 500), netip.AddrPortFrom(other, 500), spoofedInit(t, rand.New(rand.NewPCG(5, 6))))
+		select {
+		case <-answered:
+		default:
+			t.Fatal("endpoint blocked by a pending EAP step")
+		}
+		p.settle()
+		if p.haLog.find(EventChildEstablished) == nil || p.mnLog.find(EventChildEstablished) == nil {
+			t.Fatalf("mn %v ha %v", p.mnLog.kinds(), p.haLog.kinds())
+		}
+		if p.ha.Drops()[DropRetransmit] == 0 {
+			t.Fatal("retransmissions during the EAP step were not absorbed")
+		}
+	})
+}

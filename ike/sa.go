@@ -104,12 +104,16 @@ type IKESA struct {
 	dns             []netip.Addr
 	reqLocal        netip.AddrPort // where the request being answered came in
 	reqRemote       netip.AddrPort
+	reqHdr          ikev2.Header // of the request being answered
 	rekeyDue        time.Time
 	dpdDue          time.Time
 	expireDue       time.Time
 	ikeRekeying     bool      // our IKE SA rekey is in flight
 	ikeCollision    *saHandle // the peer's simultaneous rekey of this SA
 	ikeCollisionMin []byte
+
+	hd      *saHandle // to come back after work done without the lock
+	pending bool      // a response is being prepared off the lock
 
 	out output
 }
@@ -345,6 +349,9 @@ func (sa *IKESA) handleRequest(now time.Time, local, remote netip.AddrPort, msg 
 	if h.MessageID != sa.peerMsgID {
 		return dropErr(DropOutOfWindow, nil)
 	}
+	if sa.pending {
+		return dropErr(DropRetransmit, errors.New("request still being answered"))
+	}
 	sum := sha256.Sum256(msg)
 	ps, done, err := sa.decode(msg, h)
 	if err != nil {
@@ -358,15 +365,15 @@ func (sa *IKESA) handleRequest(now time.Time, local, remote netip.AddrPort, msg 
 		return nil
 	}
 	sa.lastHeard = now
-	sa.reqLocal, sa.reqRemote = local, remote
+	sa.reqLocal, sa.reqRemote, sa.reqHdr = local, remote, h
 	if remote != sa.remote && !sa.peerMOBIKE {
 		// NAT-T port floating or a NAT mapping change (§2.23); with MOBIKE
 		// only UPDATE_SA_ADDRESSES moves the SA (RFC 4555 §3.5).
 		sa.remote, sa.local = remote, local
 	}
 	resp := sa.respond(now, h, ps)
-	if sa.state == stateDead && resp == nil {
-		return nil
+	if sa.pending || (sa.state == stateDead && resp == nil) {
+		return nil // answered later (deferResponse) or not at all
 	}
 	dgrams, err := sa.encode(sa.header(h.Exchange, h.MessageID, true), resp)
 	if err != nil {
@@ -497,3 +504,30 @@ func (sa *IKESA) terminate(now time.Time, ev Event) {
 }
 
 func spiBytes32(spi uint32) []byte { return binary.BigEndian.AppendUint32(nil, spi) }
+
+// deferResponse answers the request h later: work runs without the SA's
+// lock (an EAP step that waits for a RADIUS server), then finish builds the
+// response under it. Until then retransmissions of h are ignored and the
+// SA keeps handling everything else.
+func (sa *IKESA) deferResponse(h ikev2.Header, work func() any, finish func(sa *IKESA, now time.Time, r any) ikev2.Payloads) {
+	sa.pending = true
+	ep, hd, from, to := sa.ep, sa.hd, sa.reqLocal, sa.reqRemote
+	go func() {
+		r := work()
+		ep.run(hd, func(sa *IKESA) {
+			if !sa.pending || sa.state == stateDead {
+				return
+			}
+			sa.pending = false
+			resp := finish(sa, time.Now(), r)
+			dgrams, err := sa.encode(sa.header(h.Exchange, h.MessageID, true), resp)
+			if err != nil {
+				sa.fail(time.Now(), &Failure{Reason: ReasonLocal, Err: err})
+				return
+			}
+			sa.peerMsgID++
+			sa.lastResp, sa.haveResp = dgrams, true
+			sa.resendResponse(from, to)
+		})
+	}()
+}
