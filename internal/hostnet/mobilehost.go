@@ -149,8 +149,9 @@ func (h *MobileHost) Away() error {
 
 // Home removes the rule, so traffic from the home address uses the home
 // link directly, and multicasts an unsolicited Neighbour Advertisement for
-// the home address on the interface (RFC 6275 §11.5.5) so neighbours stop
-// sending to the home agent's proxy. Call it once the home address is on
+// the home address on the interface (RFC 6275 §11.5.5; repeated twice, a
+// second apart, while at home) so neighbours stop sending to the home
+// agent's proxy. Call it once the home address is on
 // the interface and before the mobile node attaches to it (the
 // de-registration Binding Update leaves from the home address).
 func (h *MobileHost) Home() error {
