@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -48,22 +49,86 @@ func (sa *IKESA) authFailed(now time.Time, err error) ikev2.Payloads {
 }
 
 // authReply builds the final IKE_AUTH response from the request that
-// carried SA, TS and CP (the first one, with EAP).
+// carried SA, TS and CP (the first one, with EAP). With
+// Config.AsyncAssign the home address is obtained off the SA's lock.
 func (sa *IKESA) authReply(now time.Time, req ikev2.Payloads, msk []byte) ikev2.Payloads {
+	cp, _ := req.Get(ikev2.PayloadCP).(*ikev2.CP)
+	suggested, want := addressRequest(cp)
+	assign := sa.ep.cfg.AssignAddress
+	if !want || assign == nil || !sa.ep.cfg.AsyncAssign {
+		return sa.authReplyWith(now, req, msk, sa.assignNow(want, suggested))
+	}
+	req, err := clonePayloads(req)
+	if err != nil {
+		return sa.authFailed(now, &Failure{Reason: ReasonProtocol, Err: err})
+	}
+	id := sa.remoteID
+	sa.deferResponse(sa.reqHdr, func() any {
+		p, err := assign(id, suggested)
+		return assignment{asked: true, prefix: p, err: err}
+	}, func(sa *IKESA, now time.Time, r any) ikev2.Payloads {
+		return sa.authReplyWith(now, req, msk, r.(assignment))
+	})
+	return nil
+}
+
+// assignment is the outcome of asking for a home address.
+type assignment struct {
+	asked  bool
+	prefix netip.Prefix
+	err    error
+}
+
+var errNoAssigner = errors.New("ike: no address assignment configured")
+
+func (sa *IKESA) assignNow(want bool, suggested netip.Addr) assignment {
+	switch {
+	case !want:
+		return assignment{}
+	case sa.ep.cfg.AssignAddress == nil:
+		return assignment{asked: true, err: errNoAssigner}
+	}
+	p, err := sa.ep.cfg.AssignAddress(sa.remoteID, suggested)
+	return assignment{asked: true, prefix: p, err: err}
+}
+
+// addressRequest reads CP(CFG_REQUEST) for INTERNAL_IP6_ADDRESS and the
+// address the peer suggests, if any (RFC 4877 §9).
+func addressRequest(cp *ikev2.CP) (suggested netip.Addr, want bool) {
+	if cp == nil || cp.Type != ikev2.CFGRequest {
+		return netip.Addr{}, false
+	}
+	a, ok := cp.Get(ikev2.CPInternalIP6Address)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if p, err := a.Prefix(); err == nil && !p.Addr().IsUnspecified() {
+		suggested = p.Addr()
+	}
+	return suggested, true
+}
+
+// clonePayloads copies payloads out of a receive buffer that is reused.
+func clonePayloads(ps ikev2.Payloads) (ikev2.Payloads, error) {
+	if len(ps) == 0 {
+		return ps, nil
+	}
+	raw, err := ikev2.AppendPayloads(nil, ps)
+	if err != nil {
+		return nil, err
+	}
+	return ikev2.ParsePayloads(ps[0].PayloadType(), raw)
+}
+
+func (sa *IKESA) authReplyWith(now time.Time, req ikev2.Payloads, msk []byte, as assignment) ikev2.Payloads {
 	sa.peerMOBIKE = req.Notify(ikev2.NotifyMOBIKESupported) != nil
-	var resp ikev2.Payloads
-	if msk == nil {
-		auth, err := sa.authPayloads(nil)
-		if err != nil {
-			return sa.authFailed(now, &Failure{Reason: ReasonLocal, Err: err})
-		}
-		resp = auth
-	} else {
-		auth, err := sa.authPayloads(msk)
-		if err != nil {
-			return sa.authFailed(now, &Failure{Reason: ReasonLocal, Err: err})
-		}
-		resp = auth[len(auth)-1:]
+	auth, err := sa.authPayloads(msk)
+	if err != nil {
+		return sa.authFailed(now, &Failure{Reason: ReasonLocal, Err: err})
+	}
+	resp := auth
+	if msk != nil {
+		resp = auth[len(auth)-1:] // AUTH alone after EAP
 	}
 	if sa.peerMOBIKE {
 		resp = append(resp, ikev2.NewNotify(ikev2.NotifyMOBIKESupported, nil))
@@ -74,7 +139,7 @@ func (sa *IKESA) authReply(now time.Time, req ikev2.Payloads, msk []byte) ikev2.
 		id, spi := sa.remoteID, sa.localSPI()
 		go sa.ep.dropStale(id, sa.peer, spi)
 	}
-	cpResp, addrFailed := sa.answerCP(req)
+	cpResp, addrFailed := sa.answerCP(req, as)
 	if cpResp != nil {
 		resp = append(resp, cpResp)
 	}
@@ -95,29 +160,21 @@ func (sa *IKESA) authReply(now time.Time, req ikev2.Payloads, msk []byte) ikev2.
 	return resp
 }
 
-// answerCP handles CP(CFG_REQUEST) (RFC 4877 §9). addrFailed reports that
-// an address was asked for and none could be given.
-func (sa *IKESA) answerCP(req ikev2.Payloads) (*ikev2.CP, bool) {
+// answerCP builds CP(CFG_REPLY) (RFC 4877 §9). addrFailed reports that an
+// address was asked for and none could be given.
+func (sa *IKESA) answerCP(req ikev2.Payloads, as assignment) (*ikev2.CP, bool) {
 	cp, ok := req.Get(ikev2.PayloadCP).(*ikev2.CP)
 	if !ok || cp.Type != ikev2.CFGRequest {
 		return nil, false
 	}
 	reply := &ikev2.CP{Type: ikev2.CFGReply}
-	if a, ok := cp.Get(ikev2.CPInternalIP6Address); ok {
-		var suggested netip.Addr
-		if p, err := a.Prefix(); err == nil && !p.Addr().IsUnspecified() {
-			suggested = p.Addr()
-		}
-		if sa.ep.cfg.AssignAddress == nil {
+	if as.asked {
+		if as.err != nil || !as.prefix.Addr().Is6() {
+			sa.ep.logger().Info("ike: no address for peer", "peer", sa.remoteID, "err", as.err)
 			return nil, true
 		}
-		p, err := sa.ep.cfg.AssignAddress(sa.remoteID, suggested)
-		if err != nil || !p.Addr().Is6() {
-			sa.ep.logger().Info("ike: no address for peer", "peer", sa.remoteID, "err", err)
-			return nil, true
-		}
-		sa.assigned = p
-		reply.Attributes = append(reply.Attributes, ikev2.CPPrefix(ikev2.CPInternalIP6Address, p))
+		sa.assigned = as.prefix
+		reply.Attributes = append(reply.Attributes, ikev2.CPPrefix(ikev2.CPInternalIP6Address, as.prefix))
 	}
 	if _, ok := cp.Get(ikev2.CPInternalIP6DNS); ok {
 		for _, d := range sa.ep.cfg.DNS {

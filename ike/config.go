@@ -174,6 +174,10 @@ type Config struct {
 	// suggested (invalid when none) when allowed. An error makes the reply
 	// carry INTERNAL_ADDRESS_FAILURE.
 	AssignAddress func(peer Identity, suggested netip.Addr) (netip.Prefix, error)
+	// AsyncAssign runs AssignAddress off the IKE SA's lock, for allocators
+	// that wait (DHCPv6, a disk-synced lease store); the IKE_AUTH response
+	// is sent when it returns.
+	AsyncAssign bool
 	// ReleaseAddress is told when an IKE SA holding an assigned address ends.
 	ReleaseAddress func(peer Identity, addr netip.Prefix)
 	// CACertificates are named in the responder's CERTREQ.

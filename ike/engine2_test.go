@@ -707,3 +707,21 @@ func TestSlowEAPAuthenticatorIsAsynchronous(t *testing.T) {
 		}
 	})
 }
+
+func TestAsyncAddressAssignment(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.ha.cfg.AsyncAssign = true
+		p.ha.cfg.AssignAddress = func(Identity, netip.Addr) (netip.Prefix, error) {
+			time.Sleep(1500 * time.Millisecond) // a DHCPv6 exchange
+			return hoa, nil
+		}
+		p.start(t)
+		p.settle()
+		e := p.mnLog.find(EventChildEstablished)
+		if e == nil || e.IKESA.AssignedAddress != hoa {
+			t.Fatalf("mn %v", p.mnLog.kinds())
+		}
+	})
+}
