@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.zx2c4.com/wireguard/tun"
 
@@ -66,6 +67,7 @@ type Plane struct {
 	closeOnce         sync.Once
 	errMu             sync.Mutex
 	err               error
+	writeErr          atomic.Pointer[error] // the last write failure, for diagnosis
 }
 
 // batch is one read's worth of packets on its way through the pipeline.
@@ -152,10 +154,16 @@ func New(c Config) (*Plane, error) {
 // Stats returns the counters.
 func (p *Plane) Stats() Stats { return p.c.snapshot() }
 
-// Err returns the error that stopped a reader, if any.
+// Err returns the error that stopped a reader, if any, or else the last
+// error a write returned (those packets are counted as DropWriteError).
 func (p *Plane) Err() error {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
+	if p.err == nil {
+		if w := p.writeErr.Load(); w != nil {
+			return fmt.Errorf("dataplane: last write error: %w", *w)
+		}
+	}
 	return p.err
 }
 
@@ -240,6 +248,7 @@ func (p *Plane) writeUDP() {
 			p.c.udpOut.Add(uint64(sent))
 			if err != nil {
 				p.c.drops[DropWriteError].Add(uint64(k - sent))
+				p.writeErr.Store(&err)
 			}
 		}
 		b.mu.Unlock()
@@ -304,6 +313,7 @@ func (p *Plane) writeTUN() {
 			k := len(b.list)
 			if _, err := p.tun.Write(b.list, tunOffset); err != nil {
 				p.c.drop(DropWriteError)
+				p.writeErr.Store(&err)
 			}
 			p.c.tunOut.Add(uint64(k))
 		}
