@@ -1,14 +1,3 @@
-// Package hostnet joins the mobility roles' packet paths (internal/node) to
-// a real Linux host: a TUN device carries the packets the kernel routes to
-// or from a home address, netlink installs the routes, rules and proxy
-// Neighbour Discovery entries, and a UDP socket on port 4500 carries the
-// RFC 4877 §3 ESP-in-UDP tunnel.
-//
-// Constructors (OpenTUN, NewHomeLink, NewMobileHost) and
-// MobileHost.Follow open every socket and device they need in the calling
-// thread's network namespace; the methods may then run on any goroutine. Run them on a thread locked into
-// the target namespace (netns.NS.Do) when the namespace is not the
-// process's own.
 package hostnet
 
 import (
