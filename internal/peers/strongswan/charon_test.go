@@ -104,3 +104,44 @@ func checkKeys(t *testing.T, ca, cb *Charon, ch ChildSA) {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// TestMobilityHeaderSelectors negotiates a CHILD_SA limited to Mobility
+// Header Binding Updates and Acknowledgements (type in the port's high
+// byte, RFC 4301 §4.4.1.1) with a virtual address from a pool, the shape
+// RFC 4877 gives the BU/BAck SAs.
+func TestMobilityHeaderSelectors(t *testing.T) {
+	a, b := netns.New(t, "swa"), netns.New(t, "swb")
+	netns.Link(t, a, "va", b, "vb")
+	a.AddAddr(t, "va", "2001:db8:1::1/64")
+	b.AddAddr(t, "vb", "2001:db8:1::2/64")
+	mn, ha := Start(t, a, Options{}), Start(t, b, Options{})
+	secret := []Secret{{Type: "ike", IDs: []string{"mn@example.net", "ha.example.net"}, Data: "mobile ipv6 bootstrap test"}}
+	if err := mn.Load(Config{Secrets: secret, Connections: []Conn{{
+		Name: "ha", LocalAddrs: []string{"2001:db8:1::1"}, RemoteAddrs: []string{"2001:db8:1::2"}, Encap: true, Vips: []string{"::"},
+		Local: []Auth{{Auth: "psk", ID: "mn@example.net"}}, Remote: []Auth{{Auth: "psk", ID: "ha.example.net"}},
+		Children: []Child{{Name: "bu", LocalTS: []string{"dynamic[135/1280]"}, RemoteTS: []string{"dynamic[135/1536]"}}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ha.Load(Config{Secrets: secret, Pools: []Pool{{Name: "hoa", Addrs: "2001:db8:0:1::10/128"}}, Connections: []Conn{{
+		Name: "mn", LocalAddrs: []string{"2001:db8:1::2"}, Encap: true, Pools: []string{"hoa"},
+		Local: []Auth{{Auth: "psk", ID: "ha.example.net"}}, Remote: []Auth{{Auth: "psk", ID: "mn@example.net"}},
+		Children: []Child{{Name: "bu", LocalTS: []string{"dynamic[135/1536]"}, RemoteTS: []string{"dynamic[135/1280]"}}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.Initiate("bu"); err != nil {
+		t.Fatal(err)
+	}
+	sas, err := mn.ListSAs()
+	if err != nil || len(sas) != 1 || len(sas[0].Children) != 1 {
+		t.Fatalf("%+v %v", sas, err)
+	}
+	ch := sas[0].Children[0]
+	if !equal(sas[0].LocalVIPs, []string{"2001:db8:0:1::10"}) || len(ch.LocalTS) != 1 ||
+		!strings.HasPrefix(ch.LocalTS[0], "2001:db8:0:1::10/128[") || !strings.HasSuffix(ch.LocalTS[0], "/1280]") ||
+		!strings.HasSuffix(ch.RemoteTS[0], "/1536]") {
+		t.Fatalf("virtual IP %v, TS %v === %v", sas[0].LocalVIPs, ch.LocalTS, ch.RemoteTS)
+	}
+	t.Logf("TS %v === %v", ch.LocalTS, ch.RemoteTS)
+}
