@@ -725,3 +725,32 @@ func TestAsyncAddressAssignment(t *testing.T) {
 		}
 	})
 }
+
+// Fragmented IKE_AUTH (RFC 7383) over a lossy network: lost fragments are
+// recovered by retransmitting the whole message.
+func TestFragmentationUnderLoss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.mn.cfg.FragmentSize = 120
+		p.ha.cfg.FragmentSize = 120
+		frags, n := 0, 0
+		p.net.drop = func(d Datagram) bool {
+			if h, err := ikev2.ParseHeader(d.Data); err == nil && h.NextPayload == ikev2.PayloadSKF {
+				frags++
+				n++
+				return n%4 == 2 // lose every fourth fragment
+			}
+			return false
+		}
+		p.start(t)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if p.mnLog.find(EventChildEstablished) == nil || p.haLog.find(EventChildEstablished) == nil {
+			t.Fatalf("mn %v ha %v", p.mnLog.kinds(), p.haLog.kinds())
+		}
+		if frags < 6 {
+			t.Fatalf("only %d fragments sent", frags)
+		}
+	})
+}

@@ -579,3 +579,28 @@ func TestInteropCookieAndInvalidKECharonResponder(t *testing.T) {
 		t.Fatalf("charon's log lacks %q", want)
 	}
 }
+
+// charon's liveness checks (dpd_delay) are answered.
+func TestInteropCharonDPD(t *testing.T) {
+	l := newInteropLab(t, responderConfig(haPeer()))
+	c := charonMN(algSets[0].ike, algSets[0].esp)
+	c.Connections[0].DPDDelay = "1s"
+	if err := l.charon.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.charon.Initiate("home"); err != nil {
+		t.Fatal(err)
+	}
+	l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+	netns.Eventually(t, 15*time.Second, func() error {
+		// Two answered INFORMATIONAL requests: charon counts its own message ids.
+		if strings.Count(l.charon.Log(), "sending DPD request") < 2 {
+			return fmt.Errorf("charon sent fewer than two DPD requests")
+		}
+		return nil
+	})
+	raw, err := l.charon.ListSAsRaw()
+	if err != nil || !strings.Contains(raw, "ESTABLISHED") || l.log.count(EventFailed) != 0 {
+		t.Fatalf("after DPD: %v\n%s\nours:\n%s", err, raw, l.log)
+	}
+}
