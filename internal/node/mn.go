@@ -210,8 +210,11 @@ func (m *MobileNode) FromHost(pkt []byte) bool {
 	if err != nil || hdr.Src != m.hoa {
 		return false
 	}
-	if hdr.Dst == m.ha && hdr.NextHeader == ipv6.ProtoUDP {
-		return false // our own IKE and ESP-in-UDP, sent from home
+	if hdr.Dst == m.ha && hdr.NextHeader == ipv6.ProtoUDP && len(pkt) >= ipv6.HeaderLen+8 {
+		// Our own IKE and ESP in UDP, sent from home: never into the tunnel.
+		if port := uint16(pkt[ipv6.HeaderLen+2])<<8 | uint16(pkt[ipv6.HeaderLen+3]); port == 500 || port == 4500 {
+			return false
+		}
 	}
 	c := m.child.Load()
 	if !m.tunnelOn.Load() || c == nil {
