@@ -223,11 +223,15 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 		"control", h.cfg.Daemon.ControlSocket)
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
+	leases := time.NewTicker(30 * time.Second)
+	defer leases.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			h.shutdown()
 			return nil
+		case <-leases.C:
+			h.maintainLeases()
 		case now := <-t.C:
 			next := h.node.Expire(now)
 			d := time.Second
@@ -270,4 +274,26 @@ func (h *HomeAgent) loadCertificate() error {
 		return fmt.Errorf("ike.ca: %w", err)
 	}
 	return nil
+}
+
+// maintainLeases ends leases whose IKE SA did not renew them in time, with
+// their PAD links, and renews DHCPv6 leases at T1.
+func (h *HomeAgent) maintainLeases() {
+	if m, ok := h.assigner.(interface{ Maintain() error }); ok {
+		if err := m.Maintain(); err != nil {
+			h.log.Warn("DHCPv6 lease renewal", "err", err)
+		}
+	}
+	e, ok := h.assigner.(interface{ Expire() ([]store.Lease, error) })
+	if !ok {
+		return
+	}
+	gone, err := e.Expire()
+	if err != nil {
+		h.log.Warn("lease expiry", "err", err)
+	}
+	for _, l := range gone {
+		h.pad.RemoveTemporary(l.Identity, l.Address)
+		h.log.Info("lease expired", "identity", l.Identity, "hoa", l.Address)
+	}
 }
