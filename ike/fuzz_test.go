@@ -3,6 +3,7 @@ package ike
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"mip6/wire/ikev2"
 )
@@ -102,4 +103,44 @@ func onlySA(ep *Endpoint) *saHandle {
 		hd.mu.Unlock()
 	})
 	return out
+}
+
+// FuzzInitResponse feeds arbitrary IKE_SA_INIT responses to an initiator.
+func FuzzInitResponse(f *testing.F) {
+	p := newBenchPair(f)
+	from := netip.AddrPortFrom(netip.MustParseAddr("2001:db8:1::10"), PortIKE)
+	to := netip.AddrPortFrom(netip.MustParseAddr("2001:db8:2::1"), PortIKE)
+	if err := p.mn.Initiate(p.mnPeer, from, to); err != nil {
+		f.Fatal(err)
+	}
+	for _, d := range p.mnConn.take() {
+		p.ha.Receive(d.Remote, d.Local, d.Data)
+	}
+	for _, d := range p.haConn.take() {
+		m, err := ikev2.ParseMessage(d.Data)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, _ := ikev2.AppendPayloads(nil, m.Payloads)
+		f.Add(uint8(m.Payloads[0].PayloadType()), b)
+	}
+	f.Add(uint8(ikev2.PayloadNotify), []byte{0, 0, 0, 10, 0, 0, 0x40, 0x06, 1, 2})
+	f.Fuzz(func(t *testing.T, first uint8, body []byte) {
+		if err := p.mn.Initiate(p.mnPeer, from, to); err != nil {
+			t.Fatal(err)
+		}
+		var spi uint64
+		for _, d := range p.mnConn.take() {
+			h, _ := ikev2.ParseHeader(d.Data)
+			spi = h.InitiatorSPI
+		}
+		h := ikev2.Header{InitiatorSPI: spi, ResponderSPI: 0x0102030405060708, NextPayload: ikev2.PayloadType(first),
+			Exchange: ikev2.ExchangeIKESAInit, Flags: ikev2.FlagResponse, Length: uint32(ikev2.HeaderLen + len(body))}
+		p.mn.Receive(from, to, append(ikev2.AppendHeader(nil, h), body...))
+		p.mnConn.take()
+		p.mn.each(func(hd *saHandle) { // forget the SA silently
+			p.mn.run(hd, func(sa *IKESA) { sa.terminate(time.Now(), Event{Kind: EventIKEDeleted}) })
+		})
+		p.mnConn.take()
+	})
 }
