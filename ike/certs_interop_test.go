@@ -232,3 +232,45 @@ func (kk keyKind) checkLog(t *testing.T, log string) {
 		t.Fatalf("IKE_AUTH not fragmented: charon sent %d and received %d datagrams on 4500", sent, received)
 	}
 }
+
+// ID_DER_ASN1_DN identities taken from the certificates' subjects, and
+// ID_KEY_ID with a pre-shared key.
+func TestInteropDNAndKeyIDIdentities(t *testing.T) {
+	t.Run("dn", func(t *testing.T) {
+		kk := keyKinds[0]
+		l := kk.lab(t, Config{})
+		s := setupCerts(t, l, kk, nil, nil, []string{"ha.example.net"}, nil, nil)
+		theirs := s.pki.leaf(t, s.theirKey, "charon-ha", nil, nil, nil)
+		if err := l.charon.AddFile("x509/charon.pem", pemCert(theirs)); err != nil {
+			t.Fatal(err)
+		}
+		p := mnPeer(algSets[0])
+		s.peer(p, kk)
+		p.LocalID, p.RemoteID = DN(s.ourCert.RawSubject), DN(theirs.RawSubject)
+		c := charonHA(algSets[0].ike, algSets[0].esp)
+		c.Connections[0].Local = []strongswan.Auth{{Auth: "pubkey", Certs: []string{"charon.pem"}}} // id: the subject
+		c.Connections[0].Remote = []strongswan.Auth{{Auth: "pubkey", ID: "CN=mip6"}}
+		c.Secrets = nil
+		if err := l.charon.Load(c); err != nil {
+			t.Fatal(err)
+		}
+		l.initiate(t, p)
+		ev := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+		if !ev.IKESA.RemoteID.Equal(DN(theirs.RawSubject)) {
+			t.Fatalf("peer identity %s", ev.IKESA.RemoteID)
+		}
+	})
+	t.Run("keyid", func(t *testing.T) {
+		l := newInteropLab(t, Config{})
+		c := charonHA(algSets[0].ike, algSets[0].esp)
+		c.Connections[0].Remote = []strongswan.Auth{{Auth: "psk", ID: "@#616c696365"}} // KEY_ID "alice"
+		c.Secrets = []strongswan.Secret{{Type: "ike", IDs: []string{"@#616c696365", "ha.example.net"}, Data: interopPSK}}
+		if err := l.charon.Load(c); err != nil {
+			t.Fatal(err)
+		}
+		p := mnPeer(algSets[0])
+		p.LocalID = KeyID([]byte("alice"))
+		l.initiate(t, p)
+		l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+	})
+}
