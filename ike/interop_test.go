@@ -440,11 +440,15 @@ func TestInteropMHSelectorsCharonInitiator(t *testing.T) {
 	peer := haPeer()
 	peer.Children = append(peer.Children, ChildConfig{Name: "mh",
 		LocalTS:  []Selector{MHSelector(ourAddr, 6, 6)},
-		RemoteTS: []Selector{{Proto: ProtoMH, StartPort: 5 << 8, EndPort: 5 << 8}}})
+		RemoteTS: []Selector{{Proto: ProtoMH, StartPort: 5 << 8, EndPort: 5 << 8}}},
+		ChildConfig{Name: "mpd",
+			LocalTS:  []Selector{ICMPv6Selector(ourAddr, 147)},
+			RemoteTS: []Selector{{Proto: ProtoICMPv6, StartPort: 146 << 8, EndPort: 146<<8 | 0xff}}})
 	l := newInteropLab(t, responderConfig(peer))
 	c := charonMN(algSets[0].ike, algSets[0].esp)
 	c.Connections[0].Children = append(c.Connections[0].Children, strongswan.Child{Name: "mh",
-		LocalTS: []string{"dynamic[135/1280]"}, RemoteTS: []string{ourAddr.String() + "[135/1536]"}, ESPProposals: []string{"aes128gcm16"}})
+		LocalTS: []string{"dynamic[135/1280]"}, RemoteTS: []string{ourAddr.String() + "[135/1536]"}, ESPProposals: []string{"aes128gcm16"}},
+		strongswan.Child{Name: "mpd", LocalTS: []string{"dynamic[58/37376]"}, RemoteTS: []string{ourAddr.String() + "[58/37632]"}, ESPProposals: []string{"aes128gcm16"}})
 	if err := l.charon.Load(c); err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +460,18 @@ func TestInteropMHSelectorsCharonInitiator(t *testing.T) {
 	}
 	ev := l.log.wait(t, EventChildEstablished, 2, 15*time.Second)
 	checkMH(t, ev.Child, ourAddr, netip.MustParseAddr("2001:db8:2::100"), 6, 5)
+	checkCharonChild(t, l.charon, ev.Child, "")
+	// Mobile Prefix Solicitation/Advertisement (ICMPv6 146/147) selectors,
+	// type in the high octet of the port (RFC 4877 §7.2.3).
+	if err := l.charon.Initiate("mpd"); err != nil {
+		t.Fatal(err)
+	}
+	ev = l.log.wait(t, EventChildEstablished, 3, 15*time.Second)
+	lts, rts := ev.Child.LocalTS, ev.Child.RemoteTS
+	if len(lts) != 1 || len(rts) != 1 || lts[0].Proto != ProtoICMPv6 || lts[0].StartPort != 147<<8 || rts[0].Proto != ProtoICMPv6 ||
+		rts[0].StartPort != 146<<8 || rts[0].Start.String() != "2001:db8:2::100" {
+		t.Fatalf("MPS/MPA selectors %v === %v", lts, rts)
+	}
 	checkCharonChild(t, l.charon, ev.Child, "")
 }
 
