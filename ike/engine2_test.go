@@ -754,3 +754,26 @@ func TestFragmentationUnderLoss(t *testing.T) {
 		}
 	})
 }
+
+func TestESNNegotiation(t *testing.T) {
+	gcm := []crypto.Encr{{ID: crypto.ENCR_AES_GCM_16, KeyLen: 128}}
+	for _, c := range []struct {
+		offer, accept bool
+		want, ok      bool
+	}{{false, false, false, true}, {true, false, false, true}, {true, true, false, true}} {
+		peer := childSAPayload([]ChildProposal{{Encr: gcm, ESN: c.offer}}, 0x1000, false)
+		s, _, ok := selectChild([]ChildProposal{{Encr: gcm, ESN: c.accept}}, peer, false)
+		if ok != c.ok || s.ESN != c.want {
+			t.Errorf("offer %v accept %v: %v %v", c.offer, c.accept, s, ok)
+		}
+	}
+	// A peer that insists on ESN.
+	only := childSAPayload([]ChildProposal{{Encr: gcm}}, 0x1000, false)
+	only.Proposals[0].Transforms[len(only.Proposals[0].Transforms)-1] = ikev2.ESNTransform(ikev2.ESNYes)
+	if _, _, ok := selectChild([]ChildProposal{{Encr: gcm}}, only, false); ok {
+		t.Error("ESN-only accepted without ESN configured")
+	}
+	if s, _, ok := selectChild([]ChildProposal{{Encr: gcm, ESN: true}}, only, false); !ok || !s.ESN {
+		t.Errorf("ESN-only refused with ESN configured: %v %v", s, ok)
+	}
+}

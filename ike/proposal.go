@@ -23,6 +23,9 @@ type ChildProposal struct {
 	Encr  []crypto.Encr
 	Integ []crypto.IntegID
 	DH    []crypto.DHGroup
+	// ESN also offers (and accepts) 64-bit Extended Sequence Numbers;
+	// without ESN is always offered and preferred.
+	ESN bool
 }
 
 // ChildSuite is what was negotiated for a CHILD_SA.
@@ -30,6 +33,7 @@ type ChildSuite struct {
 	Encr  crypto.Encr
 	Integ crypto.IntegID
 	DH    crypto.DHGroup // 0 without PFS
+	ESN   bool           // Extended Sequence Numbers
 }
 
 func (s ChildSuite) String() string {
@@ -39,6 +43,9 @@ func (s ChildSuite) String() string {
 	}
 	if s.DH != 0 {
 		parts = append(parts, s.DH.String())
+	}
+	if s.ESN {
+		parts = append(parts, "ESN")
 	}
 	return strings.Join(parts, "/")
 }
@@ -118,6 +125,9 @@ func childSAPayload(ps []ChildProposal, spi uint32, withDH bool) *ikev2.SA {
 			}
 		}
 		prop.Transforms = append(prop.Transforms, ikev2.ESNTransform(ikev2.ESNNo))
+		if p.ESN {
+			prop.Transforms = append(prop.Transforms, ikev2.ESNTransform(ikev2.ESNYes))
+		}
 		sa.Proposals = append(sa.Proposals, prop)
 	}
 	return sa
@@ -235,7 +245,11 @@ func selectChild(ours []ChildProposal, peer *ikev2.SA, wantDH bool) (ChildSuite,
 			if s.DH != 0 {
 				resp.Transforms = append(resp.Transforms, ikev2.DHTransform(ikev2.DHGroup(s.DH)))
 			}
-			resp.Transforms = append(resp.Transforms, ikev2.ESNTransform(ikev2.ESNNo))
+			esn := ikev2.ESNNo
+			if s.ESN {
+				esn = ikev2.ESNYes
+			}
+			resp.Transforms = append(resp.Transforms, ikev2.ESNTransform(esn))
 			return s, resp, true
 		}
 	}
@@ -255,7 +269,11 @@ func matchChild(o ChildProposal, pp *ikev2.Proposal, wantDH bool) (ChildSuite, b
 	} else if hasNonNoneInteg(pp) && !transformOffered(pp, ikev2.IntegTransform(ikev2.IntegNone)) {
 		return s, false
 	}
-	if hasType(pp, ikev2.TransformESN) && !transformOffered(pp, ikev2.ESNTransform(ikev2.ESNNo)) {
+	switch {
+	case !hasType(pp, ikev2.TransformESN) || transformOffered(pp, ikev2.ESNTransform(ikev2.ESNNo)):
+	case o.ESN && transformOffered(pp, ikev2.ESNTransform(ikev2.ESNYes)):
+		s.ESN = true
+	default:
 		return s, false
 	}
 	if wantDH && (len(o.DH) > 0 || hasDH(pp)) {
