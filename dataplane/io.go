@@ -31,10 +31,13 @@ func CreateTUN(name string, mtu int) (TUN, error) {
 }
 
 // Datagram is one UDP datagram of a batch: on read the bind trims Buf to
-// the datagram and sets Addr to its source; on write Buf is sent to Addr.
+// the datagram and sets Addr to its source; on write Buf is sent to Addr,
+// from source address Src when Src is valid (the SA's care-of address:
+// a mobile node may hold several) and as the kernel chooses otherwise.
 type Datagram struct {
 	Buf  []byte
 	Addr netip.AddrPort
+	Src  netip.Addr
 }
 
 // Bind is the UDP (RFC 3948) side.

@@ -89,7 +89,7 @@ func (p *Plane) seal(b *batch, i int, cache *sealCache) bool {
 		return false
 	}
 	b.pkts[i] = out
-	b.dgs[i].Addr = ep.Remote
+	b.dgs[i].Addr, b.dgs[i].Src = ep.Remote, ep.Local.Addr()
 	return true
 }
 

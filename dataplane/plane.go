@@ -239,7 +239,7 @@ func (p *Plane) writeUDP() {
 		for i := 0; i < b.n; i++ {
 			if b.pkts[i] != nil {
 				b.dgs[k].Buf = b.pkts[i]
-				b.dgs[k].Addr = b.dgs[i].Addr
+				b.dgs[k].Addr, b.dgs[k].Src = b.dgs[i].Addr, b.dgs[i].Src
 				k++
 			}
 		}
@@ -263,7 +263,7 @@ func (p *Plane) readUDP() {
 	for {
 		b := p.inFree.get()
 		for i := range b.dgs {
-			b.dgs[i].Buf = b.bufs[i][rxHead:]
+			b.dgs[i] = Datagram{Buf: b.bufs[i][rxHead:]}
 		}
 		n, err := p.bind.ReadBatch(b.dgs)
 		if err != nil {

@@ -24,6 +24,7 @@ type ESPBind struct {
 	wmsgs []ipv6.Message
 	waddr []net.IPAddr
 	wip   [][16]byte
+	woob  [][]byte
 }
 
 // ProtoESP is ESP's IP protocol number.
@@ -42,10 +43,12 @@ func ListenESP(local netip.Addr, batch int) (*ESPBind, error) {
 	_ = c.SetReadBuffer(socketBuffer)
 	_ = c.SetWriteBuffer(socketBuffer)
 	b := &ESPBind{conn: c, pc: ipv6.NewPacketConn(c), batch: batch, rmsgs: make([]ipv6.Message, batch),
-		wmsgs: make([]ipv6.Message, batch), waddr: make([]net.IPAddr, batch), wip: make([][16]byte, batch)}
+		wmsgs: make([]ipv6.Message, batch), waddr: make([]net.IPAddr, batch), wip: make([][16]byte, batch),
+		woob: make([][]byte, batch)}
 	for i := range b.rmsgs {
 		b.rmsgs[i].Buffers = make([][]byte, 1)
 		b.wmsgs[i].Buffers = make([][]byte, 1)
+		b.woob[i] = make([]byte, 0, oobSpace)
 	}
 	return b, nil
 }
@@ -89,6 +92,7 @@ func (b *ESPBind) WriteBatch(ds []Datagram) (int, error) {
 			b.waddr[i] = net.IPAddr{IP: b.wip[i][:]}
 			b.wmsgs[i].Buffers[0] = d.Buf
 			b.wmsgs[i].Addr = &b.waddr[i]
+			b.wmsgs[i].OOB = appendPktinfo(b.woob[i][:0], d.Src)
 		}
 		w, err := b.pc.WriteBatch(b.wmsgs[:n], 0)
 		sent += w

@@ -96,7 +96,7 @@ func (b *UDPBind) alloc() {
 	b.waddr, b.wip, b.woob = make([]net.UDPAddr, batch), make([][16]byte, batch), make([][]byte, batch)
 	for i := range b.wmsgs {
 		b.wmsgs[i].Buffers = make([][]byte, 0, udpMaxSegments)
-		b.woob[i] = make([]byte, unix.CmsgSpace(2))
+		b.woob[i] = make([]byte, 0, oobSpace)
 	}
 }
 
@@ -250,12 +250,11 @@ func (b *UDPBind) pack(ds []Datagram) int {
 		b.wip[m] = d.Addr.Addr().As16()
 		b.waddr[m] = net.UDPAddr{IP: b.wip[m][:], Port: int(d.Addr.Port())}
 		msg.Addr = &b.waddr[m]
-		msg.OOB = nil
 		seg, total := len(d.Buf), len(d.Buf)
 		i++
 		for b.gso && i < len(ds) && len(msg.Buffers) < udpMaxSegments {
 			n := &ds[i]
-			if n.Addr != d.Addr || len(n.Buf) > seg || total+len(n.Buf) > udpMaxPayload {
+			if n.Addr != d.Addr || n.Src != d.Src || len(n.Buf) > seg || total+len(n.Buf) > udpMaxPayload {
 				break
 			}
 			msg.Buffers = append(msg.Buffers, n.Buf)
@@ -265,22 +264,44 @@ func (b *UDPBind) pack(ds []Datagram) int {
 				break // a shorter datagram ends the run
 			}
 		}
+		oob := b.woob[m][:0]
 		if len(msg.Buffers) > 1 {
-			msg.OOB = segmentCmsg(b.woob[m], seg)
+			oob = appendSegmentCmsg(oob, seg)
 		}
+		msg.OOB = appendPktinfo(oob, d.Src)
 		b.wsegs[m] = len(msg.Buffers)
 		m++
 	}
 	return m
 }
 
-func segmentCmsg(oob []byte, seg int) []byte {
-	oob = oob[:unix.CmsgSpace(2)]
-	clear(oob)
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-	h.Level, h.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
-	h.SetLen(unix.CmsgLen(2))
-	binary.NativeEndian.PutUint16(oob[unix.SizeofCmsghdr:], uint16(seg))
+// oobSpace holds a UDP_SEGMENT and an IPV6_PKTINFO control message.
+var oobSpace = unix.CmsgSpace(2) + unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+
+// appendCmsg appends an empty control message and returns it with its data.
+func appendCmsg(oob []byte, level, typ int32, n int) ([]byte, []byte) {
+	at := len(oob)
+	oob = append(oob, make([]byte, unix.CmsgSpace(n))...) // within oobSpace: no allocation
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[at]))
+	h.Level, h.Type = level, typ
+	h.SetLen(unix.CmsgLen(n))
+	return oob, oob[at+unix.SizeofCmsghdr : at+unix.CmsgLen(n)]
+}
+
+func appendSegmentCmsg(oob []byte, seg int) []byte {
+	oob, data := appendCmsg(oob, unix.IPPROTO_UDP, unix.UDP_SEGMENT, 2)
+	binary.NativeEndian.PutUint16(data, uint16(seg))
+	return oob
+}
+
+// appendPktinfo asks for source address src (RFC 3542 §6.1), if valid.
+func appendPktinfo(oob []byte, src netip.Addr) []byte {
+	if !src.IsValid() || src.IsUnspecified() {
+		return oob
+	}
+	oob, data := appendCmsg(oob, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+	a := src.As16()
+	copy(data, a[:]) // ifindex stays 0
 	return oob
 }
 

@@ -28,7 +28,7 @@ func TestPackCoalesces(t *testing.T) {
 	if m != 3 || b.wsegs[0] != 4 || b.wsegs[1] != 1 || b.wsegs[2] != 2 {
 		t.Fatalf("messages %d, segments %v", m, b.wsegs[:m])
 	}
-	if b.wmsgs[0].OOB == nil || b.wmsgs[1].OOB != nil || b.waddr[2].Port != 4500 {
+	if len(b.wmsgs[0].OOB) == 0 || len(b.wmsgs[1].OOB) != 0 || b.waddr[2].Port != 4500 {
 		t.Fatalf("control messages / addresses wrong: %+v", b.wmsgs[:m])
 	}
 	b.gso = false
@@ -38,11 +38,15 @@ func TestPackCoalesces(t *testing.T) {
 }
 
 func TestSegmentCmsgRoundTrip(t *testing.T) {
-	oob := segmentCmsg(make([]byte, unix.CmsgSpace(2)), 1400)
+	oob := appendPktinfo(appendSegmentCmsg(make([]byte, 0, oobSpace), 1400), netip.MustParseAddr("2001:db8::7"))
 	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.UDP_SEGMENT ||
-		binary.NativeEndian.Uint16(msgs[0].Data) != 1400 {
+	if err != nil || len(msgs) != 2 || msgs[0].Header.Type != unix.UDP_SEGMENT ||
+		binary.NativeEndian.Uint16(msgs[0].Data) != 1400 || msgs[1].Header.Type != unix.IPV6_PKTINFO ||
+		netip.AddrFrom16([16]byte(msgs[1].Data[:16])).String() != "2001:db8::7" {
 		t.Fatalf("%+v %v", msgs, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { appendPktinfo(appendSegmentCmsg(oob[:0], 1400), netip.MustParseAddr("2001:db8::7")) }); n != 0 {
+		t.Fatalf("%v allocations building control messages", n)
 	}
 	gro := make([]byte, unix.CmsgSpace(4))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&gro[0]))
@@ -99,11 +103,59 @@ func TestUDPBindOffloads(t *testing.T) {
 		}
 		k, err := rx.ReadBatch(got)
 		if err != nil {
-			t.Fatalf("after %d datagrams: %v", next, err)
+			out, _ := ns.Exec("nstat", "-az")
+			t.Fatalf("after %d datagrams: %v\n%s", next, err, out)
 		}
 		for _, d := range got[:k] {
 			if !bytes.Equal(d.Buf, ds[next].Buf) || d.Addr != tx.LocalAddr() {
 				t.Fatalf("datagram %d: %d bytes from %v, starts %x", next, len(d.Buf), d.Addr, d.Buf[:2])
+			}
+			next++
+		}
+	}
+}
+
+// TestUDPBindSource: datagrams leave from the source address they name
+// (a mobile node's current care-of address), and runs with different
+// sources are not coalesced together.
+func TestUDPBindSource(t *testing.T) {
+	netns.Require(t)
+	ns := netns.New(t, "src")
+	ns.AddAddr(t, "lo", "2001:db8:5::1/128")
+	ns.AddAddr(t, "lo", "2001:db8:5::2/128")
+	var tx, rx *UDPBind
+	if err := ns.Do(func() (err error) {
+		if rx, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:5::1]:4500"), 0); err != nil {
+			return err
+		}
+		tx, err = ListenUDP(netip.MustParseAddrPort("[::]:0"), 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	defer tx.Close()
+	srcs := []string{"2001:db8:5::2", "2001:db8:5::2", "2001:db8:5::1", "2001:db8:5::1", "2001:db8:5::2"}
+	ds := make([]Datagram, len(srcs))
+	for i, s := range srcs {
+		ds[i] = Datagram{Buf: bytes.Repeat([]byte{byte(i)}, 100), Addr: rx.LocalAddr(), Src: netip.MustParseAddr(s)}
+	}
+	if sent, err := tx.WriteBatch(ds); err != nil || sent != len(ds) {
+		t.Fatalf("sent %d: %v", sent, err)
+	}
+	rx.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for next := 0; next < len(ds); {
+		got := make([]Datagram, 8)
+		for i := range got {
+			got[i].Buf = make([]byte, 2048)
+		}
+		k, err := rx.ReadBatch(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range got[:k] {
+			if d.Addr.Addr().String() != srcs[next] || d.Buf[0] != byte(next) {
+				t.Fatalf("datagram %d from %v (first byte %d), want from %s", next, d.Addr, d.Buf[0], srcs[next])
 			}
 			next++
 		}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +83,30 @@ func New(t testing.TB, name string) *NS {
 		n.Sysctl(t, kv[0], kv[1])
 	}
 	n.Run(t, "ip", "link", "set", "lo", "up")
+	n.waitLoopback(t)
 	return n
+}
+
+// waitLoopback waits until a datagram to ::1 comes back: right after a
+// namespace is made, with several being made at once, the first packets
+// on its loopback are sometimes lost.
+func (n *NS) waitLoopback(t testing.TB) {
+	t.Helper()
+	Eventually(t, 5*time.Second, func() error {
+		return n.Do(func() error {
+			c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := c.WriteToUDP([]byte("ready?"), c.LocalAddr().(*net.UDPAddr)); err != nil {
+				return err
+			}
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			_, _, err = c.ReadFromUDP(make([]byte, 8))
+			return err
+		})
+	})
 }
 
 // destroy stops the processes, kills anything else still in the namespace
@@ -209,9 +233,29 @@ func (n *NS) AddAddr(t testing.TB, dev, cidr string) {
 	t.Helper()
 	if strings.Contains(cidr, ":") {
 		n.Run(t, "ip", "-6", "addr", "add", cidr, "dev", dev, "nodad")
+		n.waitAddr(t, dev, cidr)
 		return
 	}
 	n.Run(t, "ip", "addr", "add", cidr, "dev", dev)
+}
+
+// waitAddr waits until the kernel has finished adding an address: even
+// with nodad it stays tentative, without its local route, until a
+// workqueue runs, and on a busy machine packets to it are lost meanwhile.
+func (n *NS) waitAddr(t testing.TB, dev, cidr string) {
+	t.Helper()
+	addr, _, _ := strings.Cut(cidr, "/")
+	Eventually(t, 5*time.Second, func() error {
+		out, err := n.Exec("ip", "-6", "-o", "addr", "show", "dev", dev, "to", addr+"/128")
+		if err != nil || !strings.Contains(out, addr) || strings.Contains(out, "tentative") {
+			return fmt.Errorf("address %s on %s not ready: %q %v", addr, dev, out, err)
+		}
+		out, err = n.Exec("ip", "-6", "route", "show", "table", "local", addr)
+		if err != nil || !strings.Contains(out, "local") {
+			return fmt.Errorf("no local route for %s yet: %q %v", addr, out, err)
+		}
+		return nil
+	})
 }
 
 // AddRoute adds an IPv6 route: AddRoute(t, "2001:db8:2::/64", "via", "2001:db8:1::1").

@@ -20,8 +20,8 @@ type Keys struct {
 // IKEKeys are one IKE SA's keys (RFC 7296 §2.14), named as charon logs
 // them. SKai/SKar are empty for combined-mode (AEAD) algorithms.
 type IKEKeys struct {
-	Conn     string // connection name
-	UniqueID int    // IKE SA unique id, as in ListSAs
+	Conn                                    string // connection name
+	UniqueID                                int    // IKE SA unique id, as in ListSAs
 	SKd, SKai, SKar, SKei, SKer, SKpi, SKpr []byte
 }
 
