@@ -50,6 +50,10 @@
 // iPAddress SubjectAltName), and EAP through EAPAuthenticator (EAPServer
 // adapts an eap.Authenticator) and EAPPeer (eap.Peer fits).
 //
+// Callbacks run on the IKE SA's lock and must not wait, except EAP steps
+// (always run off the lock, so a RADIUS round trip blocks nothing) and
+// AssignAddress with Config.AsyncAssign (for DHCPv6 or disk-synced leases).
+//
 // Under load the responder answers IKE_SA_INIT with a stateless COOKIE
 // (Config.CookieThreshold half-open SAs) and does no Diffie-Hellman before
 // a valid cookie. Dropped datagrams are counted by reason (Endpoint.Drops).
