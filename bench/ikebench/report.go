@@ -34,18 +34,19 @@ func loadResult(path string) (*result, error) {
 func runReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	mip6 := fs.String("mip6", "", "mip6 responder result")
-	var charons listFlag
-	fs.Var(&charons, "charon", "charon result (repeatable)")
+	var charons, extras listFlag
+	fs.Var(&charons, "charon", "charon result (repeatable; none: mip6 alone)")
+	fs.Var(&extras, "extra", "another result to list without ratios (repeatable)")
 	fs.Parse(args)
-	if *mip6 == "" || len(charons) == 0 {
-		return errors.New("report: -mip6 and at least one -charon are required")
+	if *mip6 == "" {
+		return errors.New("report: -mip6 is required")
 	}
 	m, err := loadResult(*mip6)
 	if err != nil {
 		return err
 	}
 	all := []*result{m}
-	for _, c := range charons {
+	for _, c := range append(charons, extras...) {
 		r, err := loadResult(c)
 		if err != nil {
 			return err
@@ -53,7 +54,7 @@ func runReport(args []string) error {
 		all = append(all, r)
 	}
 	printPhases(all)
-	for _, c := range all[1:] {
+	for _, c := range all[1 : 1+len(charons)] {
 		printRatios(m, c)
 	}
 	return nil

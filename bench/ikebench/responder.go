@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -67,7 +68,8 @@ func (p *pool) release(_ ike.Identity, a netip.Prefix) {
 // addresses from a pool, and each CHILD_SA pair installed in an ESP SAD as
 // the home agent would (keys expanded into AES-GCM state).
 type responder struct {
-	sad         *ipsec.SAD
+	sad         *ipsec.SAD // nil: CHILD_SAs are only counted
+
 	established atomic.Int64
 	failed      atomic.Int64
 }
@@ -75,6 +77,10 @@ type responder struct {
 func (r *responder) onEvent(e ike.Event) {
 	switch e.Kind {
 	case ike.EventChildEstablished:
+		if r.sad == nil {
+			r.established.Add(1)
+			return
+		}
 		c, err := node.ChildFromIKE(e.Child, e.IKESA.LocalSPI(), e.IKESA.RemoteID.String(), e.IKESA.AssignedAddress.Addr())
 		if err == nil {
 			err = r.sad.Add(c.In)
@@ -100,7 +106,19 @@ func runResponder(args []string) error {
 	id := fs.String("id", "ha.bench.example", "our ID_FQDN")
 	stats := fs.String("stats", "", "file to write heap statistics to on SIGUSR1 (and at start)")
 	cookies := fs.Int("cookie-threshold", 1<<20, "half-open IKE SAs before cookies are demanded")
+	install := fs.Bool("install", true, "install each CHILD_SA pair in an ipsec.SAD (false: IKE engine alone)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	fs.Parse(args)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	laddr, err := netip.ParseAddrPort(*listen)
 	if err != nil {
 		return err
@@ -113,7 +131,10 @@ func runResponder(args []string) error {
 	peer := &ike.PeerConfig{Name: "bench", LocalID: ike.FQDN(*id), LocalAuth: ike.AuthPSK, RemoteAuth: ike.AuthPSK,
 		PSK: []byte(*psk), Children: []ike.ChildConfig{{Name: "home",
 			LocalTS: []ike.Selector{ike.PrefixSelector(netip.MustParsePrefix("2001:db8::/32"))}}}}
-	r := &responder{sad: ipsec.NewSAD()}
+	r := &responder{}
+	if *install {
+		r.sad = ipsec.NewSAD()
+	}
 	cfg := ike.Config{
 		LookupPeer:      func(ike.Identity, *ike.Identity) (*ike.PeerConfig, error) { return peer, nil },
 		AssignAddress:   ap.assign,
@@ -153,7 +174,10 @@ func (r *responder) writeStats(path string, seq int) error {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	st := heapStats{Seq: seq, HeapAlloc: m.HeapAlloc, Sys: m.Sys, Established: r.established.Load(), SADEntries: len(r.sad.All())}
+	st := heapStats{Seq: seq, HeapAlloc: m.HeapAlloc, Sys: m.Sys, Established: r.established.Load()}
+	if r.sad != nil {
+		st.SADEntries = len(r.sad.All())
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err

@@ -106,7 +106,7 @@ func runInitiator(args []string) error {
 	defer conn.Close()
 	g := &loadgen{target: tgt, base: pfx.Masked().Addr(), psk: []byte(*psk), respID: ike.FQDN(*respID),
 		conc: *conc, done: make(chan bool, total+*conc)}
-	g.ep = ike.NewEndpoint(ike.Config{RetransmitBase: 2 * time.Second, RetransmitTries: 3,
+	g.ep = ike.NewEndpoint(ike.Config{RetransmitBase: 10 * time.Second, RetransmitTries: 3,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, conn, g.onEvent)
 	conn.serve(g.ep, 2)
 	res := &result{Label: *label, Config: *config, Concurrency: *conc, Target: total}
@@ -134,7 +134,7 @@ func measure(g *loadgen, res *result, phases []int, pid int, hr heapReader, dead
 	res.RSSBase = start.RSS
 	have := 0
 	for _, upto := range phases {
-		est, failed, capped := g.runPhase(upto-have, deadline, 30*time.Second)
+		est, failed, capped := g.runPhase(upto-have, deadline, time.Minute)
 		end, err := sampleProc(pid)
 		if err != nil {
 			return err

@@ -13,7 +13,9 @@
 # last is N), CONC (64 handshakes in flight), MIP6_TIMEOUT (5m),
 # CHARON_TIMEOUT (4m per charon run: it is capped there and says so),
 # CHARON_VARIANTS ("default tuned"), KEEP (keep the work directory and logs),
-# CHARON_LOG (charon log level, 0).
+# MIP6_IKE_ONLY (1: also run mip6 without installing CHILD_SAs; empty: skip),
+# CHARON_LOG (charon log level, 0), PROFILE (CPU profile of the mip6
+# responder in the kept work directory; set KEEP too).
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "run as root: sudo bash $0" >&2; exit 1; }
@@ -23,7 +25,7 @@ PHASES=${PHASES:-1000,9000,$N}
 CONC=${CONC:-64}
 MIP6_TIMEOUT=${MIP6_TIMEOUT:-5m}
 CHARON_TIMEOUT=${CHARON_TIMEOUT:-4m}
-CHARON_VARIANTS=${CHARON_VARIANTS:-default tuned}
+CHARON_VARIANTS=${CHARON_VARIANTS-default tuned}
 CHARON=/usr/sbin/charon-systemd
 SWANCTL=/usr/sbin/swanctl
 GO=$(command -v go || echo /usr/local/go/bin/go)
@@ -86,17 +88,16 @@ initiate() { # label pid config out timeout [heap-stats]
 		${6:+-heap-stats "$6"}
 }
 
-run_mip6() {
-	echo "== mip6 responder: up to $N SAs" >&2
-	ip netns exec "$R" "$TMP/ikebench" responder -listen "[$RA]:500" -pool $POOL -psk "$PSK" \
-		-stats "$TMP/mip6.stats" 2>"$TMP/mip6.log" &
+run_mip6() { # label install(true|false) description
+	echo "== $1 responder: up to $N SAs" >&2
+	ip netns exec "$R" "$TMP/ikebench" responder -listen "[$RA]:500" -pool $POOL -psk "$PSK" -install="$2" \
+		-stats "$TMP/$1.stats" ${PROFILE:+-cpuprofile "$TMP/$1.pprof"} 2>"$TMP/$1.log" &
 	local pid=$!
 	PIDS+=("$pid")
-	wait_for test -s "$TMP/mip6.stats" || { cat "$TMP/mip6.log" >&2; exit 1; }
-	initiate mip6 "$pid" "mip6/ike responder, CHILD_SAs installed in an ipsec.SAD (AES-GCM state), GOMAXPROCS=$(nproc)" \
-		"$TMP/mip6.json" "$MIP6_TIMEOUT" "$TMP/mip6.stats"
+	wait_for test -s "$TMP/$1.stats" || { cat "$TMP/$1.log" >&2; exit 1; }
+	initiate "$1" "$pid" "$3, GOMAXPROCS=$(nproc)" "$TMP/$1.json" "$MIP6_TIMEOUT" "$TMP/$1.stats"
 	stop "$pid"
-	tail -n 3 "$TMP/mip6.log" >&2
+	tail -n 3 "$TMP/$1.log" >&2
 }
 
 # charon_conf DIR VARIANT: strongswan.conf; "tuned" sizes the IKE SA table
@@ -165,12 +166,16 @@ run_charon() { # variant
 echo "building ikebench" >&2
 "$GO" build -o "$TMP/ikebench" ./bench/ikebench
 setup_net
-run_mip6
+run_mip6 mip6 true "mip6/ike responder, each CHILD_SA pair installed in an ipsec.SAD (esp.SA with AES-GCM state)"
 args=()
+if [ -n "${MIP6_IKE_ONLY-1}" ]; then
+	run_mip6 mip6-ike-only false "mip6/ike responder alone, CHILD_SAs not installed (memory of the IKE engine)"
+	args+=(-extra "$TMP/mip6-ike-only.json")
+fi
 for v in $CHARON_VARIANTS; do
 	run_charon "$v"
 	args+=(-charon "$TMP/charon-$v.json")
 done
 echo
 echo "IKE_SA_INIT + IKE_AUTH (PSK, Curve25519, AES-GCM-128, one CHILD_SA, CP address), $(nproc) cores, $(uname -r)"
-"$TMP/ikebench" report -mip6 "$TMP/mip6.json" "${args[@]}"
+"$TMP/ikebench" report -mip6 "$TMP/mip6.json" ${args[@]+"${args[@]}"}
