@@ -68,7 +68,7 @@ func (p *pool) release(_ ike.Identity, a netip.Prefix) {
 // addresses from a pool, and each CHILD_SA pair installed in an ESP SAD as
 // the home agent would (keys expanded into AES-GCM state).
 type responder struct {
-	sad         *ipsec.SAD // nil: CHILD_SAs are only counted
+	sad *ipsec.SAD // nil: CHILD_SAs are only counted
 
 	established atomic.Int64
 	failed      atomic.Int64
