@@ -66,7 +66,7 @@ func (sa *IKESA) authComplete(now time.Time, t *authTask, ps ikev2.Payloads) err
 	c, err := sa.completeChild(now, t.child, ps, sa.ni, sa.nr)
 	if err != nil {
 		sa.ep.logger().Info("ike: CHILD_SA not created", "child", t.child.cfg.Name, "err", err)
-		sa.emit(Event{Kind: EventFailed, Err: err, Child: nil})
+		sa.emit(Event{Kind: EventFailed, Err: err, IKEAlive: true})
 		return nil
 	}
 	sa.children = append(sa.children, c)

@@ -114,7 +114,7 @@ func newLoadGen(b testing.TB, ns *netns.NS) *loadGen {
 			g.done.Add(1)
 			<-g.slots
 		case EventFailed:
-			if e.Child == nil {
+			if !e.IKEAlive || e.Child == nil {
 				g.fails.Add(1)
 				<-g.slots
 			}

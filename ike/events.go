@@ -19,7 +19,7 @@ const (
 	EventChildDeleted                          // remove Child from the SAD
 	EventIKERekeyed                            // the IKE SA's keys and SPIs changed
 	EventIKEDeleted                            // IKE SA closed normally
-	EventFailed                                // IKE SA failed; Err is a *Failure
+	EventFailed                                // Err is a *Failure; the IKE SA is gone unless IKEAlive
 	EventAddressesUpdated                      // IKE SA and its CHILD_SAs moved (MOBIKE or MoveEndpoints)
 )
 
@@ -69,6 +69,10 @@ type Event struct {
 	// EventIKEDeleted follows (without CHILD_SA deletions: they moved).
 	PreviousIKESA SAInfo
 	Err           error
+	// IKEAlive marks an EventFailed after which the IKE SA lives on: a
+	// CHILD_SA was refused (in IKE_AUTH or CREATE_CHILD_SA) or a rekey
+	// failed and will be retried.
+	IKEAlive bool
 }
 
 // FailureReason classifies why an IKE SA failed.

@@ -11,6 +11,9 @@ import (
 	"mip6/wire/ikev2"
 )
 
+// rekeyRetry is the pause before retrying a refused rekey.
+const rekeyRetry = 30 * time.Second
+
 // childTask creates a CHILD_SA with CREATE_CHILD_SA (§1.3.1), or rekeys
 // one (§1.3.3) and then deletes the old one.
 type childTask struct {
@@ -58,9 +61,12 @@ func (t *childTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.P
 	c, err := sa.completeChild(now, t.req, ps, t.req.ni, nrData)
 	if err != nil {
 		if t.rekey != nil {
+			// Try again later (TEMPORARY_FAILURE during the peer's own
+			// rekey, §2.25); the hard lifetime bounds the attempts.
 			t.rekey.rekeying = false
+			t.rekey.rekeyDue = now.Add(rekeyRetry)
 		}
-		sa.emit(Event{Kind: EventFailed, Err: err})
+		sa.emit(Event{Kind: EventFailed, Err: err, Child: t.rekey, IKEAlive: true})
 		return nil // a failed CHILD_SA does not end the IKE SA
 	}
 	sa.children = append(sa.children, c)
@@ -241,8 +247,8 @@ func (t *ikeRekeyTask) build(sa *IKESA, now time.Time) (ikev2.Payloads, error) {
 func (t *ikeRekeyTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Payloads) error {
 	sa.ikeRekeying = false
 	if n := errorNotify(ps); n != nil {
-		sa.rekeyDue = now.Add(time.Minute) // try again later
-		sa.emit(Event{Kind: EventFailed, Err: notifyFailure(n.Type)})
+		sa.rekeyDue = now.Add(rekeyRetry) // try again later
+		sa.emit(Event{Kind: EventFailed, Err: notifyFailure(n.Type), IKEAlive: true})
 		return nil
 	}
 	saP, _ := ps.Get(ikev2.PayloadSA).(*ikev2.SA)
