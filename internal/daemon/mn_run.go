@@ -191,6 +191,10 @@ func (m *MobileNode) follow(hoa netip.Prefix) {
 func (m *MobileNode) onIKEEvent(ev ike.Event) {
 	switch ev.Kind {
 	case ike.EventIKEDeleted, ike.EventFailed:
+		if ev.IKEAlive {
+			m.log.Warn("IKE exchange failed; the IKE SA lives on", "err", ev.Err)
+			return
+		}
 		select {
 		case m.rebootstrap <- fmt.Sprintf("IKE SA %s (%v)", ev.Kind, ev.Err):
 		default:

@@ -19,7 +19,7 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 	remote := netip.AddrPortFrom(c.Remote.Addr(), ike.PortNATT)
 	mk := func(spi uint32, dir esp.Direction, encr, integ []byte) (*ipsec.SAEntry, error) {
 		key := append(append([]byte(nil), encr...), integ...)
-		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: t, Key: key,
+		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: t, Key: key, ESN: c.Suite.ESN,
 			Endpoints: esp.Endpoints{Local: local, Remote: remote, Carrier: esp.CarrierUDP}})
 		if err != nil {
 			return nil, fmt.Errorf("CHILD_SA %s SPI %08x: %w", c.Name, spi, err)
