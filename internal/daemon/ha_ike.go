@@ -107,6 +107,10 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		h.ikeSAs[ev.IKESA.LocalSPI()] = ev.IKESA
 		h.mu.Unlock()
 	case ike.EventIKEDeleted, ike.EventFailed:
+		if ev.IKEAlive {
+			log.Warn("IKE exchange failed; the IKE SA lives on", "err", ev.Err)
+			return
+		}
 		h.mu.Lock()
 		delete(h.ikeSAs, ev.IKESA.LocalSPI())
 		h.mu.Unlock()
