@@ -185,6 +185,16 @@ func (p *Plane) Close() error {
 	return err
 }
 
+// writeFailed counts packets a write lost; writes after Close are not
+// losses worth counting (the queues drain into closed devices).
+func (p *Plane) writeFailed(err error, n int) {
+	if closedErr(err) {
+		return
+	}
+	p.c.drops[DropWriteError].Add(uint64(n))
+	p.writeErr.Store(&err)
+}
+
 // closedErr reports errors that mean the device or socket was closed.
 func closedErr(err error) bool {
 	return errors.Is(err, os.ErrClosed) || errors.Is(err, netErrClosed)
@@ -247,8 +257,7 @@ func (p *Plane) writeUDP() {
 			sent, err := p.bind.WriteBatch(b.dgs[:k])
 			p.c.udpOut.Add(uint64(sent))
 			if err != nil {
-				p.c.drops[DropWriteError].Add(uint64(k - sent))
-				p.writeErr.Store(&err)
+				p.writeFailed(err, k-sent)
 			}
 		}
 		b.mu.Unlock()
@@ -312,8 +321,7 @@ func (p *Plane) writeTUN() {
 		if len(b.list) > 0 {
 			k := len(b.list)
 			if _, err := p.tun.Write(b.list, tunOffset); err != nil {
-				p.c.drop(DropWriteError)
-				p.writeErr.Store(&err)
+				p.writeFailed(err, 1)
 			}
 			p.c.tunOut.Add(uint64(k))
 		}

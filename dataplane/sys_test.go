@@ -120,16 +120,18 @@ func tcpEcho(t *testing.T, a *netns.NS, client netip.Addr, b *netns.NS, server n
 	}
 }
 
-// ping sends three echo requests through the tunnel and wants replies. One
-// loss is tolerated (and logged): on these shared machines a TUN write very
-// rarely fails (seen once in ~40 runs, cause unknown; Plane.Err shows it).
+// ping sends four echo requests through the tunnel and wants at least
+// three replies: on a machine overloaded by parallel tests a reply is
+// occasionally lost outside the data plane (seen with strongSwan's
+// libipsec as the peer, with no drop counted by mip6). Losses are logged;
+// reliability itself is what the TCP exchanges check.
 func ping(t *testing.T, ns *netns.NS, from, to netip.Addr) {
 	t.Helper()
-	out, _ := ns.Exec("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "-I", from.String(), to.String())
+	out, _ := ns.Exec("ping", "-6", "-c", "4", "-i", "0.2", "-W", "2", "-I", from.String(), to.String())
 	switch {
 	case strings.Contains(out, " 0% packet loss"):
-	case strings.Contains(out, "3 packets transmitted, 2 received"):
-		t.Logf("ping %v -> %v lost one of three:\n%s", from, to, out)
+	case strings.Contains(out, "4 packets transmitted, 3 received"):
+		t.Logf("ping %v -> %v lost one of four:\n%s", from, to, out)
 	default:
 		t.Fatalf("ping %v -> %v:\n%s", from, to, out)
 	}
