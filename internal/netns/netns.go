@@ -242,8 +242,13 @@ func (n *NS) AddAddr(t testing.TB, dev, cidr string) {
 // waitAddr waits until the kernel has finished adding an address: even
 // with nodad it stays tentative, without its local route, until a
 // workqueue runs, and on a busy machine packets to it are lost meanwhile.
+// Addresses on a link without carrier stay tentative until it has one:
+// those are not waited for.
 func (n *NS) waitAddr(t testing.TB, dev, cidr string) {
 	t.Helper()
+	if out, err := n.Exec("ip", "-o", "link", "show", "dev", dev); err != nil || !strings.Contains(out, "LOWER_UP") {
+		return
+	}
 	addr, _, _ := strings.Cut(cidr, "/")
 	Eventually(t, 5*time.Second, func() error {
 		out, err := n.Exec("ip", "-6", "-o", "addr", "show", "dev", dev, "to", addr+"/128")

@@ -98,3 +98,22 @@ func TestStart(t *testing.T) {
 		t.Fatal("process still running after Stop")
 	}
 }
+
+// TestAddAddrOnDownLink: an address on a link that is down is added at
+// once (it becomes usable when the link comes up).
+func TestAddAddrOnDownLink(t *testing.T) {
+	Require(t, "ping")
+	a := New(t, "a")
+	a.Run(t, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+	start := time.Now()
+	a.AddAddr(t, "d0", "2001:db8:7::1/64")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("AddAddr on a down link took %v", d)
+	}
+	a.Up(t, "d0")
+	a.Up(t, "d1")
+	Eventually(t, 5*time.Second, func() error {
+		_, err := a.Exec("ping", "-6", "-c", "1", "-W", "1", "2001:db8:7::1")
+		return err
+	})
+}
