@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"sync/atomic"
+	"time"
 
 	"mip6/esp"
 	"mip6/ipsec"
@@ -111,6 +113,7 @@ func (p *Plane) outboundSA(sel *ipsec.Packet) *ipsec.SAEntry {
 	sae := p.sad.Outbound(e.ID)
 	if sae == nil {
 		p.c.drop(DropNoSA)
+		p.acquireSA(e)
 		return nil
 	}
 	if sae.Mode != ipsec.Tunnel || sae.SA.Endpoints().Carrier != p.carrier {
@@ -204,4 +207,20 @@ func openDrop(err error) Drop {
 		return DropBadPadding
 	}
 	return DropMalformed
+}
+
+// acquireSA tells the keying layer, at most once a second per entry, that
+// traffic waits for an SA.
+func (p *Plane) acquireSA(e *ipsec.Entry) {
+	if p.acquire == nil {
+		return
+	}
+	v, ok := p.acquired.Load(e.ID)
+	if !ok {
+		v, _ = p.acquired.LoadOrStore(e.ID, new(atomic.Int64))
+	}
+	last, now := v.(*atomic.Int64), time.Now().UnixNano()
+	if prev := last.Load(); (prev == 0 || now-prev >= int64(time.Second)) && last.CompareAndSwap(prev, now) {
+		p.acquire(e)
+	}
 }

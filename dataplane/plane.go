@@ -46,15 +46,21 @@ type Config struct {
 	// IKE receives datagrams that carry the non-ESP marker (RFC 3948
 	// §2.2), without it. It runs on a worker: it must copy msg and return.
 	IKE func(msg []byte, from netip.AddrPort)
+	// Acquire is told when a packet matched a PROTECT entry that has no SA
+	// yet (RFC 4301 §5.1: the SPD asks IKE to negotiate one); at most once
+	// a second per entry. It runs on a worker and must not block.
+	Acquire func(e *ipsec.Entry)
 }
 
 // Plane is a running data plane.
 type Plane struct {
-	tun  TUN
-	bind Bind
-	spd  *ipsec.SPD
-	sad  *ipsec.SAD
-	ike  func([]byte, netip.AddrPort)
+	tun      TUN
+	bind     Bind
+	spd      *ipsec.SPD
+	sad      *ipsec.SAD
+	ike      func([]byte, netip.AddrPort)
+	acquire  func(*ipsec.Entry)
+	acquired sync.Map // entry ID -> *atomic.Int64, time of the last Acquire
 	// carrier of the bind; udp says whether the non-ESP marker and NAT
 	// keepalives exist on it
 	carrier esp.Carrier
@@ -134,7 +140,7 @@ func New(c Config) (*Plane, error) {
 	if carrier == 0 {
 		carrier = esp.CarrierUDP
 	}
-	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, carrier: carrier,
+	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, acquire: c.Acquire, carrier: carrier,
 		outFree: newFreeList(max(c.TUN.BatchSize(), 1), txBufSize),
 		inFree:  newFreeList(max(c.Bind.BatchSize(), 1), rxBufSize),
 		outWork: make(chan *batch, inFlight), inWork: make(chan *batch, inFlight),

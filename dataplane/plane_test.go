@@ -188,3 +188,40 @@ func TestSelectorEnforced(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestAcquire: traffic for a PROTECT entry without an SA is dropped,
+// counted, and asks for an SA once (not once per packet).
+func TestAcquire(t *testing.T) {
+	ba, _ := memBindPair(outerA, outerB)
+	tun := newMemTUN()
+	acq := make(chan *ipsec.Entry, 10)
+	spd := ipsec.NewSPD()
+	ids := spd.Add(ipsec.Entry{Name: "mn", Priority: ipsec.PriorityPayload, Action: ipsec.Protect, Mode: ipsec.Tunnel,
+		Selectors: ipsec.Selectors{Local: ipsec.Addr(hoaA), Remote: ipsec.Prefix(netB)}})
+	p, err := New(Config{TUN: tun, Bind: ba, SPD: spd, SAD: ipsec.NewSAD(), Acquire: func(e *ipsec.Entry) { acq <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 5 {
+		tun.in <- udpPacket(hoaA, hostB, i)
+	}
+	select {
+	case e := <-acq:
+		if e.ID != ids[0] || e.Name != "mn" {
+			t.Fatalf("acquire for %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no acquire")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Drop(DropNoSA) != 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v", p.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(acq) != 0 {
+		t.Fatalf("%d more acquires for one entry within a second", len(acq))
+	}
+}
