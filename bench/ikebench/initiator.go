@@ -78,9 +78,10 @@ func (g *loadgen) local(i int) netip.AddrPort {
 }
 
 // runPhase starts count handshakes, at most conc at a time, and waits for
-// each to end. New ones stop at deadline; those in flight get grace more.
+// each to end. New ones stop at deadline; those in flight then get grace
+// to finish. capped reports that fewer than count were started or waited for.
 func (g *loadgen) runPhase(count int, deadline time.Time, grace time.Duration) (est, failed int, capped bool) {
-	inflight, issued := 0, 0
+	want, inflight, issued := count, 0, 0
 	for issued < count || inflight > 0 {
 		for inflight < g.conc && issued < count && time.Now().Before(deadline) {
 			if err := g.ep.Initiate(g.peer(g.next), g.local(g.next), g.target); err != nil {
@@ -91,11 +92,12 @@ func (g *loadgen) runPhase(count int, deadline time.Time, grace time.Duration) (
 			g.next++
 			issued++
 		}
-		if issued < count && !time.Now().Before(deadline) {
-			count, capped = issued, true
+		stopped := !time.Now().Before(deadline)
+		if stopped {
+			count = issued // start no more
 		}
 		wait := time.Until(deadline)
-		if capped || wait <= 0 {
+		if stopped {
 			wait = grace
 		}
 		select {
@@ -107,10 +109,10 @@ func (g *loadgen) runPhase(count int, deadline time.Time, grace time.Duration) (
 				failed++
 			}
 		case <-time.After(wait):
-			if capped || !time.Now().Before(deadline) {
+			if stopped {
 				return est, failed + inflight, true
 			}
 		}
 	}
-	return est, failed, capped
+	return est, failed, issued < want
 }
