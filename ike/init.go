@@ -86,10 +86,13 @@ func errorNotify(ps ikev2.Payloads) *ikev2.Notify {
 }
 
 func (initTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Payloads) error {
-	if n := ps.Notify(ikev2.NotifyCookie); n != nil && sa.cookie == nil {
+	if n := ps.Notify(ikev2.NotifyCookie); n != nil && sa.cookieTries < 3 {
+		// A new cookie after ours was refused means the responder rotated
+		// its secret; a few retries are allowed (§2.6).
 		if len(n.Data) < 1 || len(n.Data) > 64 {
 			return failure(ReasonProtocol, "COOKIE of %d octets", len(n.Data))
 		}
+		sa.cookieTries++
 		sa.cookie = append([]byte(nil), n.Data...)
 		sa.spiR = 0
 		return sa.sendRequest(now, initTask{})

@@ -71,20 +71,21 @@ type IKESA struct {
 	peer        *PeerConfig
 	remoteID    Identity
 
-	suite      crypto.Suite
-	suiteName  string // for events
-	prf        *crypto.PRF
-	keys       *crypto.IKEKeys
-	skIn       crypto.SK
-	skOut      crypto.SK
-	ni, nr     []byte
-	dh         crypto.KeyShare
-	initReq    []byte // IKE_SA_INIT messages, needed for AUTH
-	initResp   []byte
-	cookie     []byte
-	peerHashes []crypto.HashAlgorithm
-	peerFrag   bool
-	peerMOBIKE bool
+	suite       crypto.Suite
+	suiteName   string // for events
+	prf         *crypto.PRF
+	keys        *crypto.IKEKeys
+	skIn        crypto.SK
+	skOut       crypto.SK
+	ni, nr      []byte
+	dh          crypto.KeyShare
+	initReq     []byte // IKE_SA_INIT messages, needed for AUTH
+	initResp    []byte
+	cookie      []byte
+	cookieTries int
+	peerHashes  []crypto.HashAlgorithm
+	peerFrag    bool
+	peerMOBIKE  bool
 
 	nextMsgID uint32
 	inflight  *request
