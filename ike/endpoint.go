@@ -40,7 +40,7 @@ type Endpoint struct {
 	halfOpen map[halfOpenKey]*saHandle
 	nHalf    int
 	up       map[*PeerConfig]int // established IKE SAs we initiated, per peer
-	secret   [32]byte
+	cookies  cookieSecrets
 	closed   bool
 
 	drops [numDropReasons]atomic.Uint64
@@ -65,9 +65,6 @@ type saHandle struct {
 func NewEndpoint(cfg Config, conn Conn, onEvent func(Event)) *Endpoint {
 	ep := &Endpoint{cfg: cfg, conn: conn, onEvent: onEvent, NATTPort: PortNATT,
 		sas: map[uint64]*saHandle{}, halfOpen: map[halfOpenKey]*saHandle{}, up: map[*PeerConfig]int{}}
-	if _, err := io.ReadFull(ep.rand(), ep.secret[:]); err != nil {
-		panic("ike: no randomness: " + err.Error())
-	}
 	return ep
 }
 

@@ -777,3 +777,32 @@ func TestESNNegotiation(t *testing.T) {
 		t.Errorf("ESN-only refused with ESN configured: %v %v", s, ok)
 	}
 }
+
+func TestCookieSecretRotation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		ni := []byte("nonce-nonce-nonce-nonce")
+		from := netip.AddrPortFrom(mnAddr, 500)
+		now := time.Now()
+		c := p.ha.cookieFor(now, -1, ni, from, 7)
+		valid := func(at time.Time, cookie []byte) bool {
+			return p.ha.cookieValid(at, ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyCookie, cookie)}, ni, from, 7)
+		}
+		if !valid(now, c) || valid(now, p.ha.cookieFor(now, -1, ni, from, 8)) {
+			t.Fatal("cookie check")
+		}
+		later := now.Add(cookieSecretLifetime + time.Second)
+		if !valid(later, c) {
+			t.Fatal("a cookie from the previous secret is refused")
+		}
+		if valid(later.Add(cookieSecretLifetime+time.Second), c) {
+			t.Fatal("a cookie two secrets old is accepted")
+		}
+		bad := append([]byte(nil), c...)
+		bad[5] ^= 1
+		if valid(now, bad) || valid(now, c[:10]) {
+			t.Fatal("forged cookie accepted")
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"sync"
 	"time"
 
 	"mip6/ike/crypto"
@@ -227,15 +228,56 @@ func (sa *IKESA) installKeys(suite crypto.Suite, prf *crypto.PRF, keys *crypto.I
 	return nil
 }
 
+// cookieSecretLifetime is how long a cookie secret is current; cookies
+// made with the previous one stay valid for as long again (§2.6).
+const cookieSecretLifetime = 5 * time.Minute
+
+// cookieSecrets holds the current and the previous cookie secret; the
+// first cookie octet names the secret's version.
+type cookieSecrets struct {
+	mu      sync.Mutex
+	version uint8
+	cur     [32]byte
+	prev    [32]byte
+	since   time.Time
+}
+
+// secretFor returns the secret of a version (current when version is
+// negative), rotating first if the current one is old.
+func (ep *Endpoint) secretFor(now time.Time, version int) ([32]byte, uint8, bool) {
+	c := &ep.cookies
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.since.IsZero() || now.Sub(c.since) >= cookieSecretLifetime {
+		c.prev = c.cur
+		if _, err := io.ReadFull(ep.rand(), c.cur[:]); err != nil {
+			panic("ike: no randomness: " + err.Error())
+		}
+		c.version++
+		c.since = now
+	}
+	switch {
+	case version < 0 || version == int(c.version):
+		return c.cur, c.version, true
+	case version == int(c.version-1):
+		return c.prev, c.version - 1, true
+	}
+	return [32]byte{}, 0, false
+}
+
 // cookieFor computes the stateless cookie of §2.6:
-// version | HMAC-SHA256(secret, Ni | IPi | SPIi)[:16].
-func (ep *Endpoint) cookieFor(ni []byte, remote netip.AddrPort, spiI uint64) []byte {
-	m := hmac.New(sha256.New, ep.secret[:])
+// version | HMAC-SHA256(secret<version>, Ni | IPi | SPIi)[:16].
+func (ep *Endpoint) cookieFor(now time.Time, version int, ni []byte, remote netip.AddrPort, spiI uint64) []byte {
+	secret, v, ok := ep.secretFor(now, version)
+	if !ok {
+		return nil
+	}
+	m := hmac.New(sha256.New, secret[:])
 	m.Write(ni)
 	a := remote.Addr().As16()
 	m.Write(a[:])
 	m.Write(binary.BigEndian.AppendUint64(nil, spiI))
-	return append([]byte{1}, m.Sum(nil)[:16]...)
+	return append([]byte{v}, m.Sum(nil)[:16]...)
 }
 
 func (ep *Endpoint) cookieThreshold() int {

@@ -46,8 +46,8 @@ func (ep *Endpoint) handleInitRequest(now time.Time, local, remote netip.AddrPor
 	if nonce == nil {
 		return dropErr(DropMalformed, errors.New("IKE_SA_INIT without Nonce"))
 	}
-	if half >= ep.cookieThreshold() && !ep.cookieValid(m.Payloads, nonce.Data, remote, h.InitiatorSPI) {
-		ep.stateless(local, remote, h, ikev2.NewNotify(ikev2.NotifyCookie, ep.cookieFor(nonce.Data, remote, h.InitiatorSPI)))
+	if half >= ep.cookieThreshold() && !ep.cookieValid(now, m.Payloads, nonce.Data, remote, h.InitiatorSPI) {
+		ep.stateless(local, remote, h, ikev2.NewNotify(ikev2.NotifyCookie, ep.cookieFor(now, -1, nonce.Data, remote, h.InitiatorSPI)))
 		return dropErr(DropCookieRequired, nil)
 	}
 	return ep.acceptInit(now, local, remote, h, m, msg, nonce.Data)
@@ -55,7 +55,7 @@ func (ep *Endpoint) handleInitRequest(now time.Time, local, remote netip.AddrPor
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
-func (ep *Endpoint) cookieValid(ps ikev2.Payloads, ni []byte, remote netip.AddrPort, spiI uint64) bool {
+func (ep *Endpoint) cookieValid(now time.Time, ps ikev2.Payloads, ni []byte, remote netip.AddrPort, spiI uint64) bool {
 	if len(ps) == 0 {
 		return false
 	}
@@ -63,7 +63,11 @@ func (ep *Endpoint) cookieValid(ps ikev2.Payloads, ni []byte, remote netip.AddrP
 	if !ok || n.Type != ikev2.NotifyCookie {
 		return false
 	}
-	return hmac.Equal(n.Data, ep.cookieFor(ni, remote, spiI))
+	if len(n.Data) != 17 {
+		return false
+	}
+	want := ep.cookieFor(now, int(n.Data[0]), ni, remote, spiI)
+	return want != nil && hmac.Equal(n.Data, want)
 }
 
 // chooseIKE selects a suite, preferring the group of the initiator's KE
