@@ -112,24 +112,30 @@ func genRSA() gocrypto.Signer  { k, _ := rsa.GenerateKey(rand.Reader, 2048); ret
 // certSetup installs the CA and charon's certificate and key, and returns
 // our certificate, key and PAD entry pieces.
 type certSetup struct {
-	pki      *testPKI
-	ourKey   gocrypto.Signer
-	ourCert  *x509.Certificate
-	theirKey gocrypto.Signer
+	pki       *testPKI
+	ourKey    gocrypto.Signer
+	ourCert   *x509.Certificate
+	theirKey  gocrypto.Signer
+	theirCert *x509.Certificate
 }
 
-func setupCerts(t *testing.T, l *interopLab, kk keyKind, ourDNS, ourEmail, theirDNS, theirEmail []string, theirIPs []netip.Addr) *certSetup {
+// newCertSetup makes the CA, our certificate and charon's; configure our
+// side before the endpoint runs, then install charon's files.
+func newCertSetup(t *testing.T, kk keyKind, ourDNS, ourEmail, theirDNS, theirEmail []string, theirIPs []netip.Addr) *certSetup {
 	s := &certSetup{pki: newTestPKI(t), ourKey: kk.gen(), theirKey: kk.gen()}
 	s.ourCert = s.pki.leaf(t, s.ourKey, "mip6", ourDNS, ourEmail, nil)
-	theirs := s.pki.leaf(t, s.theirKey, "charon", theirDNS, theirEmail, theirIPs)
+	s.theirCert = s.pki.leaf(t, s.theirKey, "charon", theirDNS, theirEmail, theirIPs)
+	return s
+}
+
+func (s *certSetup) install(t *testing.T, l *interopLab) {
 	for name, data := range map[string][]byte{
-		"x509ca/ca.pem": pemCert(s.pki.ca), "x509/charon.pem": pemCert(theirs), "pkcs8/charon.pem": pemKey(t, s.theirKey),
+		"x509ca/ca.pem": pemCert(s.pki.ca), "x509/charon.pem": pemCert(s.theirCert), "pkcs8/charon.pem": pemKey(t, s.theirKey),
 	} {
 		if err := l.charon.AddFile(name, data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return s
 }
 
 func (s *certSetup) peer(p *PeerConfig, kk keyKind) {
@@ -149,11 +155,12 @@ func TestInteropCertCharonInitiator(t *testing.T) {
 			// wants it in an iPAddress SubjectAltName.
 			mnID := netip.MustParseAddr("2001:db8:2::100")
 			peer.RemoteID = AddrIdentity(mnID)
-			cfg := responderConfig(peer)
-			l := kk.lab(t, cfg)
-			s := setupCerts(t, l, kk, []string{"ha.example.net"}, nil, nil, nil, []netip.Addr{mnID})
+			s := newCertSetup(t, kk, []string{"ha.example.net"}, nil, nil, nil, []netip.Addr{mnID})
 			s.peer(peer, kk)
-			l.ep.cfg.CACertificates = []*x509.Certificate{s.pki.ca}
+			cfg := responderConfig(peer)
+			cfg.CACertificates = []*x509.Certificate{s.pki.ca}
+			l := kk.lab(t, cfg)
+			s.install(t, l)
 			c := charonMN(algSets[0].ike, algSets[0].esp)
 			c.Connections[0].Local = []strongswan.Auth{{Auth: "pubkey", ID: mnID.String(), Certs: []string{"charon.pem"}}}
 			c.Connections[0].Remote = []strongswan.Auth{{Auth: "pubkey", ID: "ha.example.net"}}
@@ -177,10 +184,11 @@ func TestInteropCertCharonInitiator(t *testing.T) {
 func TestInteropCertCharonResponder(t *testing.T) {
 	for _, kk := range keyKinds {
 		t.Run(kk.name, func(t *testing.T) {
-			l := kk.lab(t, Config{})
-			s := setupCerts(t, l, kk, nil, []string{"alice@example.net"}, []string{"ha.example.net"}, nil, nil)
+			s := newCertSetup(t, kk, nil, []string{"alice@example.net"}, []string{"ha.example.net"}, nil, nil)
 			p := mnPeer(algSets[0])
 			s.peer(p, kk)
+			l := kk.lab(t, Config{})
+			s.install(t, l)
 			c := charonHA(algSets[0].ike, algSets[0].esp)
 			c.Connections[0].Local = []strongswan.Auth{{Auth: "pubkey", ID: "ha.example.net", Certs: []string{"charon.pem"}}}
 			c.Connections[0].Remote = []strongswan.Auth{{Auth: "pubkey", ID: "alice@example.net"}}
@@ -238,12 +246,11 @@ func (kk keyKind) checkLog(t *testing.T, log string) {
 func TestInteropDNAndKeyIDIdentities(t *testing.T) {
 	t.Run("dn", func(t *testing.T) {
 		kk := keyKinds[0]
-		l := kk.lab(t, Config{})
-		s := setupCerts(t, l, kk, nil, nil, []string{"ha.example.net"}, nil, nil)
+		s := newCertSetup(t, kk, nil, nil, nil, nil, nil)
 		theirs := s.pki.leaf(t, s.theirKey, "charon-ha", nil, nil, nil)
-		if err := l.charon.AddFile("x509/charon.pem", pemCert(theirs)); err != nil {
-			t.Fatal(err)
-		}
+		s.theirCert = theirs
+		l := kk.lab(t, Config{})
+		s.install(t, l)
 		p := mnPeer(algSets[0])
 		s.peer(p, kk)
 		p.LocalID, p.RemoteID = DN(s.ourCert.RawSubject), DN(theirs.RawSubject)
