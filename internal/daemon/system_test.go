@@ -232,3 +232,15 @@ func BenchmarkHandover(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "us/handover")
 }
+
+// The operators' lab script runs the same scenario with the built binary;
+// it must keep working.
+func TestLabScript(t *testing.T) {
+	netns.Require(t, "ping", "tcpdump", "bash")
+	bin := buildMIP6(t)
+	cmd := exec.Command("bash", "../../scripts/netns-lab.sh", bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "lab: scenario complete") {
+		t.Fatalf("scripts/netns-lab.sh: %v\n%s", err, out)
+	}
+}
