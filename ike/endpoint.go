@@ -36,10 +36,10 @@ type Endpoint struct {
 	NATTPort uint16
 
 	mu       sync.Mutex
-	sas      map[uint64]*saHandle // by our SPI
-	halfOpen map[halfOpenKey]*saHandle
-	nHalf    int
-	up       map[*PeerConfig]int // established IKE SAs we initiated, per peer
+	sas      map[uint64]*saHandle      // by our SPI
+	halfOpen map[halfOpenKey]*saHandle // every SA we answered, by (SPIi, peer): late IKE_SA_INITs find it
+	nHalf    int                       // of which not yet established
+	up       map[*PeerConfig]int       // established IKE SAs we initiated, per peer
 	cookies  cookieSecrets
 	closed   bool
 
@@ -58,6 +58,7 @@ type saHandle struct {
 	timer    *time.Timer
 	deadline time.Time // what timer is set for; zero when stopped
 	key      halfOpenKey
+	half     bool // counted in nHalf
 }
 
 // NewEndpoint makes an endpoint that sends through conn and reports
@@ -288,6 +289,9 @@ func (ep *Endpoint) forget(sa *IKESA) {
 	if hd.key.spiI != 0 {
 		delete(ep.halfOpen, hd.key)
 		hd.key = halfOpenKey{}
+	}
+	if hd.half {
+		hd.half = false
 		ep.nHalf--
 	}
 }
@@ -296,9 +300,8 @@ func (ep *Endpoint) forget(sa *IKESA) {
 func (ep *Endpoint) established(sa *IKESA) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if hd := ep.sas[sa.localSPI()]; hd != nil && hd.key.spiI != 0 {
-		delete(ep.halfOpen, hd.key)
-		hd.key = halfOpenKey{}
+	if hd := ep.sas[sa.localSPI()]; hd != nil && hd.half {
+		hd.half = false
 		ep.nHalf--
 	}
 }

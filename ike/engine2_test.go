@@ -806,3 +806,22 @@ func TestCookieSecretRotation(t *testing.T) {
 		}
 	})
 }
+
+// A late copy of IKE_SA_INIT after the SA is up makes no second SA.
+func TestLateInitRetransmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		msgs := capture(p)
+		p.start(t)
+		p.settle()
+		first := (*msgs)[0]
+		p.ha.Receive(first.Remote, first.Local, first.Data)
+		p.ha.mu.Lock()
+		n := len(p.ha.sas)
+		p.ha.mu.Unlock()
+		if n != 1 || p.ha.Drops()[DropOutOfWindow] != 1 {
+			t.Fatalf("%d SAs, drops %v", n, p.ha.Drops())
+		}
+	})
+}

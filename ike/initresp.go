@@ -33,7 +33,7 @@ func (ep *Endpoint) handleInitRequest(now time.Time, local, remote netip.AddrPor
 				err = dropErr(DropRetransmit, nil)
 				return
 			}
-			err = dropErr(DropOutOfWindow, errors.New("different IKE_SA_INIT for a half-open SA"))
+			err = dropErr(DropOutOfWindow, errors.New("IKE_SA_INIT for an SA that exists"))
 		})
 		return err
 	}
@@ -113,7 +113,7 @@ func (ep *Endpoint) acceptInit(now time.Time, local, remote netip.AddrPort, h ik
 		spiI: h.InitiatorSPI, initReq: msg, ni: append([]byte(nil), ni...), nr: ep.nonce()}
 	sa.spiR = ep.newSPI()
 	hd := ep.register(sa)
-	hd.key = halfOpenKey{h.InitiatorSPI, remote}
+	hd.key, hd.half = halfOpenKey{h.InitiatorSPI, remote}, true
 	ep.halfOpen[hd.key] = hd
 	ep.nHalf++
 	ep.mu.Unlock()
