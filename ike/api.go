@@ -127,7 +127,7 @@ func (ep *Endpoint) MoveEndpoints(localSPI uint64, local, remote netip.AddrPort)
 func (ep *Endpoint) dropStale(id Identity, peer *PeerConfig, keep uint64) {
 	ep.each(func(hd *saHandle) {
 		ep.run(hd, func(sa *IKESA) {
-			if sa.localSPI() == keep || sa.initiator || sa.peer != peer || !sa.remoteID.Equal(id) || sa.state != stateEstablished {
+			if sa.localSPI() == keep || sa.peer != peer || !sa.remoteID.Equal(id) || sa.state != stateEstablished {
 				return
 			}
 			sa.terminate(time.Now(), Event{Kind: EventIKEDeleted, Err: errors.New("ike: replaced after INITIAL_CONTACT")})
