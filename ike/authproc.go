@@ -7,6 +7,11 @@ import (
 )
 
 func (t *authTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Payloads) error {
+	// The responder may refuse in any round, also after EAP started or in
+	// answer to the final AUTH (a RADIUS server down, §2.21.2).
+	if n := ps.Notify(ikev2.NotifyAuthenticationFailed); n != nil {
+		return notifyFailure(n.Type)
+	}
 	if !t.final && t.eap == nil {
 		if err := sa.checkResponderAuth(now, ps); err != nil {
 			return err
@@ -15,7 +20,11 @@ func (t *authTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Pa
 	if eap, ok := ps.Get(ikev2.PayloadEAP).(*ikev2.EAP); ok {
 		return sa.continueEAP(now, t, eap)
 	}
-	if t.eap != nil {
+	if t.eap != nil || (t.final && ps.Get(ikev2.PayloadAUTH) == nil) {
+		// Neither EAP nor AUTH: an error notify ends the exchange.
+		if n := errorNotify(ps); n != nil {
+			return notifyFailure(n.Type)
+		}
 		return failure(ReasonProtocol, "IKE_AUTH response without EAP or AUTH")
 	}
 	if t.final {

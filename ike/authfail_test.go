@@ -1,0 +1,62 @@
+package ike
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"mip6/wire/ikev2"
+)
+
+// downEAP starts a conversation, then loses its back end (a RADIUS server
+// that stopped answering): the responder refuses with AUTHENTICATION_FAILED
+// instead of an EAP-Failure.
+type downEAP struct{ testEAPServer }
+
+func (s *downEAP) Next([]byte) ([]byte, *EAPResult, error) {
+	return nil, nil, errors.New("radius: no answer from any server")
+}
+
+// wrongMSKPeer answers the challenge but derives another MSK, so the
+// responder refuses the AUTH of the final round.
+type wrongMSKPeer struct{ testEAPPeer }
+
+func (p *wrongMSKPeer) MSK() []byte { return []byte("not the MSK the server derived, 32+") }
+
+// TestAuthenticationFailedInLaterRounds: a refusal after the first
+// IKE_AUTH round is an authentication failure with its notify, not a
+// protocol error.
+func TestAuthenticationFailedInLaterRounds(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		server func() EAPAuthenticator
+		peer   EAPPeer
+	}{
+		{"eap-round", func() EAPAuthenticator { return &downEAP{} }, &testEAPPeer{}},
+		{"final-auth", func() EAPAuthenticator { return &testEAPServer{} }, &wrongMSKPeer{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPair(t, nil, nil)
+				defer p.stop()
+				p.haPeer.RemoteAuth = AuthEAP
+				p.haPeer.EAPServer = c.server
+				p.mnPeer.LocalAuth = AuthEAP
+				p.mnPeer.EAP = c.peer
+				p.start(t)
+				p.settle()
+				var fe *Failure
+				f := p.mnLog.find(EventFailed)
+				if f == nil || !errors.As(f.Err, &fe) {
+					t.Fatalf("mn: %v", p.mnLog.kinds())
+				}
+				if fe.Reason != ReasonAuthentication || fe.Notify != ikev2.NotifyAuthenticationFailed {
+					t.Fatalf("mn failed with %v, want authentication failed (AUTHENTICATION_FAILED)", fe)
+				}
+				if p.mnLog.find(EventIKEEstablished) != nil || p.haLog.find(EventIKEEstablished) != nil {
+					t.Fatal("IKE SA established despite the refusal")
+				}
+			})
+		})
+	}
+}
