@@ -125,12 +125,12 @@ func (ep *Endpoint) MoveEndpoints(localSPI uint64, local, remote netip.AddrPort)
 // dropStale removes, without a Delete exchange, the IKE SAs of a peer
 // that sent INITIAL_CONTACT on the SA with our SPI keep.
 func (ep *Endpoint) dropStale(id Identity, peer *PeerConfig, keep uint64) {
-	ep.each(func(hd *saHandle) {
+	for _, hd := range ep.peerSAs(id) {
 		ep.run(hd, func(sa *IKESA) {
 			if sa.localSPI() == keep || sa.peer != peer || !sa.remoteID.Equal(id) || sa.state != stateEstablished {
 				return
 			}
 			sa.terminate(time.Now(), Event{Kind: EventIKEDeleted, Err: errors.New("ike: replaced after INITIAL_CONTACT")})
 		})
-	})
+	}
 }

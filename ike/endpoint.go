@@ -35,8 +35,11 @@ type Endpoint struct {
 	// NATTPort is the local port that carries the non-ESP marker.
 	NATTPort uint16
 
-	mu       sync.Mutex
-	sas      map[uint64]*saHandle      // by our SPI
+	mu  sync.Mutex
+	sas map[uint64]*saHandle // by our SPI
+	// byPeer indexes the authenticated IKE SAs by remote identity, so that
+	// INITIAL_CONTACT finds a peer's SAs without visiting every SA.
+	byPeer   map[string]map[*saHandle]struct{}
 	halfOpen map[halfOpenKey]*saHandle // every SA we answered, by (SPIi, peer): late IKE_SA_INITs find it
 	nHalf    int                       // of which not yet established
 	up       map[*PeerConfig]int       // established IKE SAs we initiated, per peer
@@ -274,7 +277,39 @@ func (ep *Endpoint) register(sa *IKESA) *saHandle {
 	hd := &saHandle{sa: sa}
 	sa.hd = hd
 	ep.sas[sa.localSPI()] = hd
+	if !sa.remoteID.IsZero() { // an IKE SA rekeyed from an authenticated one
+		ep.indexPeer(hd)
+	}
 	return hd
+}
+
+// peerKey names a remote identity in byPeer.
+func peerKey(id Identity) string { return string(rune(id.Type)) + string(id.Data) }
+
+// indexPeer adds an authenticated SA to byPeer; ep.mu is held.
+func (ep *Endpoint) indexPeer(hd *saHandle) {
+	if ep.byPeer == nil {
+		ep.byPeer = map[string]map[*saHandle]struct{}{}
+	}
+	k := peerKey(hd.sa.remoteID)
+	set := ep.byPeer[k]
+	if set == nil {
+		set = map[*saHandle]struct{}{}
+		ep.byPeer[k] = set
+	}
+	set[hd] = struct{}{}
+}
+
+// peerSAs returns the SAs indexed under a remote identity.
+func (ep *Endpoint) peerSAs(id Identity) []*saHandle {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	set := ep.byPeer[peerKey(id)]
+	hs := make([]*saHandle, 0, len(set))
+	for hd := range set {
+		hs = append(hs, hd)
+	}
+	return hs
 }
 
 // forget removes an SA from the tables; called with the SA's lock held.
@@ -286,6 +321,12 @@ func (ep *Endpoint) forget(sa *IKESA) {
 		return
 	}
 	delete(ep.sas, sa.localSPI())
+	if set := ep.byPeer[peerKey(sa.remoteID)]; set != nil {
+		delete(set, hd)
+		if len(set) == 0 {
+			delete(ep.byPeer, peerKey(sa.remoteID))
+		}
+	}
 	if hd.key.spiI != 0 {
 		delete(ep.halfOpen, hd.key)
 		hd.key = halfOpenKey{}
@@ -300,10 +341,15 @@ func (ep *Endpoint) forget(sa *IKESA) {
 func (ep *Endpoint) established(sa *IKESA) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if hd := ep.sas[sa.localSPI()]; hd != nil && hd.half {
+	hd := ep.sas[sa.localSPI()]
+	if hd == nil {
+		return
+	}
+	if hd.half {
 		hd.half = false
 		ep.nHalf--
 	}
+	ep.indexPeer(hd)
 }
 
 // Initiate starts an IKE SA to remote from local with the peer's config.
