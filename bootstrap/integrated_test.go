@@ -1,0 +1,293 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mip6/aaa"
+	"mip6/eap"
+	"mip6/ike"
+	"mip6/internal/netns"
+	"mip6/internal/peers/freeradius"
+)
+
+// RFC 4640 §7.2, integrated ASP: the access service authorizer and the
+// mobility service authorizer are one operator whose single FreeRADIUS
+// (AAA-NA and AAA-MIP of its Figure 1 in one server) serves both the
+// access router (NAS) and the home agent. Topology, each box a network
+// namespace:
+//
+//	MN 2001:db8:a::100 ── a::1 NAS c::1 ── c::2 IASP core
+//	                                         HA 2001:db8:1::1 (lo)
+//	                                         FreeRADIUS [2001:db8:c::2]
+//
+// alice first authenticates for network access: the NAS is an EAP
+// pass-through authenticator (our aaa.EAPAuthenticator, RADIUS from the
+// NAS namespace) and the MN an eap.Peer; the EAP link layer between them
+// (802.1X or PANA in a real access network) is a function call here.
+// Both ends hold the access MSK. Then alice bootstraps mobility with the
+// same AAA server twice:
+//
+//	(a) Parameter Set 1 style: EAP-MSCHAPv2 inside IKE_AUTH, through the
+//	    HA's RADIUS pass-through (from the core namespace), to the same
+//	    FreeRADIUS; a new EAP run, a new MSK.
+//	(b) Parameter Set 2: no second EAP run; the IKE PSK is the mobility
+//	    key DeriveMobilityKey derives from the access MSK on the MN and,
+//	    through HomeAgent.AccessKeys, on the HA.
+//
+// In (b) the HA gets the access key from the AAA side's result of the
+// network access run (the MSK FreeRADIUS sent the NAS in MS-MPPE keys).
+// A real deployment does not route the MSK through the NAS: the AAA
+// server pushes a key for the HA (RFC 5295 USRK from the EMSK, or the
+// MSK under a key name) in its answer to the HA's own request, e.g.
+// RADIUS per RFC 5447 or Diameter MIP6 per RFC 5778, and the HA calls
+// that from AccessKeys; the derivation and its separation do not change.
+func TestSystemIntegratedASP(t *testing.T) {
+	netns.Require(t, freeradius.Binary)
+	mn, nas, core := netns.New(t, "mn"), netns.New(t, "nas"), netns.New(t, "iasp")
+	netns.Link(t, mn, "eth0", nas, "eth0")
+	netns.Link(t, nas, "eth1", core, "eth1")
+	mn.AddAddr(t, "eth0", "2001:db8:a::100/64")
+	nas.AddAddr(t, "eth0", "2001:db8:a::1/64")
+	nas.AddAddr(t, "eth1", "2001:db8:c::1/64")
+	core.AddAddr(t, "eth1", "2001:db8:c::2/64")
+	core.AddAddr(t, "lo", "2001:db8:1::1/128")
+	mn.AddRoute(t, "2001:db8::/32", "via", "2001:db8:a::1")
+	nas.AddRoute(t, "2001:db8:1::/64", "via", "2001:db8:c::2")
+	core.AddRoute(t, "2001:db8:a::/64", "via", "2001:db8:c::1")
+	nas.Forwarding(t)
+
+	fr := freeradius.Start(t, freeradius.Config{NS: core, Listen: "2001:db8:c::2", Secret: "iasp-secret",
+		Users: []freeradius.User{{Name: alice, Password: "alice-secret"}}})
+	radius := func() *aaa.Client {
+		return &aaa.Client{Servers: []aaa.Server{{Addr: fr.AuthAddr(), Secret: []byte(fr.Secret)}}, Timeout: time.Second, Retries: 1}
+	}
+
+	// Network access: the NAS asks FreeRADIUS over the NAS-core link.
+	access, err := networkAccessIn(nas, &aaa.EAPAuthenticator{Client: radius(), CalledStationID: "2001:db8:a::1"},
+		eap.NewPeer(alice, eap.NewMSCHAPv2(alice, "alice-secret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(access.peerMSK) < 32 || !bytes.Equal(access.peerMSK, access.aaaMSK) || access.userName != alice {
+		t.Fatalf("network access: MN MSK %x, AAA MSK %x, user %q", access.peerMSK, access.aaaMSK, access.userName)
+	}
+	if len(fr.TranscriptLines("from [2001:db8:c::1]")) == 0 {
+		t.Fatal("FreeRADIUS saw no request from the NAS's address")
+	}
+
+	// The HA in the core: EAP for the realm through FreeRADIUS, and alice's
+	// PSK derived from her access key.
+	pki := newPKI(t)
+	h, st := systemHomeAgent(t, pki)
+	haAAA := &nsAuthenticator{ns: core, inner: &aaa.EAPAuthenticator{Client: radius(), CalledStationID: "2001:db8:1::1"}}
+	h.AAA, h.AAARealms = haAAA, []string{"example.net"}
+	h.Subscribers = []Subscriber{{Identity: alice, Auth: ike.AuthPSK, FromAccessKey: true}}
+	accessName := []byte("iasp-access-session-1") // the access session's key name
+	var fetched int
+	var fmu sync.Mutex
+	h.AccessKeys = func(id string) (AccessKey, time.Time, error) {
+		fmu.Lock()
+		defer fmu.Unlock()
+		if id != access.userName {
+			return AccessKey{}, time.Time{}, fmt.Errorf("no access session for %s", id)
+		}
+		fetched++
+		return AccessKey{Name: accessName, Key: access.aaaMSK}, access.issued, nil
+	}
+	h.MobilityKeyLifetime = 2 * time.Hour
+	th := serveSystemHA(t, core, h, st)
+
+	var tr *UDP
+	if err := mn.Do(func() (err error) {
+		tr, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:a::100]:500"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	base := Config{Identity: alice, HAIdentity: ike.FQDN(haName), HomeAgents: []netip.Addr{th.addr},
+		Local: tr.Local(), Transport: tr,
+		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+
+	// (a) Parameter Set 1: EAP-MSCHAPv2 through the HA to the same AAA.
+	cfgA := base
+	cfgA.RoutingIdentity, cfgA.HATrustRoots = "@example.net", pki.roots
+	cfgA.EAP = &EAPCredential{Method: EAPMSCHAPv2, Password: "alice-secret"}
+	ra, err := Run(ctx, cfgA)
+	if err != nil {
+		t.Fatalf("Parameter Set 1: %v", err)
+	}
+	checkResult(t, ra, th, alice)
+	checkIKESA(t, ra, th.addr, alice)
+	mobilityMSK := haAAA.lastMSK()
+	if len(mobilityMSK) < 32 || bytes.Equal(mobilityMSK, access.aaaMSK) {
+		t.Fatalf("mobility EAP MSK %x, access MSK %x: want a second, different key", mobilityMSK, access.aaaMSK)
+	}
+	if len(fr.TranscriptLines("from [2001:db8:c::2]")) == 0 {
+		t.Fatal("FreeRADIUS saw no request from the HA's side of the core")
+	}
+	hoa := ra.HomeAddress
+	t.Logf("Parameter Set 1 (EAP via HA): %s in %v, %d IKE round trips", hoa, ra.Total, ra.Trace.RoundTrips())
+	ra.Close()
+	netns.Eventually(t, 5*time.Second, func() error {
+		if _, ok := th.pad.OwnerOf(hoa.Addr()); ok {
+			return errorf("%s still linked to alice in the PAD", hoa)
+		}
+		return nil
+	})
+
+	// (b) Parameter Set 2: the mobility key from the access key.
+	cfgB := base
+	cfgB.AccessKey = &AccessKey{Name: accessName, Key: access.peerMSK}
+	cfgB.SuggestAddress = hoa.Addr()
+	rb, err := Run(ctx, cfgB)
+	if err != nil {
+		t.Fatalf("Parameter Set 2: %v", err)
+	}
+	defer rb.Close()
+	checkResult(t, rb, th, alice)
+	checkIKESA(t, rb, th.addr, alice)
+	fmu.Lock()
+	asked := fetched
+	fmu.Unlock()
+	if asked == 0 {
+		t.Fatal("the HA never asked for alice's access key")
+	}
+	if rb.Trace.RoundTrips() != 2 {
+		t.Fatalf("Parameter Set 2 took %d IKE round trips, want 2 (no EAP):\n%s", rb.Trace.RoundTrips(), rb.Trace)
+	}
+	mk, err := DeriveMobilityKey(AccessKey{Name: accessName, Key: access.aaaMSK}, alice, access.issued, h.MobilityKeyLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSeparate(t, mk, access, accessName, mobilityMSK, rb)
+	t.Logf("Parameter Set 2 (key from network access): %s in %v, %d IKE round trips; mobility key %x… named %x, expires %s",
+		rb.HomeAddress, rb.Total, rb.Trace.RoundTrips(), mk.Key[:4], mk.Name, mk.Expiry.Format(time.RFC3339))
+}
+
+// checkSeparate: the mobility key is none of the other keys, has its own
+// name and its own lifetime (RFC 4640 §9.2).
+func checkSeparate(t *testing.T, mk MobilityKey, access accessResult, accessName, mobilityMSK []byte, r *Result) {
+	t.Helper()
+	for name, k := range map[string][]byte{"access MSK": access.aaaMSK, "mobility EAP MSK": mobilityMSK,
+		"CHILD_SA key": r.Child.OutEncr} {
+		if bytes.Contains(k, mk.Key[:16]) || bytes.Equal(k, mk.Key) {
+			t.Fatalf("mobility key %x overlaps the %s %x", mk.Key, name, k)
+		}
+	}
+	if bytes.Equal(mk.Name, accessName) || len(mk.Name) == 0 {
+		t.Fatalf("mobility key name %x, access key name %x", mk.Name, accessName)
+	}
+	if !mk.Expiry.Equal(access.issued.Add(2 * time.Hour)) {
+		t.Fatalf("mobility key expires %v, want its own lifetime from %v", mk.Expiry, access.issued)
+	}
+	// Another access run gives another access key, hence another mobility key.
+	other, _ := DeriveMobilityKey(AccessKey{Name: accessName, Key: mobilityMSK}, alice, access.issued, time.Hour)
+	if bytes.Equal(other.Key, mk.Key) {
+		t.Fatal("mobility key does not depend on the access key")
+	}
+}
+
+// checkIKESA: an IKE SA we initiated with the HA, its identity proven.
+func checkIKESA(t *testing.T, r *Result, ha netip.Addr, identity string) {
+	t.Helper()
+	sa := r.IKESA
+	if !sa.Initiator || sa.Remote.Addr() != ha || sa.InitiatorSPI == 0 || sa.ResponderSPI == 0 ||
+		!sa.RemoteID.Equal(ike.FQDN(haName)) || sa.Suite == "" || !strings.Contains(r.Trace.String(), "IKE_AUTH") {
+		t.Fatalf("IKE SA %+v for %s", sa, identity)
+	}
+}
+
+type accessResult struct {
+	peerMSK, aaaMSK []byte
+	userName        string
+	issued          time.Time
+}
+
+// networkAccessIn runs the network access EAP authentication: nasAuth's
+// RADIUS exchanges leave from the NAS namespace, peer answers in process.
+func networkAccessIn(nasNS *netns.NS, nasAuth *aaa.EAPAuthenticator, peer *eap.Peer) (accessResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var res accessResult
+	err := nasNS.Do(func() error {
+		conv, err := nasAuth.StartSession(ctx, peer.Identity(), "02-00-00-00-01-00")
+		if err != nil {
+			return err
+		}
+		var resp []byte
+		for range 20 {
+			out, err := conv.Next(ctx, resp)
+			if err != nil {
+				return err
+			}
+			if out.Done {
+				if !out.Accepted {
+					return fmt.Errorf("network access refused: %s", out.Reason)
+				}
+				if _, err := peer.Handle(out.Message); err != nil {
+					return fmt.Errorf("EAP-Success: %w", err)
+				}
+				res = accessResult{peerMSK: peer.MSK(), aaaMSK: out.MSK, userName: out.UserName, issued: time.Now()}
+				return nil
+			}
+			if resp, err = peer.Handle(out.Message); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("network access EAP did not end in 20 rounds")
+	})
+	return res, err
+}
+
+// nsAuthenticator runs an eap.Authenticator's AAA exchanges from a
+// namespace (the IKE engine calls it from its own goroutine, outside)
+// and keeps the MSK of the last accepted run.
+type nsAuthenticator struct {
+	ns    *netns.NS
+	inner eap.Authenticator
+	mu    sync.Mutex
+	msk   []byte
+}
+
+func (a *nsAuthenticator) Start(ctx context.Context, identity string) (eap.Conversation, error) {
+	conv, err := a.inner.Start(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	return &nsConversation{a: a, conv: conv}, nil
+}
+
+func (a *nsAuthenticator) lastMSK() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.msk
+}
+
+type nsConversation struct {
+	a    *nsAuthenticator
+	conv eap.Conversation
+}
+
+func (c *nsConversation) Next(ctx context.Context, resp []byte) (eap.Outcome, error) {
+	var out eap.Outcome
+	var err error
+	if nerr := c.a.ns.Do(func() error { out, err = c.conv.Next(ctx, resp); return nil }); nerr != nil {
+		return out, nerr
+	}
+	if out.Accepted {
+		c.a.mu.Lock()
+		c.a.msk = append([]byte(nil), out.MSK...)
+		c.a.mu.Unlock()
+	}
+	return out, err
+}
