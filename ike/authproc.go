@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"fmt"
 	"time"
 
 	"mip6/wire/ikev2"
@@ -66,7 +67,8 @@ func (sa *IKESA) authComplete(now time.Time, t *authTask, ps ikev2.Payloads) err
 	}
 	if sa.peer.RequestAddress && ps.Notify(ikev2.NotifyInternalAddressFailure) != nil {
 		// RFC 4877 §9: the MN SHOULD terminate the IKE_AUTH exchange.
-		return notifyFailure(ikev2.NotifyInternalAddressFailure)
+		sa.abandon(now, notifyFailure(ikev2.NotifyInternalAddressFailure))
+		return nil
 	}
 	sa.setEstablished(now)
 	if t.child == nil {
@@ -96,6 +98,18 @@ func (sa *IKESA) readCPReply(cp *ikev2.CP) {
 			}
 		}
 	}
+}
+
+// abandon gives up an IKE SA that the responder authenticated and holds
+// as established, although it refused what we needed (a home address):
+// the failure is reported now, and the SA deleted with an INFORMATIONAL
+// exchange (§1.4.1) so the responder frees it at once, not after DPD.
+func (sa *IKESA) abandon(now time.Time, f *Failure) {
+	sa.ep.logger().Info("ike: giving up IKE SA", "spi_i", fmt.Sprintf("%016x", sa.spiI), "spi_r", fmt.Sprintf("%016x", sa.spiR), "peer", sa.remote, "reason", f)
+	sa.emit(Event{Kind: EventFailed, Err: f})
+	sa.abandoned = true
+	sa.queue = nil
+	sa.enqueue(now, &infoTask{deleteIKE: true})
 }
 
 // setEstablished marks the IKE SA authenticated and reports it.

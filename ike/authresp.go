@@ -145,6 +145,8 @@ func (sa *IKESA) authReplyWith(now time.Time, req ikev2.Payloads, msk []byte, as
 	}
 	sa.setEstablished(now)
 	if addrFailed {
+		// The peer should delete the IKE SA; if it does not, we do.
+		sa.orphanDue = now.Add(sa.ep.halfOpenTimeout())
 		return append(resp, ikev2.NewNotify(ikev2.NotifyInternalAddressFailure, nil))
 	}
 	offer, err := readOffer(req)

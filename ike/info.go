@@ -136,6 +136,14 @@ func (sa *IKESA) lifetimeTimers(now time.Time) {
 		sa.enqueue(now, &infoTask{deleteIKE: true})
 		return
 	}
+	if !sa.orphanDue.IsZero() && !now.Before(sa.orphanDue) {
+		sa.orphanDue = time.Time{}
+		if len(sa.children) == 0 && !sa.assigned.IsValid() {
+			// The peer did not delete the SA it cannot use (RFC 4877 §9).
+			sa.enqueue(now, &infoTask{deleteIKE: true})
+			return
+		}
+	}
 	for _, c := range sa.children {
 		if !c.expireDue.IsZero() && !now.Before(c.expireDue) {
 			c.expireDue = time.Time{}

@@ -112,9 +112,15 @@ type IKESA struct {
 	ikeRekeying     bool      // our IKE SA rekey is in flight
 	ikeCollision    *saHandle // the peer's simultaneous rekey of this SA
 	ikeCollisionMin []byte
+	// orphanDue: responder, after refusing the peer a home address; the
+	// IKE SA is deleted then unless it gained a CHILD_SA or an address.
+	orphanDue time.Time
 
 	hd      *saHandle // to come back after work done without the lock
 	pending bool      // a response is being prepared off the lock
+	// abandoned: we gave up the SA before it was established (its failure
+	// is reported) and only delete it with the peer; nothing more is said.
+	abandoned bool
 
 	out output
 }
@@ -466,6 +472,7 @@ func (sa *IKESA) nextDeadline() time.Time {
 	earliest(sa.rekeyDue)
 	earliest(sa.dpdDue)
 	earliest(sa.expireDue)
+	earliest(sa.orphanDue)
 	for _, c := range sa.children {
 		earliest(c.rekeyDue)
 		earliest(c.expireDue)
@@ -495,8 +502,10 @@ func (sa *IKESA) terminate(now time.Time, ev Event) {
 	if sa.assigned.IsValid() && sa.ep.cfg.ReleaseAddress != nil {
 		sa.ep.cfg.ReleaseAddress(sa.remoteID, sa.assigned)
 	}
-	sa.emit(ev)
-	if sa.initiator && (sa.state == stateEstablished || sa.state == stateDeleting) {
+	if !sa.abandoned {
+		sa.emit(ev)
+	}
+	if sa.initiator && !sa.abandoned && (sa.state == stateEstablished || sa.state == stateDeleting) {
 		sa.ep.countUp(sa.peer, -1)
 	}
 	sa.state = stateDead

@@ -1,0 +1,150 @@
+package ike
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"mip6/wire/ikev2"
+)
+
+func (ep *Endpoint) numSAs() int {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return len(ep.sas)
+}
+
+// releases records Config.ReleaseAddress calls.
+type releases struct {
+	mu  sync.Mutex
+	got []netip.Prefix
+}
+
+func (r *releases) release(_ Identity, p netip.Prefix) {
+	r.mu.Lock()
+	r.got = append(r.got, p)
+	r.mu.Unlock()
+}
+
+func (r *releases) list() []netip.Prefix {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]netip.Prefix(nil), r.got...)
+}
+
+// TestAddressFailureDeletesIKESA: after INTERNAL_ADDRESS_FAILURE the mobile
+// node reports the failure once and deletes the IKE SA the home agent
+// holds as established, which the home agent then drops.
+func TestAddressFailureDeletesIKESA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.ha.cfg.AssignAddress = func(Identity, netip.Addr) (netip.Prefix, error) { return netip.Prefix{}, errors.New("pool empty") }
+		var rel releases
+		p.ha.cfg.ReleaseAddress = rel.release
+		p.start(t)
+		p.settle()
+		var fe *Failure
+		if f := p.mnLog.find(EventFailed); f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonAddress || f.IKEAlive {
+			t.Fatalf("mn: %v", p.mnLog.kinds())
+		}
+		if n := p.mnLog.count(EventFailed); n != 1 || len(p.mnLog.kinds()) != 1 {
+			t.Fatalf("mn events %v, want one failure", p.mnLog.kinds())
+		}
+		if p.haLog.find(EventIKEEstablished) == nil || p.haLog.find(EventIKEDeleted) == nil {
+			t.Fatalf("ha: %v, want established then deleted by the mobile node", p.haLog.kinds())
+		}
+		if n := p.ha.numSAs(); n != 0 {
+			t.Fatalf("home agent still holds %d IKE SAs", n)
+		}
+		if n := p.mn.numSAs(); n != 0 {
+			t.Fatalf("mobile node still holds %d IKE SAs", n)
+		}
+		if got := rel.list(); len(got) != 0 {
+			t.Fatalf("released %v, nothing was assigned", got)
+		}
+	})
+}
+
+// TestAddressFailureDeleteLost: when the home agent no longer answers, the
+// mobile node's Delete is retransmitted and given up without a second event.
+func TestAddressFailureDeleteLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.ha.cfg.AssignAddress = func(Identity, netip.Addr) (netip.Prefix, error) {
+			p.net.set(func() { p.net.drop = func(d Datagram) bool { return d.Remote.Addr() == haAddr } })
+			return netip.Prefix{}, errors.New("pool empty")
+		}
+		p.start(t)
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if k := p.mnLog.kinds(); len(k) != 1 || k[0] != EventFailed {
+			t.Fatalf("mn events %v, want one failure", k)
+		}
+		if n := p.mn.numSAs(); n != 0 {
+			t.Fatalf("mobile node still holds %d IKE SAs", n)
+		}
+	})
+}
+
+// TestRefusedChildThenDeleteReleasesAddress: a home address was assigned
+// but the CHILD_SA refused; when the mobile node gives up and deletes the
+// IKE SA, the home agent releases the address.
+func TestRefusedChildThenDeleteReleasesAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		var rel releases
+		p.ha.cfg.ReleaseAddress = rel.release
+		p.haPeer.Children[0].LocalTS = []Selector{PrefixSelector(netip.MustParsePrefix("2001:db8:77::/48"))}
+		p.mnPeer.Children[0].RemoteTS = []Selector{PrefixSelector(netip.MustParsePrefix("2001:db8:66::/48"))}
+		p.start(t)
+		p.settle()
+		f := p.mnLog.find(EventFailed)
+		var fe *Failure
+		if f == nil || !f.IKEAlive || !errors.As(f.Err, &fe) || fe.Notify != ikev2.NotifyTSUnacceptable {
+			t.Fatalf("mn: %v", p.mnLog.kinds())
+		}
+		if err := p.mn.DeleteIKESA(f.IKESA.LocalSPI()); err != nil {
+			t.Fatal(err)
+		}
+		p.settle()
+		if got := rel.list(); len(got) != 1 || got[0] != hoa {
+			t.Fatalf("released %v, want %v", got, hoa)
+		}
+		if p.ha.numSAs() != 0 {
+			t.Fatal("home agent kept the IKE SA")
+		}
+	})
+}
+
+// TestResponderDeletesOrphanedIKESA: a peer that does not delete the IKE SA
+// after INTERNAL_ADDRESS_FAILURE (its Delete lost, or an implementation
+// that never sends one) does not leave the SA at the home agent until DPD.
+func TestResponderDeletesOrphanedIKESA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.ha.cfg.AssignAddress = func(Identity, netip.Addr) (netip.Prefix, error) { return netip.Prefix{}, errors.New("pool empty") }
+		p.net.drop = func(d Datagram) bool { // the mobile node's INFORMATIONAL requests
+			return d.Remote.Addr() == haAddr && len(d.Data) > 19 && ikev2.ExchangeType(d.Data[18]) == ikev2.ExchangeInformational && d.Data[19]&0x20 == 0
+		}
+		p.start(t)
+		p.settle()
+		if p.ha.numSAs() != 1 || p.haLog.find(EventIKEDeleted) != nil {
+			t.Fatalf("ha: %v, deleted too early", p.haLog.kinds())
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if p.ha.numSAs() != 0 || p.haLog.find(EventIKEDeleted) == nil {
+			t.Fatalf("ha: %v, %d SAs: orphaned IKE SA kept", p.haLog.kinds(), p.ha.numSAs())
+		}
+		if k := p.mnLog.kinds(); len(k) != 1 {
+			t.Fatalf("mn events %v, want one failure", k)
+		}
+	})
+}
