@@ -161,3 +161,52 @@ func TestUDPBindSource(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPBindAllocations: batched I/O allocates per call at most a few
+// objects (inside x/net), never per datagram.
+func TestUDPBindAllocations(t *testing.T) {
+	netns.Require(t)
+	ns := netns.New(t, "alloc")
+	ns.AddAddr(t, "lo", "2001:db8:5::1/128")
+	var tx, rx *UDPBind
+	if err := ns.Do(func() (err error) {
+		if rx, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:5::1]:4500"), 0); err != nil {
+			return err
+		}
+		tx, err = ListenUDP(netip.MustParseAddrPort("[2001:db8:5::1]:0"), 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	defer tx.Close()
+	const batch = 64
+	ds := make([]Datagram, batch)
+	for i := range ds {
+		ds[i] = Datagram{Buf: make([]byte, 1400), Addr: rx.LocalAddr(), Src: netip.MustParseAddr("2001:db8:5::1")}
+	}
+	got, bufs := make([]Datagram, 128), make([][]byte, 128)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+	}
+	rx.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := tx.WriteBatch(ds); err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < batch; {
+			for i := range got {
+				got[i].Buf = bufs[i]
+			}
+			k, err := rx.ReadBatch(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += k
+		}
+	})
+	t.Logf("%v allocations per %d datagrams written and read", allocs, batch)
+	if allocs >= batch/4 {
+		t.Fatalf("%v allocations per batch of %d: allocating per datagram", allocs, batch)
+	}
+}
