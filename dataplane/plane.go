@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
 
@@ -160,8 +161,9 @@ func New(c Config) (*Plane, error) {
 // Stats returns the counters.
 func (p *Plane) Stats() Stats { return p.c.snapshot() }
 
-// Err returns the error that stopped a reader, if any, or else the last
-// error a write returned (those packets are counted as DropWriteError).
+// Err returns the last read error (reads go on after it, counted in
+// Stats.ReadErrors), or else the last write error (those packets are
+// counted as DropWriteError).
 func (p *Plane) Err() error {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
@@ -173,12 +175,15 @@ func (p *Plane) Err() error {
 	return p.err
 }
 
-func (p *Plane) fail(err error) {
+// readFailed records a read error that did not come from Close. The
+// reader carries on after a short pause, so that a device or socket that
+// keeps failing cannot spin a core.
+func (p *Plane) readFailed(err error) {
+	p.c.readErrors.Add(1)
 	p.errMu.Lock()
-	if p.err == nil {
-		p.err = err
-	}
+	p.err = err
 	p.errMu.Unlock()
+	time.Sleep(time.Millisecond)
 }
 
 // Close stops the data plane, closing the TUN device and the bind.
@@ -215,10 +220,11 @@ func (p *Plane) readTUN() {
 		n, err := p.tun.Read(b.bufs, b.sizes, txHead)
 		if err != nil && !errors.Is(err, tun.ErrTooManySegments) {
 			p.outFree.put(b)
-			if !closedErr(err) {
-				p.fail(fmt.Errorf("dataplane: TUN read: %w", err))
+			if closedErr(err) {
+				return
 			}
-			return
+			p.readFailed(fmt.Errorf("dataplane: TUN read: %w", err))
+			continue
 		}
 		if n == 0 {
 			p.outFree.put(b)
@@ -283,10 +289,11 @@ func (p *Plane) readUDP() {
 		n, err := p.bind.ReadBatch(b.dgs)
 		if err != nil {
 			p.inFree.put(b)
-			if !closedErr(err) {
-				p.fail(fmt.Errorf("dataplane: UDP read: %w", err))
+			if closedErr(err) {
+				return
 			}
-			return
+			p.readFailed(fmt.Errorf("dataplane: socket read: %w", err))
+			continue
 		}
 		if n == 0 {
 			p.inFree.put(b)

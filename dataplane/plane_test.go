@@ -3,7 +3,9 @@ package dataplane
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +225,48 @@ func TestAcquire(t *testing.T) {
 	}
 	if len(acq) != 0 {
 		t.Fatalf("%d more acquires for one entry within a second", len(acq))
+	}
+}
+
+// failingTUN fails reads a few times before behaving: the plane must carry
+// on, counting the failures.
+type failingTUN struct {
+	*memTUN
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *failingTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	f.mu.Lock()
+	if f.fails > 0 {
+		f.fails--
+		f.mu.Unlock()
+		return 0, errors.New("transient")
+	}
+	f.mu.Unlock()
+	return f.memTUN.Read(bufs, sizes, offset)
+}
+
+func TestReadErrorsAreSurvived(t *testing.T) {
+	ba, bb := memBindPair(outerA, outerB)
+	ft := &failingTUN{memTUN: newMemTUN(), fails: 3}
+	a, err := New(Config{TUN: ft, Bind: ba, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer bb.Close()
+	ta, _ := tunnelPair()
+	if _, err := a.InstallTunnel(ta); err != nil {
+		t.Fatal(err)
+	}
+	ft.in <- udpPacket(hoaA, hostB, 1)
+	select {
+	case <-bb.in:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("nothing sent after read errors: %v (%v)", a.Stats(), a.Err())
+	}
+	if s := a.Stats(); s.ReadErrors != 3 || a.Err() == nil {
+		t.Fatalf("%v, err %v", s, a.Err())
 	}
 }

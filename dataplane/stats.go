@@ -45,8 +45,8 @@ func (d Drop) String() string {
 }
 
 type counters struct {
-	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive atomic.Uint64
-	drops                                                        [numDrops]atomic.Uint64
+	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive, readErrors atomic.Uint64
+	drops                                                                    [numDrops]atomic.Uint64
 }
 
 func (c *counters) drop(d Drop) { c.drops[d].Add(1) }
@@ -57,6 +57,7 @@ type Stats struct {
 	UDPRead, UDPWritten uint64 // datagrams
 	Sealed, Opened      uint64
 	IKE, NATKeepalives  uint64 // non-ESP datagrams handed on / dropped keepalives
+	ReadErrors          uint64 // failed reads from the TUN or the socket (see Plane.Err)
 	Drops               [numDrops]uint64
 }
 
@@ -66,8 +67,8 @@ func (s Stats) Drop(d Drop) uint64 { return s.Drops[d] }
 // String prints the counters, drop reasons that occurred sorted by name.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tun_read=%d tun_written=%d udp_read=%d udp_written=%d sealed=%d opened=%d ike=%d keepalives=%d",
-		s.TUNRead, s.TUNWritten, s.UDPRead, s.UDPWritten, s.Sealed, s.Opened, s.IKE, s.NATKeepalives)
+	fmt.Fprintf(&b, "tun_read=%d tun_written=%d udp_read=%d udp_written=%d sealed=%d opened=%d ike=%d keepalives=%d read_errors=%d",
+		s.TUNRead, s.TUNWritten, s.UDPRead, s.UDPWritten, s.Sealed, s.Opened, s.IKE, s.NATKeepalives, s.ReadErrors)
 	var names []string
 	for i, n := range s.Drops {
 		if n != 0 {
@@ -82,7 +83,7 @@ func (s Stats) String() string {
 func (c *counters) snapshot() Stats {
 	s := Stats{TUNRead: c.tunIn.Load(), TUNWritten: c.tunOut.Load(), UDPRead: c.udpIn.Load(),
 		UDPWritten: c.udpOut.Load(), Sealed: c.sealed.Load(), Opened: c.opened.Load(), IKE: c.ike.Load(),
-		NATKeepalives: c.keepalive.Load()}
+		NATKeepalives: c.keepalive.Load(), ReadErrors: c.readErrors.Load()}
 	for i := range s.Drops {
 		s.Drops[i] = c.drops[i].Load()
 	}
@@ -93,7 +94,8 @@ func (c *counters) snapshot() Stats {
 // "dataplane_<name>" and "dataplane_drop_<reason>".
 func (s Stats) AddTo(m map[string]uint64) {
 	for k, v := range map[string]uint64{"tun_read": s.TUNRead, "tun_written": s.TUNWritten, "udp_read": s.UDPRead,
-		"udp_written": s.UDPWritten, "sealed": s.Sealed, "opened": s.Opened, "ike": s.IKE, "nat_keepalives": s.NATKeepalives} {
+		"udp_written": s.UDPWritten, "sealed": s.Sealed, "opened": s.Opened, "ike": s.IKE, "nat_keepalives": s.NATKeepalives,
+		"read_errors": s.ReadErrors} {
 		m["dataplane_"+k] += v
 	}
 	for i, v := range s.Drops {
