@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -29,9 +30,9 @@ import (
 //
 // alice first authenticates for network access: the NAS is an EAP
 // pass-through authenticator (our aaa.EAPAuthenticator, RADIUS from the
-// NAS namespace) and the MN an eap.Peer; the EAP link layer between them
-// (802.1X or PANA in a real access network) is a function call here.
-// Both ends hold the access MSK. Then alice bootstraps mobility with the
+// NAS namespace) and the MN an eap.Peer, EAP between them in UDP across
+// the access link (standing in for 802.1X or PANA). Both ends hold the
+// access MSK. Then alice bootstraps mobility with the
 // same AAA server twice:
 //
 //	(a) Parameter Set 1 style: EAP-MSCHAPv2 inside IKE_AUTH, through the
@@ -70,7 +71,7 @@ func TestSystemIntegratedASP(t *testing.T) {
 	}
 
 	// Network access: the NAS asks FreeRADIUS over the NAS-core link.
-	access, err := networkAccessIn(nas, &aaa.EAPAuthenticator{Client: radius(), CalledStationID: "2001:db8:a::1"},
+	access, err := networkAccessOverLink(mn, nas, &aaa.EAPAuthenticator{Client: radius(), CalledStationID: "2001:db8:a::1"},
 		eap.NewPeer(alice, eap.NewMSCHAPv2(alice, "alice-secret")))
 	if err != nil {
 		t.Fatal(err)
@@ -78,8 +79,8 @@ func TestSystemIntegratedASP(t *testing.T) {
 	if len(access.peerMSK) < 32 || !bytes.Equal(access.peerMSK, access.aaaMSK) || access.userName != alice {
 		t.Fatalf("network access: MN MSK %x, AAA MSK %x, user %q", access.peerMSK, access.aaaMSK, access.userName)
 	}
-	if len(fr.TranscriptLines("from [2001:db8:c::1]")) == 0 {
-		t.Fatal("FreeRADIUS saw no request from the NAS's address")
+	if len(fr.TranscriptLines("from [2001:db8:c::1]")) == 0 || len(fr.TranscriptLines(`Calling-Station-Id = "2001:db8:a::100"`)) == 0 {
+		t.Fatal("FreeRADIUS saw no request from the NAS for the MN on the access link")
 	}
 
 	// The HA in the core: EAP for the realm through FreeRADIUS, and alice's
@@ -213,40 +214,111 @@ type accessResult struct {
 	issued          time.Time
 }
 
-// networkAccessIn runs the network access EAP authentication: nasAuth's
-// RADIUS exchanges leave from the NAS namespace, peer answers in process.
-func networkAccessIn(nasNS *netns.NS, nasAuth *aaa.EAPAuthenticator, peer *eap.Peer) (accessResult, error) {
+// accessLinkPort: the access link carries bare EAP packets in UDP, a
+// stand-in for 802.1X or PANA (RFC 5191, on UDP 716) without their
+// headers: what matters here is that the EAP crosses the access link
+// and the RADIUS leaves from the NAS.
+const accessLinkPort = 716
+
+// networkAccessOverLink runs the network access EAP authentication: the
+// NAS in nasNS relays between the access link and RADIUS, the MN's peer
+// answers from mnNS. It gives the MSK each side ends with.
+func networkAccessOverLink(mnNS, nasNS *netns.NS, nasAuth *aaa.EAPAuthenticator, peer *eap.Peer) (accessResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var res accessResult
-	err := nasNS.Do(func() error {
-		conv, err := nasAuth.StartSession(ctx, peer.Identity(), "02-00-00-00-01-00")
+	nasAddr := netip.MustParseAddrPort(fmt.Sprintf("[2001:db8:a::1]:%d", accessLinkPort))
+	var nasConn, mnConn *net.UDPConn
+	if err := nasNS.Do(func() (err error) {
+		nasConn, err = net.ListenUDP("udp6", net.UDPAddrFromAddrPort(nasAddr))
+		return err
+	}); err != nil {
+		return accessResult{}, err
+	}
+	defer nasConn.Close()
+	if err := mnNS.Do(func() (err error) {
+		mnConn, err = net.DialUDP("udp6", &net.UDPAddr{IP: net.ParseIP("2001:db8:a::100")}, net.UDPAddrFromAddrPort(nasAddr))
+		return err
+	}); err != nil {
+		return accessResult{}, err
+	}
+	defer mnConn.Close()
+	type nasResult struct {
+		out eap.Outcome
+		err error
+	}
+	done := make(chan nasResult, 1)
+	go func() {
+		var r nasResult
+		if err := nasNS.Do(func() error { r.out, r.err = nasRelay(ctx, nasConn, nasAuth); return nil }); err != nil {
+			r.err = err
+		}
+		done <- r
+	}()
+	mnErr := peerOverLink(mnConn, peer)
+	r := <-done
+	if r.err != nil || mnErr != nil {
+		return accessResult{}, fmt.Errorf("network access: NAS: %v; MN: %v", r.err, mnErr)
+	}
+	if !r.out.Accepted {
+		return accessResult{}, fmt.Errorf("network access refused: %s", r.out.Reason)
+	}
+	return accessResult{peerMSK: peer.MSK(), aaaMSK: r.out.MSK, userName: r.out.UserName, issued: time.Now()}, nil
+}
+
+// nasRelay is the NAS: it waits for the MN's start datagram, asks for its
+// identity and relays EAP to RADIUS until the final Success or Failure.
+func nasRelay(ctx context.Context, conn *net.UDPConn, auth *aaa.EAPAuthenticator) (eap.Outcome, error) {
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, mn, err := conn.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		return eap.Outcome{}, err
+	}
+	conv, err := auth.StartSession(ctx, "", mn.Addr().String())
+	if err != nil {
+		return eap.Outcome{}, err
+	}
+	var resp []byte
+	for range 20 {
+		out, err := conv.Next(ctx, resp)
+		if err != nil {
+			return out, err
+		}
+		if _, err := conn.WriteToUDPAddrPort(out.Message, mn); err != nil || out.Done {
+			return out, err
+		}
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return out, err
+		}
+		resp = append([]byte(nil), buf[:n]...)
+	}
+	return eap.Outcome{}, fmt.Errorf("no end after 20 rounds")
+}
+
+// peerOverLink is the MN's side: a start datagram (like EAPOL-Start),
+// then an answer to each request until EAP-Success.
+func peerOverLink(conn *net.UDPConn, peer *eap.Peer) error {
+	if _, err := conn.Write([]byte{0}); err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	for range 20 {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
 		if err != nil {
 			return err
 		}
-		var resp []byte
-		for range 20 {
-			out, err := conv.Next(ctx, resp)
-			if err != nil {
-				return err
-			}
-			if out.Done {
-				if !out.Accepted {
-					return fmt.Errorf("network access refused: %s", out.Reason)
-				}
-				if _, err := peer.Handle(out.Message); err != nil {
-					return fmt.Errorf("EAP-Success: %w", err)
-				}
-				res = accessResult{peerMSK: peer.MSK(), aaaMSK: out.MSK, userName: out.UserName, issued: time.Now()}
-				return nil
-			}
-			if resp, err = peer.Handle(out.Message); err != nil {
-				return err
-			}
+		resp, err := peer.Handle(buf[:n])
+		if err != nil || peer.Succeeded() {
+			return err
 		}
-		return fmt.Errorf("network access EAP did not end in 20 rounds")
-	})
-	return res, err
+		if _, err := conn.Write(resp); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("no EAP-Success after 20 rounds")
 }
 
 // nsAuthenticator runs an eap.Authenticator's AAA exchanges from a
