@@ -37,7 +37,7 @@ type flags struct {
 func parseFlags() flags {
 	var f flags
 	flag.StringVar(&f.dev, "tun", "mip6t", "TUN device name")
-	flag.IntVar(&f.mtu, "mtu", 1400, "TUN MTU")
+	flag.IntVar(&f.mtu, "mtu", 1416, "TUN MTU (1416 + 84 bytes of IPv6, UDP and AES-GCM ESP = 1500)")
 	flag.IntVar(&f.workers, "workers", 0, "crypto workers per direction (0: all cores)")
 	flag.StringVar(&f.listen, "listen", "[::]:4500", "UDP address to bind")
 	flag.StringVar(&f.local, "local", "", "local outer endpoint, [addr]:port")
