@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mip6/aaa"
+	"mip6/discovery"
 	"mip6/eap"
 	"mip6/ike"
 	"mip6/internal/netns"
@@ -118,6 +119,13 @@ func TestSystemIntegratedASP(t *testing.T) {
 	base := Config{Identity: alice, HAIdentity: ike.FQDN(haName), HomeAgents: []netip.Addr{th.addr},
 		Local: tr.Local(), Transport: tr,
 		IKE: ike.Config{Logger: quietLogger(), RetransmitBase: 500 * time.Millisecond, RetransmitTries: 3}}
+
+	// A key from another access session (stale, or someone else's): the
+	// mobility key the MN derives is not the HA's, nothing is leased.
+	stale := base
+	stale.AccessKey = &AccessKey{Name: accessName, Key: bytes.Repeat([]byte{0x5a}, 64)}
+	_, err = Run(ctx, stale)
+	checkFailed(t, err, th, discovery.FailAuthRefused)
 
 	// (a) Parameter Set 1: EAP-MSCHAPv2 through the HA to the same AAA.
 	cfgA := base
