@@ -24,8 +24,12 @@
 //     strongSwan do; RADIUS hands the same two keys to the HA).
 //   - TLS: EAP-TLS (RFC 5216) on crypto/tls, TLS 1.2 at most, fragments of
 //     TLS.Fragment bytes with L/M flags and ACKs; MSK = first 64 bytes of the
-//     "client EAP encryption" exporter. Call Close if the conversation is
-//     abandoned.
+//     "client EAP encryption" exporter. crypto/tls exports only with the
+//     extended master secret (RFC 7627), which strongSwan's libtls does not
+//     negotiate: TLS.WithoutEMS / LocalAuthenticator.TLSWithoutEMS accept
+//     such peers and derive the same RFC 5216 MSK from full ECDHE
+//     handshakes only (tlsnoems.go says why that is safe). Call Close if
+//     the conversation is abandoned.
 //   - AKAPrime: EAP-AKA' (RFC 9048) over a USIM interface; SoftUSIM runs
 //     Milenage (TS 35.206) in software. AUTN and AT_MAC authenticate the
 //     network; keys are bound to the access network name (AT_KDF_INPUT,

@@ -30,6 +30,10 @@ type LocalAuthenticator struct {
 	TLS *tls.Config
 	// TLSFragment is the TLS data per EAP-TLS Request; DefaultTLSFragment if 0.
 	TLSFragment int
+	// TLSWithoutEMS accepts peers that do not negotiate the extended master
+	// secret (strongSwan's eap-tls), restricted to full ECDHE handshakes;
+	// see tlsnoems.go.
+	TLSWithoutEMS bool
 }
 
 // Start implements Authenticator.

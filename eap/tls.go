@@ -13,7 +13,7 @@ import (
 // "client EAP encryption", client.random || server.random), first 64 of
 // the 128 bytes (RFC 5216 §2.3), i.e. the keying-material exporter; Go
 // offers it for TLS 1.2 only with the extended master secret, which
-// FreeRADIUS (OpenSSL) negotiates.
+// FreeRADIUS (OpenSSL) negotiates and strongSwan does not (WithoutEMS).
 //
 // A handshake goroutine runs from the EAP-TLS Start until Close or the end
 // of the handshake; the EAP conversation drives it through an in-memory
@@ -21,6 +21,10 @@ import (
 type TLS struct {
 	Config   *tls.Config
 	Fragment int // TLS data per Response; DefaultTLSFragment if 0
+	// WithoutEMS accepts servers that do not negotiate the extended master
+	// secret (strongSwan's eap-tls), restricted to full ECDHE handshakes;
+	// see tlsnoems.go for why that is safe.
+	WithoutEMS bool
 
 	drv  *tlsDriver
 	in   tlsReassembler
@@ -73,7 +77,7 @@ func (m *TLS) Process(req *wire.Packet) (wire.Body, error) {
 		if m.drv != nil {
 			return nil, &ProtocolError{Method: m.Type(), Detail: "second Start"}
 		}
-		m.drv = startTLS(m.Config, false)
+		m.drv = startTLS(m.Config, false, m.WithoutEMS)
 		m.out.size = m.Fragment
 		return m.step(nil)
 	case m.drv == nil:

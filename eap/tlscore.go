@@ -36,11 +36,22 @@ type tlsDriver struct {
 	hs       chan error
 	finished bool
 	err      error
+	server   bool
+	// Without the extended master secret (tlsnoems.go): the key log and
+	// the ServerHello random, nil unless allowed.
+	noEMS        *masterSecretLog
+	serverRandom []byte
 }
 
 // startTLS starts a handshake; server selects tls.Server over tls.Client.
-func startTLS(cfg *tls.Config, server bool) *tlsDriver {
-	d := &tlsDriver{conn: newEAPConn(), hs: make(chan error, 1)}
+// withoutEMS allows handshakes without the extended master secret.
+func startTLS(cfg *tls.Config, server, withoutEMS bool) *tlsDriver {
+	d := &tlsDriver{conn: newEAPConn(), hs: make(chan error, 1), server: server}
+	if withoutEMS {
+		cfg = cfg.Clone()
+		d.noEMS = &masterSecretLog{}
+		noEMSConfig(cfg, d.noEMS)
+	}
 	if server {
 		d.tc = tls.Server(d.conn, cfg)
 	} else {
@@ -67,6 +78,13 @@ func (d *tlsDriver) step(data []byte) ([]byte, error) {
 		return nil, errTLSStalled
 	}
 	out := d.conn.drain()
+	if d.noEMS != nil && d.serverRandom == nil {
+		flight := data // the server's flight starts with the ServerHello
+		if d.server {
+			flight = out
+		}
+		d.serverRandom, _ = serverHelloRandom(flight)
+	}
 	if d.err != nil {
 		d.close()
 		return out, d.err
@@ -74,13 +92,27 @@ func (d *tlsDriver) step(data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// msk is the first 64 bytes of the "client EAP encryption" exporter.
+// msk is the first 64 bytes of the "client EAP encryption" exporter, or
+// the same derived here when the peer did not negotiate the extended
+// master secret and that is allowed (tlsnoems.go).
 func (d *tlsDriver) msk() ([]byte, error) {
 	st := d.tc.ConnectionState()
-	return st.ExportKeyingMaterial(tlsMSKLabel, nil, MSKLen)
+	msk, err := st.ExportKeyingMaterial(tlsMSKLabel, nil, MSKLen)
+	if err == nil || st.Version != tls.VersionTLS12 {
+		return msk, err
+	}
+	if d.noEMS == nil {
+		return nil, errNoEMSRefused
+	}
+	return noEMSMSK(st, d.noEMS, d.serverRandom)
 }
 
-func (d *tlsDriver) close() { d.conn.Close() }
+func (d *tlsDriver) close() {
+	d.conn.Close()
+	if d.noEMS != nil {
+		d.noEMS.wipe()
+	}
+}
 
 // tlsReassembler collects the fragments of one TLS message (RFC 5216 §2.1.5).
 type tlsReassembler struct {

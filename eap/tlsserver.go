@@ -23,7 +23,7 @@ func (a *LocalAuthenticator) tlsServerConfig() *tls.Config {
 
 // tlsStart sends EAP-TLS Start and starts the server handshake.
 func (c *localConversation) tlsStart() (Outcome, error) {
-	st := &tlsServerState{drv: startTLS(c.a.tlsServerConfig(), true)}
+	st := &tlsServerState{drv: startTLS(c.a.tlsServerConfig(), true, c.a.TLSWithoutEMS)}
 	st.out.size = c.a.TLSFragment
 	c.tls = st
 	// The server reads the ClientHello first: consume its "waiting" so the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"mip6/wire/ikev2"
 )
@@ -59,4 +60,39 @@ func TestAuthenticationFailedInLaterRounds(t *testing.T) {
 			})
 		})
 	}
+}
+
+// wrongSecretPeer answers with a response the server refuses (EAP-Failure).
+type wrongSecretPeer struct{}
+
+func (wrongSecretPeer) Respond(req []byte) ([]byte, error) {
+	return append([]byte{2, req[1], 0, 5 + 32, 254}, make([]byte, 32)...), nil
+}
+
+func (wrongSecretPeer) MSK() []byte { return nil }
+
+// TestEAPFailureEndsResponderSA: after sending EAP-Failure the responder
+// drops the SA at once, not at the half-open timeout.
+func TestEAPFailureEndsResponderSA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.ha.cfg.HalfOpenTimeout = time.Hour
+		p.haPeer.RemoteAuth = AuthEAP
+		p.haPeer.EAPServer = func() EAPAuthenticator { return &testEAPServer{} }
+		p.mnPeer.LocalAuth = AuthEAP
+		p.mnPeer.EAP = wrongSecretPeer{}
+		p.start(t)
+		p.settle()
+		var fe *Failure
+		if f := p.haLog.find(EventFailed); f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonAuthentication {
+			t.Fatalf("ha: %v", p.haLog.kinds())
+		}
+		if f := p.mnLog.find(EventFailed); f == nil || !errors.As(f.Err, &fe) || fe.Reason != ReasonAuthentication {
+			t.Fatalf("mn: %v", p.mnLog.kinds())
+		}
+		if n := p.ha.numSAs(); n != 0 {
+			t.Fatalf("home agent holds %d SAs", n)
+		}
+	})
 }

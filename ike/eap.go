@@ -88,6 +88,11 @@ func (sa *IKESA) respondEAP(now time.Time, ps ikev2.Payloads) ikev2.Payloads {
 			return sa.authFailed(now, &Failure{Reason: ReasonAuthentication, Err: s.err})
 		}
 		st.result = s.res
+		if s.res != nil && !s.res.Success {
+			// The EAP-Failure ends IKE_AUTH (§2.16): the peer sends nothing
+			// more, so the SA goes now rather than at the half-open timeout.
+			sa.fail(now, failure(ReasonAuthentication, "EAP failed"))
+		}
 		return ikev2.Payloads{&ikev2.EAP{Data: s.msg}}
 	})
 	return nil
