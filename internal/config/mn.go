@@ -25,6 +25,9 @@ type MN struct {
 		HomePrefix Prefix   `toml:"home_prefix"`
 		DNSServer  AddrPort `toml:"dns_server"`
 		Identity   string   `toml:"identity"` // expected IDr of the HA
+		// ReanchorInterval: how often to look for a better home agent
+		// (RFC 4640 §5.3); 0 uses the DNS records' TTL when DNS found the HA.
+		ReanchorInterval Duration `toml:"reanchor_interval"`
 	} `toml:"home_agent"`
 	HomeAddress Addr `toml:"home_address"` // suggested in CFG_REQUEST; optional
 	Mobility    struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"mip6/bootstrap"
+	"mip6/discovery"
 	"mip6/ike"
 	"mip6/internal/control"
 	"mip6/internal/hostnet"
@@ -83,6 +84,12 @@ func (m *MobileNode) session(ctx context.Context) error {
 		return err
 	}
 	defer m.stop()
+	var reanchor <-chan time.Time
+	if d := m.reanchorInterval(res); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		reanchor = t.C
+	}
 	updates := make(chan netlink.AddrUpdate, 16)
 	done := make(chan struct{})
 	defer close(done)
@@ -100,6 +107,13 @@ func (m *MobileNode) session(ctx context.Context) error {
 			return ctx.Err()
 		case reason := <-m.rebootstrap:
 			return fmt.Errorf("home agent: %s", reason)
+		case <-reanchor:
+			if better := m.betterHomeAgent(ctx, res.HomeAgent.Addr); better.IsValid() {
+				if err := m.node.Deregister(3 * time.Second); err != nil {
+					m.log.Warn("re-anchoring", "err", err)
+				}
+				return fmt.Errorf("re-anchoring to a better home agent %s", better)
+			}
 		case <-updates:
 			m.follow(res.HomeAddress)
 		}
@@ -219,4 +233,36 @@ func (m *MobileNode) stop() {
 		m.host.Close()
 	}
 	m.node, m.host, m.conn, m.res, m.coa = nil, nil, nil, nil, netip.Addr{}
+}
+
+func (m *MobileNode) reanchorInterval(res *bootstrap.Result) time.Duration {
+	if d := m.cfg.HomeAgent.ReanchorInterval.Duration; d > 0 {
+		return d
+	}
+	return res.RefreshAfter
+}
+
+// betterHomeAgent runs discovery again (RFC 4640 §5.3: re-anchor to a
+// better home agent) and returns the preferred candidate when it is not
+// the current one.
+func (m *MobileNode) betterHomeAgent(ctx context.Context, current netip.Addr) netip.Addr {
+	c := m.cfg
+	dc := discovery.Config{Identity: c.Identity, Domain: c.HomeAgent.Domain, HAName: c.HomeAgent.FQDN}
+	if c.HomeAgent.Address.IsValid() {
+		dc.Static = []netip.Addr{c.HomeAgent.Address.Addr}
+	}
+	if c.HomeAgent.DNSServer.IsValid() {
+		dc.Resolver = &discovery.Resolver{Servers: []netip.AddrPort{c.HomeAgent.DNSServer.AddrPort}}
+	}
+	list, err := discovery.Discover(ctx, dc)
+	if err != nil {
+		m.log.Warn("re-anchoring: discovery", "err", err)
+		return netip.Addr{}
+	}
+	best, err := list.Current()
+	if err != nil || best.Addr == current {
+		return netip.Addr{}
+	}
+	m.log.Info("a better home agent is available", "current", current, "better", best.Addr, "source", best.Source)
+	return best.Addr
 }
