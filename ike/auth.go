@@ -138,6 +138,9 @@ func (t *authTask) build(sa *IKESA, now time.Time) (ikev2.Payloads, error) {
 	if sa.ep.countUp(p, 0) == 0 {
 		ps = append(ps, ikev2.NewNotify(ikev2.NotifyInitialContact, nil))
 	}
+	if p.MOBIKE {
+		ps = append(ps, ikev2.NewNotify(ikev2.NotifyMOBIKESupported, nil))
+	}
 	return t.appendRest(sa, ps)
 }
 

@@ -13,6 +13,9 @@ func (t *authTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Pa
 	if n := ps.Notify(ikev2.NotifyAuthenticationFailed); n != nil {
 		return notifyFailure(n.Type)
 	}
+	if sa.peer.MOBIKE && ps.Notify(ikev2.NotifyMOBIKESupported) != nil {
+		sa.peerMOBIKE = true // RFC 4555 §3.1
+	}
 	if !t.final && t.eap == nil {
 		if err := sa.checkResponderAuth(now, ps); err != nil {
 			return err

@@ -139,6 +139,9 @@ type PeerConfig struct {
 	RequestAddress bool
 	SuggestAddress netip.Addr
 	RequestDNS     bool
+	// MOBIKE offers MOBIKE_SUPPORTED (initiator, RFC 4555): once agreed,
+	// Endpoint.UpdateLocalAddress moves the SA when our address changes.
+	MOBIKE bool
 
 	// IKERekeyTime rekeys the IKE SA; 0 never. DPDInterval sends liveness
 	// checks when the peer has been silent; 0 never.
