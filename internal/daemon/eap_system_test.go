@@ -51,7 +51,7 @@ func writeHACertificate(t *testing.T, dir string) (ca, cert, key string) {
 // password; the HA authenticates it with EAP-MSCHAPv2 through a real
 // FreeRADIUS (RADIUS pass-through, RFC 4877 §8), proves itself with its
 // certificate, assigns a home address from its pool, and accounts the
-// binding. A wrong password gets nothing.
+// binding (start and interim updates). A wrong password gets nothing.
 func TestDaemonsEAPViaFreeRADIUS(t *testing.T) {
 	netns.Require(t, "ping", "freeradius")
 	bin := buildMIP6(t)
@@ -79,6 +79,7 @@ servers = ["%s"]
 secret = "radius secret"
 realms = ["example.net"]
 accounting = true
+interim_interval = "1s"
 [store]
 path = "%s/ha.db"
 [daemon]
@@ -132,6 +133,9 @@ control_socket = "%s/mn-%s.sock"
 	netns.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(radius.Log(), "Acct-Status-Type = Start") {
 			return fmt.Errorf("no Accounting-Start at the RADIUS server")
+		}
+		if !strings.Contains(radius.Log(), "Acct-Status-Type = Interim-Update") {
+			return fmt.Errorf("no Accounting Interim-Update at the RADIUS server")
 		}
 		return nil
 	})

@@ -225,6 +225,12 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 	defer t.Stop()
 	leases := time.NewTicker(30 * time.Second)
 	defer leases.Stop()
+	var interim <-chan time.Time
+	if r := h.cfg.RADIUS; r.Accounting && r.InterimInterval.Duration > 0 {
+		t := time.NewTicker(r.InterimInterval.Duration)
+		defer t.Stop()
+		interim = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -232,6 +238,8 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 			return nil
 		case <-leases.C:
 			h.maintainLeases()
+		case <-interim:
+			go h.accountInterim()
 		case now := <-t.C:
 			next := h.node.Expire(now)
 			d := time.Second
@@ -295,5 +303,18 @@ func (h *HomeAgent) maintainLeases() {
 	for _, l := range gone {
 		h.pad.RemoveTemporary(l.Identity, l.Address)
 		h.log.Info("lease expired", "identity", l.Identity, "hoa", l.Address)
+	}
+}
+
+// accountInterim sends RADIUS Interim-Update for every binding (RFC 2866).
+func (h *HomeAgent) accountInterim() {
+	for _, b := range h.node.Bindings() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		inO, outO, inP, outP := h.node.Traffic(b.HomeAddress)
+		err := h.bha.BindingInterim(ctx, b.HomeAddress, b.CareOf, inO, outO, uint32(inP), uint32(outP))
+		cancel()
+		if err != nil {
+			h.log.Warn("RADIUS interim accounting", "identity", b.Identity, "hoa", b.HomeAddress, "err", err)
+		}
 	}
 }

@@ -230,3 +230,26 @@ func (h *HomeAgent) answerDHAAD(pkt []byte, hdr ipv6.Header) {
 	}
 	h.obs("ha", "", "DHAAD reply sent", fmt.Sprintf("to %s", hdr.Src))
 }
+
+// Traffic sums what the CHILD_SAs bound to hoa carried, for accounting.
+func (h *HomeAgent) Traffic(hoa netip.Addr) (inOctets, outOctets, inPackets, outPackets uint64) {
+	h.mu.Lock()
+	list := append([]*Child(nil), h.byHoA[hoa]...)
+	h.mu.Unlock()
+	for _, c := range list {
+		in, out := c.In.SA.Stats(), c.Out.SA.Stats()
+		inOctets, inPackets = inOctets+in.Bytes, inPackets+in.Packets
+		outOctets, outPackets = outOctets+out.Bytes, outPackets+out.Packets
+	}
+	return
+}
+
+// Bindings lists the registered bindings.
+func (h *HomeAgent) Bindings() []ha.Binding {
+	var out []ha.Binding
+	h.core.Cache().Range(func(b ha.Binding) bool {
+		out = append(out, b)
+		return true
+	})
+	return out
+}
