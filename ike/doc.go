@@ -42,7 +42,15 @@
 // Binding Update with the K flag moves the peer (RFC 4877 §7.4) — no IKE
 // exchange, no rekey. A strongSwan peer that moves with MOBIKE
 // (UPDATE_SA_ADDRESSES, RFC 4555) is followed by the responder itself
-// (EventAddressesUpdated).
+// (EventAddressesUpdated). As initiator, PeerConfig.MOBIKE offers MOBIKE
+// and UpdateLocalAddress moves the SA when our own address changes.
+//
+// Failures: an error notify in any IKE_AUTH response ends the SA with a
+// *Failure of the matching reason (AUTHENTICATION_FAILED after EAP rounds
+// too). After INTERNAL_ADDRESS_FAILURE the initiator reports
+// ReasonAddress at once and deletes the IKE SA the responder holds; a
+// responder whose peer does not do so deletes it after HalfOpenTimeout.
+// A responder that sends EAP-Failure drops the SA at once.
 //
 // Authentication: pre-shared keys, certificates (RFC 7427 signatures with
 // ECDSA and RSA PKCS#1 v1.5 or PSS, and the classic methods 1 and 9–11 for

@@ -96,18 +96,28 @@ func (s *syncEvents) wait(t *testing.T, k EventKind, n int, d time.Duration) Eve
 // section) and our endpoint in two linked namespaces.
 func newInteropLab(t *testing.T, cfg Config, extra ...string) *interopLab {
 	t.Helper()
+	return newInteropLabOn(t, cfg, []netip.Addr{ourAddr}, extra...)
+}
+
+// newInteropLabOn is newInteropLab with our side on several addresses.
+func newInteropLabOn(t *testing.T, cfg Config, ours []netip.Addr, extra ...string) *interopLab {
+	t.Helper()
 	l := &interopLab{swNS: netns.New(t, "sw"), ourNS: netns.New(t, "ike"), log: newSyncEvents()}
 	netns.Link(t, l.swNS, "vsw", l.ourNS, "vike")
 	l.swNS.AddAddr(t, "vsw", swAddr.String()+"/64")
 	// A home-link address on the strongSwan side, so that charon as a home
 	// agent finds a source address for the routes of its local TS.
 	l.swNS.AddAddr(t, "lo", "2001:db8:2::1/128")
-	l.ourNS.AddAddr(t, "vike", ourAddr.String()+"/64")
+	var locals []netip.AddrPort
+	for _, a := range ours {
+		l.ourNS.AddAddr(t, "vike", a.String()+"/64")
+		locals = append(locals, netip.AddrPortFrom(a, PortIKE), netip.AddrPortFrom(a, PortNATT))
+	}
 	l.charon = strongswan.Start(t, l.swNS, strongswan.Options{KeyLog: true, Extra: strings.Join(append([]string{"threads = 16"}, extra...), "\n")})
 	var u *UDPTransport
 	if err := l.ourNS.Do(func() error {
 		var err error
-		u, err = ListenUDP(netip.AddrPortFrom(ourAddr, PortIKE), netip.AddrPortFrom(ourAddr, PortNATT))
+		u, err = ListenUDP(locals...)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,10 @@ package ike
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestMOBIKEInitiatorMoves: the mobile node's address changes; one
@@ -72,4 +74,41 @@ func TestMOBIKENotNegotiated(t *testing.T) {
 			t.Fatalf("update without MOBIKE: %v", err)
 		}
 	})
+}
+
+// TestInteropMOBIKECharonResponder: our mobile node moves to another
+// address; charon as home agent follows the UPDATE_SA_ADDRESSES.
+func TestInteropMOBIKECharonResponder(t *testing.T) {
+	moved := netip.MustParseAddr("2001:db8:1::3")
+	l := newInteropLabOn(t, Config{}, []netip.Addr{ourAddr, moved})
+	if err := l.charon.Load(charonHA(algSets[0].ike, algSets[0].esp)); err != nil {
+		t.Fatal(err)
+	}
+	p := mnPeer(algSets[0])
+	p.MOBIKE = true
+	l.initiate(t, p)
+	est := l.log.wait(t, EventChildEstablished, 1, 15*time.Second)
+	if err := l.ep.UpdateLocalAddress(est.IKESA.LocalSPI(), moved); err != nil {
+		t.Fatal(err)
+	}
+	ev := l.log.wait(t, EventAddressesUpdated, 1, 15*time.Second)
+	if ev.IKESA.Local.Addr() != moved {
+		t.Fatalf("our IKE SA local %s, want %s", ev.IKESA.Local, moved)
+	}
+	if !strings.Contains(l.charon.Log(), "remote endpoint changed from "+ourAddr.String()+"[4500] to "+moved.String()+"[4500]") {
+		t.Fatal("charon did not log the MOBIKE address update")
+	}
+	sas, err := l.charon.ListSAs()
+	if err != nil || len(sas) != 1 || sas[0].RemoteHost != moved.String() {
+		t.Fatalf("charon SAs %+v (%v), want remote %s", sas, err, moved)
+	}
+	// The IKE SA works on the new path: charon rekeys its CHILD_SA.
+	if err := l.charon.RekeyChild("home"); err != nil {
+		t.Fatal(err)
+	}
+	rk := l.log.wait(t, EventChildRekeyed, 1, 15*time.Second)
+	if rk.Child.Local.Addr() != moved {
+		t.Fatalf("CHILD_SA local %s", rk.Child.Local)
+	}
+	checkCharonChild(t, l.charon, rk.Child, "2001:db8:2::201")
 }
