@@ -3,6 +3,7 @@ package ike
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -147,4 +148,39 @@ func TestResponderDeletesOrphanedIKESA(t *testing.T) {
 			t.Fatalf("mn events %v, want one failure", k)
 		}
 	})
+}
+
+// TestInteropAddressFailureCharonResponder: charon as home agent has no
+// address to give; our mobile node fails with ReasonAddress and deletes
+// the IKE SA, so charon holds none afterwards.
+func TestInteropAddressFailureCharonResponder(t *testing.T) {
+	l := newInteropLab(t, Config{})
+	c := charonHA(algSets[0].ike, algSets[0].esp)
+	c.Connections[0].Pools = nil
+	if err := l.charon.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	l.initiate(t, mnPeer(algSets[0]))
+	ev := l.log.wait(t, EventFailed, 1, 15*time.Second)
+	var f *Failure
+	if !errors.As(ev.Err, &f) || f.Reason != ReasonAddress || ev.IKEAlive {
+		t.Fatalf("failure %v (alive %v), want internal address failure", ev.Err, ev.IKEAlive)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sas, err := l.charon.ListSAs()
+		if err == nil && len(sas) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("charon still holds %+v (%v)", sas, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(l.charon.Log(), "received DELETE for IKE_SA") {
+		t.Fatal("charon's IKE SA went without our Delete")
+	}
+	if l.log.count(EventFailed) != 1 || l.log.count(EventIKEEstablished)+l.log.count(EventIKEDeleted) != 0 {
+		t.Fatalf("our events:\n%s", l.log)
+	}
 }
