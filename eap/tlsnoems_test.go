@@ -110,3 +110,13 @@ func TestServerHelloRandom(t *testing.T) {
 		}
 	}
 }
+
+func FuzzServerHelloRandom(f *testing.F) {
+	f.Add(append([]byte{22, 3, 3, 0, 38, 2, 0, 0, 34, 3, 3}, make([]byte, 32)...))
+	f.Add([]byte{22, 3, 3, 0xff, 0xff, 2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, ok := serverHelloRandom(b); ok && (len(r) != 32 || !bytes.Equal(r, b[11:43])) {
+			t.Fatalf("random %x from %x", r, b)
+		}
+	})
+}
