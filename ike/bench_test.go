@@ -3,18 +3,27 @@ package ike
 import (
 	"net/netip"
 	"runtime"
+	"sync"
 	"testing"
 )
 
-// syncConn collects datagrams for a benchmark that drives both ends by hand.
-type syncConn struct{ out []Datagram }
+// syncConn collects datagrams for a benchmark that drives both ends by
+// hand; retransmission timers may write concurrently.
+type syncConn struct {
+	mu  sync.Mutex
+	out []Datagram
+}
 
 func (c *syncConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
+	c.mu.Lock()
 	c.out = append(c.out, Datagram{Local: local, Remote: remote, Data: append([]byte(nil), b...)})
+	c.mu.Unlock()
 	return nil
 }
 
 func (c *syncConn) take() []Datagram {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	o := c.out
 	c.out = nil
 	return o
