@@ -23,8 +23,8 @@ import (
 // CHILD_SA with charon (kernel-libipsec, UDP encapsulation forced), the
 // CHILD_SA goes into a mip6 data plane on a real TUN and UDP 4500 socket,
 // and ping and TCP cross the tunnel both ways for each algorithm; replayed
-// and tampered ESP is dropped and counted by mip6 and not delivered by
-// charon. One topology and one charon serve every algorithm: each run
+// and tampered ESP is dropped and counted on both sides (mip6's Stats,
+// charon's log) and not delivered by charon. One topology and one charon serve every algorithm: each run
 // loads charon's configuration for it, negotiates, checks traffic and
 // deletes the IKE SA.
 //
@@ -300,7 +300,7 @@ func (l *ikeLab) run(t *testing.T, a ikeAlg) {
 	if err := l.charon.Load(cfg); err != nil {
 		t.Fatal(err)
 	}
-	mark := l.events.len()
+	mark, ike0 := l.events.len(), l.plane.Stats().IKE
 	if err := l.ep.Initiate(l.peer(a), netip.AddrPortFrom(ikeOuterA, ike.PortIKE), netip.AddrPortFrom(ikeOuterB, ike.PortIKE)); err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +308,10 @@ func (l *ikeLab) run(t *testing.T, a ikeAlg) {
 	spi := ev.IKESA.LocalSPI()
 	t.Cleanup(func() { l.teardown(t, spi, mark) })
 	negotiated := time.Since(start)
+	// IKE_AUTH ran on 4500, its response through the plane's socket.
+	if ev.IKESA.Local.Port() != ike.PortNATT || ev.IKESA.Remote.Port() != ike.PortNATT || l.plane.Stats().IKE == ike0 {
+		t.Fatalf("IKE SA %s -> %s, plane handed %d IKE datagrams on: did not float to 4500 through the plane", ev.IKESA.Local, ev.IKESA.Remote, l.plane.Stats().IKE-ike0)
+	}
 	tn := l.install(t, ev.Child, a)
 	defer tn.Remove()
 	sw, err := l.charon.WaitChild("net", 5*time.Second)
@@ -361,7 +365,7 @@ func (l *ikeLab) install(t *testing.T, c *ike.ChildSA, a ikeAlg) *Tunnel {
 
 // replayAndTamper sends the first ESP datagram of each direction again, as
 // it was and with a sequence number far ahead (new to the window, so the
-// ICV is what fails): mip6 counts both, charon delivers neither.
+// ICV is what fails): both sides count both, charon delivers neither.
 func (l *ikeLab) replayAndTamper(t *testing.T, c *ike.ChildSA) {
 	t.Helper()
 	fromB, toB := l.rec.get(c.InboundSPI), l.rec.get(c.OutboundSPI)
@@ -389,13 +393,23 @@ func (l *ikeLab) replayAndTamper(t *testing.T, c *ike.ChildSA) {
 		}
 		return ch.PacketsIn
 	}
+	// libipsec logs each drop (esp log level 1): count them in its log.
+	const replayed, badICV = "ESP sequence number verification failed", "ESP decryption or ICV verification failed"
+	log0 := l.charon.Log()
 	n0 := packetsIn()
 	for _, d := range [][]byte{toB, tampered(toB)} {
 		if err := l.bind.WriteTo(d, c.Remote); err != nil {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	netns.Eventually(t, 5*time.Second, func() error {
+		log := l.charon.Log()
+		r, i := strings.Count(log, replayed)-strings.Count(log0, replayed), strings.Count(log, badICV)-strings.Count(log0, badICV)
+		if r != 1 || i != 1 || !strings.Contains(log[len(log0):], fmt.Sprintf("SPI %08x [seq ", c.OutboundSPI)) {
+			return fmt.Errorf("charon logged %d replays and %d ICV failures for SPI %08x, want 1 and 1", r, i, c.OutboundSPI)
+		}
+		return nil
+	})
 	if n := packetsIn(); n != n0 {
 		t.Fatalf("charon accepted a replayed or tampered packet: packets-in %d -> %d", n0, n)
 	}
@@ -408,6 +422,10 @@ func (l *ikeLab) replayAndTamper(t *testing.T, c *ike.ChildSA) {
 // teardown deletes the IKE SA from our side and waits until charon has
 // none, so the next algorithm starts clean.
 func (l *ikeLab) teardown(t *testing.T, spi uint64, mark int) {
+	if t.Failed() {
+		raw, _ := l.charon.ListSAsRaw()
+		t.Logf("charon SAs:\n%s", raw)
+	}
 	if err := l.ep.DeleteIKESA(spi); err != nil {
 		t.Errorf("delete IKE SA: %v", err)
 	}
@@ -419,8 +437,4 @@ func (l *ikeLab) teardown(t *testing.T, spi uint64, mark int) {
 		}
 		return err
 	})
-	if t.Failed() {
-		raw, _ := l.charon.ListSAsRaw()
-		t.Logf("charon SAs:\n%s", raw)
-	}
 }
