@@ -40,9 +40,20 @@ func (r *releases) list() []netip.Prefix {
 // node reports the failure once and deletes the IKE SA the home agent
 // holds as established, which the home agent then drops.
 func TestAddressFailureDeletesIKESA(t *testing.T) {
+	t.Run("psk", func(t *testing.T) { addressFailureDeletes(t, false) })
+	t.Run("eap", func(t *testing.T) { addressFailureDeletes(t, true) })
+}
+
+func addressFailureDeletes(t *testing.T, withEAP bool) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPair(t, nil, nil)
 		defer p.stop()
+		if withEAP {
+			p.haPeer.RemoteAuth = AuthEAP
+			p.haPeer.EAPServer = func() EAPAuthenticator { return &testEAPServer{} }
+			p.mnPeer.LocalAuth = AuthEAP
+			p.mnPeer.EAP = &testEAPPeer{}
+		}
 		p.ha.cfg.AssignAddress = func(Identity, netip.Addr) (netip.Prefix, error) { return netip.Prefix{}, errors.New("pool empty") }
 		var rel releases
 		p.ha.cfg.ReleaseAddress = rel.release
