@@ -192,6 +192,12 @@ type Config struct {
 	// IKE_SA_INIT requests must carry a valid COOKIE; 0 means 256, a
 	// negative value always demands cookies.
 	CookieThreshold int
+	// DHReuse lets the responder reuse its Diffie-Hellman key in
+	// IKE_SA_INIT for up to this long, for many IKE SAs (RFC 7296 §2.12):
+	// it halves the public-key work per handshake, at the price of forward
+	// secrecy shared by the SAs set up within that window. Nonces stay
+	// fresh, so keys differ per SA. 0: a new key for every IKE SA.
+	DHReuse time.Duration
 	// HalfOpenTimeout drops IKE SAs that do not finish IKE_AUTH; 0 is 30s.
 	HalfOpenTimeout time.Duration
 

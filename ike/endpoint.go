@@ -47,6 +47,8 @@ type Endpoint struct {
 	closed   bool
 
 	drops [numDropReasons]atomic.Uint64
+
+	dhReuse dhReuse // Config.DHReuse
 }
 
 type halfOpenKey struct {

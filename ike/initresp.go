@@ -126,7 +126,7 @@ func (ep *Endpoint) acceptInit(now time.Time, local, remote netip.AddrPort, h ik
 }
 
 func (sa *IKESA) respondInit(now time.Time, suite crypto.Suite, chosen ikev2.Proposal, req ikev2.Payloads, peerKE []byte) error {
-	ks, err := crypto.GenerateKeyShare(suite.DH, sa.ep.rand())
+	ks, err := sa.ep.responderKeyShare(now, suite.DH)
 	if err != nil {
 		return &Failure{Reason: ReasonLocal, Err: err}
 	}

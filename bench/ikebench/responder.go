@@ -108,6 +108,7 @@ func runResponder(args []string) error {
 	cookies := fs.Int("cookie-threshold", 1<<20, "half-open IKE SAs before cookies are demanded")
 	install := fs.Bool("install", true, "install each CHILD_SA pair in an ipsec.SAD (false: IKE engine alone)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	dhReuse := fs.Duration("dh-reuse", 0, "reuse the responder's DH key for this long (RFC 7296 §2.12; 0: fresh per SA)")
 	fs.Parse(args)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -140,6 +141,7 @@ func runResponder(args []string) error {
 		AssignAddress:   ap.assign,
 		ReleaseAddress:  ap.release,
 		CookieThreshold: *cookies,
+		DHReuse:         *dhReuse,
 		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	ut, err := ike.ListenUDP(laddr, netip.AddrPortFrom(laddr.Addr(), ike.PortNATT))

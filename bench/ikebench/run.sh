@@ -15,6 +15,7 @@
 # CHARON_VARIANTS ("libipsec libipsec-tuned"; each KERNEL[-tuned], see
 # charon_conf; netlink needs a kernel with XFRM, which this machine's lacks), KEEP (keep the work directory and logs),
 # MIP6_IKE_ONLY (1: also run mip6 without installing CHILD_SAs; empty: skip),
+# MIP6_DH_REUSE (1s: also run mip6 reusing its DH key that long; empty: skip),
 # CHARON_LOG (charon log level, 0), PROFILE (CPU profile of the mip6
 # responder in the kept work directory; set KEEP too).
 set -euo pipefail
@@ -89,9 +90,10 @@ initiate() { # label pid config out timeout [heap-stats]
 		${6:+-heap-stats "$6"}
 }
 
-run_mip6() { # label install(true|false) description
+run_mip6() { # label install(true|false) description [dh-reuse]
 	echo "== $1 responder: up to $N SAs" >&2
 	ip netns exec "$R" "$TMP/ikebench" responder -listen "[$RA]:500" -pool $POOL -psk "$PSK" -install="$2" \
+		-dh-reuse "${4:-0s}" \
 		-stats "$TMP/$1.stats" ${PROFILE:+-cpuprofile "$TMP/$1.pprof"} 2>"$TMP/$1.log" &
 	local pid=$!
 	PIDS+=("$pid")
@@ -176,6 +178,10 @@ echo "building ikebench" >&2
 setup_net
 run_mip6 mip6 true "mip6/ike responder, each CHILD_SA pair installed in an ipsec.SAD (esp.SA with AES-GCM state)"
 args=()
+if [ -n "${MIP6_DH_REUSE-1s}" ]; then
+	run_mip6 mip6-dh-reuse true "mip6 as above, its DH key reused for ${MIP6_DH_REUSE-1s} (RFC 7296 §2.12)" "${MIP6_DH_REUSE-1s}"
+	args+=(-extra "$TMP/mip6-dh-reuse.json")
+fi
 if [ -n "${MIP6_IKE_ONLY-1}" ]; then
 	run_mip6 mip6-ike-only false "mip6/ike responder alone, CHILD_SAs not installed (memory of the IKE engine)"
 	args+=(-extra "$TMP/mip6-ike-only.json")
