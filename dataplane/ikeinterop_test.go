@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -92,14 +93,15 @@ type ikeLab struct {
 }
 
 func newIKELab(t *testing.T) *ikeLab {
-	netns.Require(t, "ping")
+	netns.Require(t, "ping", "ss", "tcpdump", "tshark")
 	l := &ikeLab{a: netns.New(t, "ika"), b: netns.New(t, "ikb"), events: &ikeEvents{wake: make(chan struct{}, 1)}}
 	netns.Link(t, l.a, "va", l.b, "vb")
 	l.a.AddAddr(t, "va", ikeOuterA.String()+"/64")
 	l.b.AddAddr(t, "vb", ikeOuterB.String()+"/64")
 	// charon's libipsec routes the remote TS with this address as source.
 	l.b.AddAddr(t, "lo", ikeInnerB.String()+"/128")
-	l.charon = strongswan.Start(t, l.b, strongswan.Options{})
+	// charon logs its keys: the capture check decrypts with them.
+	l.charon = strongswan.Start(t, l.b, strongswan.Options{KeyLog: true})
 	var (
 		tn   TUN
 		c500 *net.UDPConn
@@ -321,12 +323,23 @@ func (l *ikeLab) run(t *testing.T, a ikeAlg) {
 	if sw.SPIIn != ev.Child.OutboundSPI || sw.SPIOut != ev.Child.InboundSPI || !sw.Encap || sw.Mode != "TUNNEL" {
 		t.Fatalf("charon's CHILD_SA %+v does not match ours %s", sw, ev.Child)
 	}
+	keys := l.sameKeys(t, ev.Child)
+	var stop func() string
+	if _, ok := keys.ESP[0].TsharkESPSA(); ok {
+		stop = startCapture(t, l.a, "va")
+	}
 	s0 := l.plane.Stats()
 	ping(t, l.a, ikeInnerA, ikeInnerB)
 	ping(t, l.b, ikeInnerB, ikeInnerA)
+	if stop != nil {
+		checkCapture(t, stop(), keys)
+	} else {
+		t.Logf("%s: tshark cannot decrypt it, capture not checked", a.esp)
+	}
 	l.replayAndTamper(t, ev.Child)
 	tcpEcho(t, l.a, ikeInnerA, l.b, ikeInnerB, 1<<20)
 	tcpEcho(t, l.b, ikeInnerB, l.a, ikeInnerA, 1<<20)
+	l.tcpClosed(t)
 	s := l.plane.Stats()
 	if s.Sealed-s0.Sealed < 100 || s.Opened-s0.Opened < 100 {
 		t.Fatalf("plane counters barely moved: before %v, after %v", s0, s)
@@ -361,6 +374,31 @@ func (l *ikeLab) install(t *testing.T, c *ike.ChildSA, a ikeAlg) *Tunnel {
 		t.Fatal(err)
 	}
 	return tn
+}
+
+// sameKeys checks that charon installed the keys our engine derived
+// (charon's key log) and returns them for tshark.
+func (l *ikeLab) sameKeys(t *testing.T, c *ike.ChildSA) strongswan.Keys {
+	t.Helper()
+	all, err := l.charon.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys strongswan.Keys
+	for _, d := range []struct {
+		spi         uint32
+		encr, integ []byte
+	}{{c.OutboundSPI, c.OutEncr, c.OutInteg}, {c.InboundSPI, c.InEncr, c.InInteg}} {
+		k, ok := all.Find(d.spi)
+		if !ok {
+			t.Fatalf("charon logged no keys for SPI %08x", d.spi)
+		}
+		if !bytes.Equal(k.EncKey, d.encr) || !bytes.Equal(k.IntegKey, d.integ) {
+			t.Fatalf("SPI %08x: charon's keys differ from ours", d.spi)
+		}
+		keys.ESP = append(keys.ESP, k)
+	}
+	return keys
 }
 
 // replayAndTamper sends the first ESP datagram of each direction again, as
@@ -417,6 +455,25 @@ func (l *ikeLab) replayAndTamper(t *testing.T, c *ike.ChildSA) {
 	if n := packetsIn(); n <= n0 {
 		t.Fatalf("charon's counter did not move for genuine packets (%d -> %d): the check above proves nothing", n0, n)
 	}
+}
+
+// tcpClosed waits until the TCP exchanges have closed on both sides, so
+// that no FIN is retransmitted into the next algorithm's tunnel (its
+// capture check wants nothing but pings there).
+func (l *ikeLab) tcpClosed(t *testing.T) {
+	t.Helper()
+	netns.Eventually(t, 5*time.Second, func() error {
+		for _, ns := range []*netns.NS{l.a, l.b} {
+			out, err := ns.Exec("ss", "-Htn", "state", "connected", "exclude", "time-wait", "( sport = :5001 or dport = :5001 )")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(out) != "" {
+				return fmt.Errorf("TCP connections still open in %s:\n%s", ns.Name, out)
+			}
+		}
+		return nil
+	})
 }
 
 // teardown deletes the IKE SA from our side and waits until charon has
