@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,8 +40,11 @@ import (
 func TestInteropIKEStrongSwan(t *testing.T) {
 	l := newIKELab(t)
 	for _, a := range ikeAlgs {
-		t.Run(a.esp, func(t *testing.T) { l.run(t, a) })
+		t.Run(a.esp, func(t *testing.T) { l.run(t, a, false) })
 	}
+	// The home agent's side: charon initiates, our engine responds, its
+	// IKE_AUTH arriving through the plane.
+	t.Run("charon-initiates/"+ikeAlgs[0].esp, func(t *testing.T) { l.run(t, ikeAlgs[0], true) })
 }
 
 var (
@@ -83,13 +87,14 @@ var ikeAlgs = func() []ikeAlg {
 
 // ikeLab is mip6 (engine and plane) in namespace a, charon in b.
 type ikeLab struct {
-	a, b   *netns.NS
-	charon *strongswan.Charon
-	plane  *Plane
-	bind   *UDPBind
-	rec    *espRecorder
-	ep     *ike.Endpoint
-	events *ikeEvents
+	a, b    *netns.NS
+	charon  *strongswan.Charon
+	plane   *Plane
+	bind    *UDPBind
+	rec     *espRecorder
+	ep      *ike.Endpoint
+	events  *ikeEvents
+	current atomic.Pointer[ike.PeerConfig]
 }
 
 func newIKELab(t *testing.T) *ikeLab {
@@ -102,6 +107,15 @@ func newIKELab(t *testing.T) *ikeLab {
 	l.b.AddAddr(t, "lo", ikeInnerB.String()+"/128")
 	// charon logs its keys: the capture check decrypts with them.
 	l.charon = strongswan.Start(t, l.b, strongswan.Options{KeyLog: true})
+	l.startMip6(t)
+	l.a.AddRoute(t, ikeInnerB.String()+"/128", "dev", "mip6t", "src", ikeInnerA.String())
+	return l
+}
+
+// startMip6 brings up mip6 in namespace a: the TUN with the inner address,
+// the plane on UDP 4500, and the IKE engine on port 500 and (through the
+// plane) 4500.
+func (l *ikeLab) startMip6(t *testing.T) {
 	var (
 		tn   TUN
 		c500 *net.UDPConn
@@ -121,7 +135,7 @@ func newIKELab(t *testing.T) *ikeLab {
 	}
 	l.a.AddAddr(t, "mip6t", ikeInnerA.String()+"/128")
 	l.a.Up(t, "mip6t")
-	l.ep = ike.NewEndpoint(ike.Config{RetransmitBase: 500 * time.Millisecond, RetransmitTries: 4},
+	l.ep = ike.NewEndpoint(ike.Config{RetransmitBase: 500 * time.Millisecond, RetransmitTries: 4, LookupPeer: l.lookupPeer},
 		ikeConn{c500: c500, bind: l.bind}, l.events.add)
 	nattLocal := netip.AddrPortFrom(ikeOuterA, ike.PortNATT)
 	l.rec = &espRecorder{UDPBind: l.bind, first: map[uint32][]byte{}}
@@ -158,8 +172,14 @@ func newIKELab(t *testing.T) *ikeLab {
 			t.Logf("mip6 events:\n%s\nIKE drops: %v\nplane: %v (err %v)", l.events, l.ep.Drops(), p.Stats(), p.Err())
 		}
 	})
-	l.a.AddRoute(t, ikeInnerB.String()+"/128", "dev", "mip6t", "src", ikeInnerA.String())
-	return l
+}
+
+// lookupPeer is the responder's PAD: charon, with the current algorithms.
+func (l *ikeLab) lookupPeer(idi ike.Identity, _ *ike.Identity) (*ike.PeerConfig, error) {
+	if p := l.current.Load(); p != nil && idi.Equal(p.RemoteID) {
+		return p, nil
+	}
+	return nil, fmt.Errorf("unknown peer %s", idi)
 }
 
 // ikeConn sends the engine's datagrams from the socket of their local
@@ -293,27 +313,42 @@ func (l *ikeLab) peer(a ikeAlg) *ike.PeerConfig {
 			RemoteTS: []ike.Selector{ike.PrefixSelector(netip.PrefixFrom(ikeInnerB, 128))}}}}
 }
 
-// run negotiates one algorithm set, installs it, checks traffic and
-// deletes the IKE SA again.
-func (l *ikeLab) run(t *testing.T, a ikeAlg) {
-	start := time.Now()
+// negotiate loads charon's configuration for a, has one side initiate,
+// and returns our EventChildEstablished. The IKE SA is deleted at cleanup.
+func (l *ikeLab) negotiate(t *testing.T, a ikeAlg, charonInitiates bool) ike.Event {
+	t.Helper()
 	cfg := interopConfig(ikeOuterB.String(), ikeOuterA.String(), ikeInnerB.String()+"/128", ikeInnerA.String()+"/128", a.esp)
 	cfg.Connections[0].Proposals = []string{a.ike}
 	if err := l.charon.Load(cfg); err != nil {
 		t.Fatal(err)
 	}
+	peer := l.peer(a)
+	l.current.Store(peer)
 	mark, ike0 := l.events.len(), l.plane.Stats().IKE
-	if err := l.ep.Initiate(l.peer(a), netip.AddrPortFrom(ikeOuterA, ike.PortIKE), netip.AddrPortFrom(ikeOuterB, ike.PortIKE)); err != nil {
+	if charonInitiates {
+		if err := l.charon.Initiate("net"); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := l.ep.Initiate(peer, netip.AddrPortFrom(ikeOuterA, ike.PortIKE), netip.AddrPortFrom(ikeOuterB, ike.PortIKE)); err != nil {
 		t.Fatal(err)
 	}
 	ev := l.events.wait(t, ike.EventChildEstablished, mark, 15*time.Second)
 	spi := ev.IKESA.LocalSPI()
 	t.Cleanup(func() { l.teardown(t, spi, mark) })
-	negotiated := time.Since(start)
-	// IKE_AUTH ran on 4500, its response through the plane's socket.
-	if ev.IKESA.Local.Port() != ike.PortNATT || ev.IKESA.Remote.Port() != ike.PortNATT || l.plane.Stats().IKE == ike0 {
-		t.Fatalf("IKE SA %s -> %s, plane handed %d IKE datagrams on: did not float to 4500 through the plane", ev.IKESA.Local, ev.IKESA.Remote, l.plane.Stats().IKE-ike0)
+	// IKE_AUTH ran on 4500, through the plane's socket.
+	if ev.IKESA.Initiator == charonInitiates || ev.IKESA.Local.Port() != ike.PortNATT || ev.IKESA.Remote.Port() != ike.PortNATT || l.plane.Stats().IKE == ike0 {
+		t.Fatalf("IKE SA (initiator %v) %s -> %s, plane handed %d IKE datagrams on: did not float to 4500 through the plane",
+			ev.IKESA.Initiator, ev.IKESA.Local, ev.IKESA.Remote, l.plane.Stats().IKE-ike0)
 	}
+	return ev
+}
+
+// run negotiates one algorithm set, installs it, checks traffic and
+// deletes the IKE SA again.
+func (l *ikeLab) run(t *testing.T, a ikeAlg, charonInitiates bool) {
+	start := time.Now()
+	ev := l.negotiate(t, a, charonInitiates)
+	negotiated := time.Since(start)
 	tn := l.install(t, ev.Child, a)
 	defer tn.Remove()
 	sw, err := l.charon.WaitChild("net", 5*time.Second)
