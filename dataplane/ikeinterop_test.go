@@ -24,11 +24,12 @@ import (
 // mip6's own IKE engine (initiator) negotiates the IKE SA and a tunnel-mode
 // CHILD_SA with charon (kernel-libipsec, UDP encapsulation forced), the
 // CHILD_SA goes into a mip6 data plane on a real TUN and UDP 4500 socket,
-// and ping and TCP cross the tunnel both ways for each algorithm; replayed
-// and tampered ESP is dropped and counted on both sides (mip6's Stats,
-// charon's log) and not delivered by charon. One topology and one charon serve every algorithm: each run
-// loads charon's configuration for it, negotiates, checks traffic and
-// deletes the IKE SA.
+// and ping and TCP cross the tunnel both ways for each algorithm; tshark
+// decrypts both directions with charon's keys; replayed and tampered ESP
+// is dropped and counted on both sides (mip6's Stats, charon's log) and
+// not delivered by charon. One topology and one charon serve every
+// algorithm: each run loads charon's configuration for it, negotiates,
+// checks traffic and deletes the IKE SA.
 //
 // Sockets: IKE_SA_INIT goes from port 500 (a plain socket that only IKE
 // uses); charon's forced NAT detection makes both sides float to 4500
