@@ -121,7 +121,7 @@ func (sa *SA) Stats() Stats {
 func (sa *SA) drop(r DropReason, cause error) error {
 	sa.stats.drops[r].Add(1)
 	if cause == nil {
-		return &sa.dropErrs[r]
+		return &sa.in.dropErrs[r]
 	}
 	return &Error{SPI: sa.spi, Reason: r, Err: cause}
 }

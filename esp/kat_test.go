@@ -53,7 +53,7 @@ func TestKATGCMESP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sa.replay.top.Store(c.top)
+		sa.in.replay.top.Store(c.top)
 		plain := unhex(t, c.plain)
 		payload, nh, err := sa.Open(unhex(t, c.packet))
 		if err != nil {

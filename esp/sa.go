@@ -100,12 +100,19 @@ type SA struct {
 	integ []byte       // HMAC key
 	pool  sync.Pool    // *scratch: nonces, AAD and HMAC state per goroutine
 
-	seq    atomic.Uint64 // outbound: last sequence number used
-	replay replayWindow  // inbound
-	stats  stats
+	seq   atomic.Uint64 // outbound: last sequence number used
+	in    *inbound      // inbound SAs only: an outbound SA carries none of it
+	stats stats
+	ep    atomic.Pointer[Endpoints]
+}
+
+// inbound is the state only a receiving SA needs; kept out of line so that
+// an outbound SA (one per CHILD_SA pair, thousands on a home agent) is half
+// a kilobyte smaller.
+type inbound struct {
+	replay replayWindow
 	// dropErrs are returned (shared, read-only) for drops without a cause.
 	dropErrs [numDropReasons]Error
-	ep       atomic.Pointer[Endpoints]
 }
 
 // scratch is per-call working memory, pooled so that the hot path does not
@@ -142,8 +149,11 @@ func New(c Config) (*SA, error) {
 		return nil, err
 	}
 	sa.pool.New = sa.newScratch
-	for r := range sa.dropErrs {
-		sa.dropErrs[r] = Error{SPI: c.SPI, Reason: DropReason(r)}
+	if c.Direction == Inbound {
+		sa.in = new(inbound)
+		for r := range sa.in.dropErrs {
+			sa.in.dropErrs[r] = Error{SPI: c.SPI, Reason: DropReason(r)}
+		}
 	}
 	ep := c.Endpoints
 	sa.ep.Store(&ep)

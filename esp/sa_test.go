@@ -225,7 +225,7 @@ func TestESNAcrossWrap(t *testing.T) {
 	for _, tr := range allTransforms {
 		out, in := pair(t, tr, true)
 		out.seq.Store(1<<32 - 3)
-		in.replay.top.Store(1<<32 - 4)
+		in.in.replay.top.Store(1<<32 - 4)
 		var pkts [][]byte
 		for range 6 {
 			p, err := out.Seal(nil, []byte("across"), 41)
@@ -242,12 +242,12 @@ func TestESNAcrossWrap(t *testing.T) {
 				t.Fatalf("%v: packet %d: %v", tr, i, err)
 			}
 		}
-		if in.replay.top.Load() != 1<<32+3 {
-			t.Fatalf("top %#x", in.replay.top.Load())
+		if in.in.replay.top.Load() != 1<<32+3 {
+			t.Fatalf("top %#x", in.in.replay.top.Load())
 		}
 		// A receiver that guesses the wrong high bits must fail the ICV.
 		_, in2 := pair(t, tr, true)
-		in2.replay.top.Store(1<<33 + 100)
+		in2.in.replay.top.Store(1<<33 + 100)
 		expectDrop(t, in2, pkts[5], DropBadICV)
 	}
 }

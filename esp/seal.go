@@ -93,7 +93,7 @@ func (sa *SA) open(dst, packet []byte, inPlace bool) ([]byte, uint8, error) {
 	if p.SPI != sa.spi {
 		return nil, 0, &Error{SPI: p.SPI, Reason: ErrWrongSPI}
 	}
-	seq, reason := sa.replay.check(p.Seq, sa.esn)
+	seq, reason := sa.in.replay.check(p.Seq, sa.esn)
 	if reason != 0 {
 		return nil, 0, sa.drop(reason, nil)
 	}
@@ -105,7 +105,7 @@ func (sa *SA) open(dst, packet []byte, inPlace bool) ([]byte, uint8, error) {
 	if !sa.decrypt(packet, p, plain, seq) {
 		return nil, 0, sa.drop(DropBadICV, nil)
 	}
-	if reason := sa.replay.update(seq); reason != 0 {
+	if reason := sa.in.replay.update(seq); reason != 0 {
 		return nil, 0, sa.drop(reason, nil)
 	}
 	payload, tr, terr := wire.ParseTrailer(plain)
