@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"mip6/internal/control"
@@ -14,10 +15,13 @@ import (
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sock := fs.String("s", "/run/mip6/ha.sock", "the daemon's control socket (daemon.control_socket in its config)")
+	sock := fs.String("s", "", "the daemon's control socket (daemon.control_socket in its config; default: the first of /run/mip6/ha.sock and /run/mip6/mn.sock that exists)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *sock == "" {
+		*sock = defaultSocket()
 	}
 	var st control.Status
 	if err := control.Call(*sock, "status", nil, &st); err != nil {
@@ -32,4 +36,14 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	st.WriteText(stdout, time.Now())
 	return 0
+}
+
+// defaultSocket picks the control socket of the daemon that runs here.
+func defaultSocket() string {
+	for _, p := range []string{"/run/mip6/ha.sock", "/run/mip6/mn.sock"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "/run/mip6/ha.sock"
 }
