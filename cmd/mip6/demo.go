@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -17,20 +18,15 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	pcapDir := fs.String("pcap", "", "write one pcap file per lab link into `DIR`")
-	keys := fs.String("keys", "", "write IKE and ESP keys to `FILE` (Wireshark ikev2_decryption_table / esp_sa rows)")
+	keys := fs.String("keys", "", "write the IKE and ESP keys into `DIR` as a Wireshark profile (WIRESHARK_CONFIG_DIR=DIR decrypts the captures)")
 	pings := fs.Int("pings", 3, "echo requests from the correspondent per phase")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	opt := demo.Options{Out: stdout, PcapDir: *pcapDir, Pings: *pings}
+	var keyLog bytes.Buffer
 	if *keys != "" {
-		f, err := os.OpenFile(*keys, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			fmt.Fprintln(stderr, "mip6 demo: --keys:", err)
-			return 1
-		}
-		defer f.Close()
-		opt.KeyLog = f
+		opt.KeyLog = &keyLog
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -42,6 +38,13 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	if *pcapDir != "" {
 		fmt.Fprintf(stdout, "captures written to %s\n", *pcapDir)
+	}
+	if *keys != "" {
+		if err := demo.WriteWiresharkKeys(*keys, keyLog.String()); err != nil {
+			fmt.Fprintln(stderr, "mip6 demo: --keys:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "keys written to %s: WIRESHARK_CONFIG_DIR=%s tshark -r <capture> decrypts IKE and ESP\n", *keys, *keys)
 	}
 	return 0
 }

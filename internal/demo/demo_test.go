@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,29 +10,6 @@ import (
 
 	"mip6/internal/tshark"
 )
-
-// writeWiresharkConfig turns the demo's key log into the UAT files that
-// tshark reads to decrypt IKE and ESP.
-func writeWiresharkConfig(t *testing.T, keyLog string) string {
-	t.Helper()
-	dir := t.TempDir()
-	tables := map[string][]string{}
-	for _, l := range strings.Split(keyLog, "\n") {
-		table, row, ok := strings.Cut(l, ": ")
-		if ok {
-			tables[table] = append(tables[table], row)
-		}
-	}
-	if len(tables["ikev2_decryption_table"]) == 0 || len(tables["esp_sa"]) == 0 {
-		t.Fatalf("key log lacks IKE or ESP keys:\n%s", keyLog)
-	}
-	for name, rows := range tables {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func TestDemo(t *testing.T) {
 	pcaps := t.TempDir()
@@ -53,7 +29,10 @@ func TestDemo(t *testing.T) {
 			t.Errorf("timeline lacks %q", want)
 		}
 	}
-	cfg := writeWiresharkConfig(t, keys.String())
+	cfg := t.TempDir()
+	if err := WriteWiresharkKeys(cfg, keys.String()); err != nil {
+		t.Fatal(err)
+	}
 	opts := tshark.Options{ConfigDir: cfg, Prefs: []string{"esp.enable_encryption_decode:TRUE"}}
 	for _, link := range []string{"home", "access-a", "access-b", "cn"} {
 		tshark.RequireClean(t, filepath.Join(pcaps, link+".pcap"), opts)
