@@ -41,12 +41,15 @@ var (
 
 // Report is what a run achieved.
 type Report struct {
-	HomeAddress      netip.Addr
-	PingsSent        int
-	PingsAnswered    int
-	Handovers        int
-	HomeAgentStatus  map[string]uint64
-	MobileNodeStatus map[string]uint64
+	HomeAddress   netip.Addr
+	PingsSent     int
+	PingsAnswered int
+	Handovers     int
+	// ForgedBindingRefused: another subscriber's BU for this home address,
+	// through her own valid SA, left the binding alone (RFC 4877 §4.2).
+	ForgedBindingRefused bool
+	HomeAgentStatus      map[string]uint64
+	MobileNodeStatus     map[string]uint64
 }
 
 // lab is the running demo.

@@ -20,11 +20,11 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	if rep.PingsAnswered != 6 || rep.Handovers != 1 || !rep.HomeAddress.IsValid() {
+	if rep.PingsAnswered != 6 || rep.Handovers != 1 || !rep.HomeAddress.IsValid() || !rep.ForgedBindingRefused {
 		t.Fatalf("report %+v\n%s", rep, out.String())
 	}
 	for _, want := range []string{"dns-srv ha.example.net", "EAP-Request/MSCHAPv2", "home address assigned", "IKE SA established", "RADIUS accounting",
-		"Binding Update sent", "Binding Ack received", "de-registered", "Summary"} {
+		"Binding Update sent", "Binding Ack received", "de-registered", "forged Binding Update sent", "Binding Update dropped", "Summary"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("timeline lacks %q", want)
 		}
@@ -42,7 +42,7 @@ func TestDemo(t *testing.T) {
 	// the inner source (RFC 4877 §3).
 	for link, wantSeq := range map[string]string{"access-a": "1", "access-b": "2"} {
 		o := opts
-		o.Filter = "mip6.mhtype == 5"
+		o.Filter = "mip6.mhtype == 5 && !(ipv6.src == 2001:db8:a::666)" // not mallory's forgery
 		pkts := tshark.Run(t, filepath.Join(pcaps, link+".pcap"), o, "mip6.bu.seqnr", "ipv6.src")
 		if len(pkts) != 1 || pkts[0].Get("mip6.bu.seqnr") != wantSeq {
 			t.Fatalf("%s: decrypted BUs %+v, want one with sequence %s", link, pkts, wantSeq)

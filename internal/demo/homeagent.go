@@ -44,7 +44,7 @@ func (l *lab) startAAA() (*aaa.Client, error) {
 	}
 	secret := []byte("demo RADIUS secret")
 	srv := &aaa.LocalServer{Secret: secret,
-		Authenticator: &eap.LocalAuthenticator{Users: map[string]string{mnIdentity: eapPassword}},
+		Authenticator: &eap.LocalAuthenticator{Users: map[string]string{mnIdentity: eapPassword, malloryIdentity: malloryPassword}},
 		OnAccounting: func(r aaa.AccountingRecord) {
 			l.tl.Addf("aaa", "", "RADIUS accounting", "%s for %s, home address %s", r.Status, r.UserName, r.HomeAddress)
 		}}

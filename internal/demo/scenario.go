@@ -53,6 +53,15 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 	if err := phase("handover to B", mnCoAB); err != nil {
 		return rep, err
 	}
+	l.step.Store("attack")
+	refused, err := l.attack(ctx, hoa)
+	if err != nil {
+		return rep, err
+	}
+	rep.ForgedBindingRefused = refused
+	if !refused {
+		return rep, fmt.Errorf("demo: a Binding Update for %s through another subscriber's SA changed the binding", hoa)
+	}
 	l.step.Store("return home")
 	l.move(l.d.Home, "home link", hoa)
 	if err := phase("return home", hoa); err != nil {
