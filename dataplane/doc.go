@@ -10,7 +10,10 @@
 // RFC 4877 §3: outer CoA<->HA, the inner packet is the HoA's) -> UDP batch
 // to the SA's current remote endpoint. Inbound: UDP batch -> SPI -> SAD ->
 // ESP open (ICV, anti-replay) -> inner packet checked against the SA's
-// selectors -> TUN batch. Non-ESP-marker datagrams (IKE) go to a callback.
+// selectors -> Config.Local (the mobility layer takes its own signalling)
+// -> TUN batch. Non-ESP-marker datagrams (IKE) go to a callback; Plane.Send
+// seals single signalling packets (Binding Update, Acknowledgement) beside
+// the pipeline, and TUN packets no policy covers go to Config.Unprotected.
 //
 // Pipeline shape: a reader fills a batch, locks it and queues it twice —
 // to the crypto workers (any of which takes it, processes it and unlocks

@@ -78,7 +78,7 @@ func (p *Plane) seal(b *batch, i int, cache *sealCache) bool {
 	}
 	sae := cache.sae
 	if sae == nil || sel != cache.sel {
-		if sae = p.outboundSA(&sel); sae == nil {
+		if sae = p.outboundSA(&sel, pkt); sae == nil {
 			return false
 		}
 		cache.sel, cache.sae = sel, sae
@@ -97,11 +97,14 @@ func (p *Plane) seal(b *batch, i int, cache *sealCache) bool {
 
 // outboundSA applies the SPD to an outbound packet and returns the SA to
 // protect it with, or nil after counting why it is dropped.
-func (p *Plane) outboundSA(sel *ipsec.Packet) *ipsec.SAEntry {
+func (p *Plane) outboundSA(sel *ipsec.Packet, pkt []byte) *ipsec.SAEntry {
 	e := p.spd.Lookup(ipsec.Outbound, sel)
 	switch {
 	case e == nil:
 		p.c.drop(DropNoPolicy)
+		if p.unprot != nil {
+			p.unprot(pkt)
+		}
 		return nil
 	case e.Action == ipsec.Discard:
 		p.c.drop(DropDiscard)
@@ -181,6 +184,10 @@ func (p *Plane) admit(b *batch, i int, sae *ipsec.SAEntry, inner []byte, nh uint
 	sel, ok := selectorOf(ipsec.Inbound, inner)
 	if !ok || !sae.Allows(&sel) {
 		p.c.drop(DropSelector)
+		return false
+	}
+	if p.local != nil && p.local(sae, inner, b.dgs[i].Addr) {
+		p.c.local.Add(1)
 		return false
 	}
 	buf := b.bufs[i]

@@ -51,6 +51,15 @@ type Config struct {
 	// yet (RFC 4301 §5.1: the SPD asks IKE to negotiate one); at most once
 	// a second per entry. It runs on a worker and must not block.
 	Acquire func(e *ipsec.Entry)
+	// Local sees every decrypted inner packet that passed its SA's
+	// selectors before it is queued to the TUN; returning true consumes it
+	// (the mobility layer's own signalling, or a packet it refuses). It
+	// runs on a worker: it must copy what it keeps.
+	Local func(sa *ipsec.SAEntry, inner []byte, from netip.AddrPort) bool
+	// Unprotected sees the TUN packets no SPD entry covers (still counted
+	// as DropNoPolicy), e.g. a home agent's DHAAD requests. It runs on a
+	// worker: it must copy what it keeps.
+	Unprotected func(pkt []byte)
 }
 
 // Plane is a running data plane.
@@ -61,6 +70,8 @@ type Plane struct {
 	sad      *ipsec.SAD
 	ike      func([]byte, netip.AddrPort)
 	acquire  func(*ipsec.Entry)
+	local    func(*ipsec.SAEntry, []byte, netip.AddrPort) bool
+	unprot   func([]byte)
 	acquired sync.Map // entry ID -> *atomic.Int64, time of the last Acquire
 	// carrier of the bind; udp says whether the non-ESP marker and NAT
 	// keepalives exist on it
@@ -141,7 +152,7 @@ func New(c Config) (*Plane, error) {
 	if carrier == 0 {
 		carrier = esp.CarrierUDP
 	}
-	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, acquire: c.Acquire, carrier: carrier,
+	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, acquire: c.Acquire, local: c.Local, unprot: c.Unprotected, carrier: carrier,
 		outFree: newFreeList(max(c.TUN.BatchSize(), 1), txBufSize),
 		inFree:  newFreeList(max(c.Bind.BatchSize(), 1), rxBufSize),
 		outWork: make(chan *batch, inFlight), inWork: make(chan *batch, inFlight),

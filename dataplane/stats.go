@@ -45,8 +45,8 @@ func (d Drop) String() string {
 }
 
 type counters struct {
-	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive, readErrors atomic.Uint64
-	drops                                                                    [numDrops]atomic.Uint64
+	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive, readErrors, local atomic.Uint64
+	drops                                                                           [numDrops]atomic.Uint64
 }
 
 func (c *counters) drop(d Drop) { c.drops[d].Add(1) }
@@ -58,6 +58,7 @@ type Stats struct {
 	Sealed, Opened      uint64
 	IKE, NATKeepalives  uint64 // non-ESP datagrams handed on / dropped keepalives
 	ReadErrors          uint64 // failed reads from the TUN or the socket (see Plane.Err)
+	Local               uint64 // decrypted packets Config.Local consumed
 	Drops               [numDrops]uint64
 }
 
@@ -83,7 +84,7 @@ func (s Stats) String() string {
 func (c *counters) snapshot() Stats {
 	s := Stats{TUNRead: c.tunIn.Load(), TUNWritten: c.tunOut.Load(), UDPRead: c.udpIn.Load(),
 		UDPWritten: c.udpOut.Load(), Sealed: c.sealed.Load(), Opened: c.opened.Load(), IKE: c.ike.Load(),
-		NATKeepalives: c.keepalive.Load(), ReadErrors: c.readErrors.Load()}
+		NATKeepalives: c.keepalive.Load(), ReadErrors: c.readErrors.Load(), Local: c.local.Load()}
 	for i := range s.Drops {
 		s.Drops[i] = c.drops[i].Load()
 	}
@@ -95,7 +96,7 @@ func (c *counters) snapshot() Stats {
 func (s Stats) AddTo(m map[string]uint64) {
 	for k, v := range map[string]uint64{"tun_read": s.TUNRead, "tun_written": s.TUNWritten, "udp_read": s.UDPRead,
 		"udp_written": s.UDPWritten, "sealed": s.Sealed, "opened": s.Opened, "ike": s.IKE, "nat_keepalives": s.NATKeepalives,
-		"read_errors": s.ReadErrors} {
+		"read_errors": s.ReadErrors, "local": s.Local} {
 		m["dataplane_"+k] += v
 	}
 	for i, v := range s.Drops {

@@ -100,3 +100,27 @@ func (t *Tunnel) MoveRemote(local, remote netip.AddrPort) {
 	t.Out.SA.MoveEndpoints(ep)
 	t.In.SA.MoveEndpoints(ep)
 }
+
+// Send seals one inner packet with out and sends it to the SA's remote
+// endpoint on the plane's bind (signalling such as a Binding Update; the
+// bulk of the traffic comes through the TUN). It is safe alongside the
+// plane's own writer.
+func (p *Plane) Send(out *ipsec.SAEntry, inner []byte) error {
+	return p.SendTo(out, inner, out.SA.Endpoints().Remote)
+}
+
+// SendTo is Send to an explicit outer destination.
+func (p *Plane) SendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) error {
+	hl := out.SA.HeaderLen()
+	buf := make([]byte, hl+len(inner)+out.SA.MaxOverhead()) // signalling only: rare
+	copy(buf[hl:], inner)
+	pkt, err := out.SA.Seal(buf[:0], buf[hl:hl+len(inner)], protoIPv6)
+	if err != nil {
+		return fmt.Errorf("dataplane: seal: %w", err)
+	}
+	_, err = p.bind.WriteBatch([]Datagram{{Buf: pkt, Addr: to, Src: out.SA.Endpoints().Local.Addr()}})
+	if err == nil {
+		p.c.udpOut.Add(1)
+	}
+	return err
+}

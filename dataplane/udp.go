@@ -311,5 +311,11 @@ func (b *UDPBind) WriteTo(p []byte, to netip.AddrPort) error {
 	return err
 }
 
+// WriteToUDPAddrPort is WriteTo in net.UDPConn's form, so that the bind
+// can be an IKE engine's socket on port 4500.
+func (b *UDPBind) WriteToUDPAddrPort(p []byte, to netip.AddrPort) (int, error) {
+	return b.conn.WriteToUDPAddrPort(p, to)
+}
+
 // Close closes the socket.
 func (b *UDPBind) Close() error { return b.conn.Close() }

@@ -13,6 +13,7 @@ import (
 
 	"mip6/aaa"
 	"mip6/bootstrap"
+	"mip6/dataplane"
 	"mip6/ha"
 	"mip6/ike"
 	"mip6/internal/config"
@@ -37,7 +38,9 @@ type HomeAgent struct {
 	ep       *ike.Endpoint
 	node     *node.HomeAgent
 	link     *hostnet.HomeLink
-	conns    []*net.UDPConn
+	conns    []*net.UDPConn     // IKE-only ports (500)
+	bind     *dataplane.UDPBind // port 4500 until the plane owns it
+	plane    *dataplane.Plane
 	keyLog   io.WriteCloser
 
 	mu     sync.Mutex
@@ -176,8 +179,14 @@ func (h *HomeAgent) Close() {
 	for _, c := range h.conns {
 		c.Close()
 	}
+	if h.bind != nil {
+		h.bind.Close()
+	}
 	if h.link != nil {
-		h.link.Close()
+		h.link.Close() // releases the routes, then removes the TUN
+	}
+	if h.plane != nil {
+		h.plane.Close()
 	}
 	if a, ok := h.assigner.(io.Closer); ok {
 		a.Close()
@@ -218,7 +227,6 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	go h.link.ServeHomeAgent(h.node)
 	h.log.Info("home agent running", "address", h.cfg.HomeAgent.Address, "home_prefix", h.cfg.HomeAgent.HomePrefix,
 		"control", h.cfg.Daemon.ControlSocket)
 	t := time.NewTimer(time.Second)

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/netip"
 
+	"mip6/dataplane"
 	"mip6/ike"
+	"mip6/internal/config"
 	"mip6/internal/control"
 	"mip6/internal/node"
 	"mip6/ipsec"
@@ -33,37 +35,54 @@ func (h *HomeAgent) openIKE() error {
 		h.log.Warn("IKE and ESP keys are being written to the key log: for debugging only", "file", h.cfg.IKE.KeyLog)
 	}
 	conns := node.IKEConn{}
-	var natt *net.UDPConn
+	var natt *dataplane.UDPBind
 	var nattLocal netip.AddrPort
+	var ike500 []config.AddrPort
 	for _, l := range h.cfg.IKE.Listen {
+		if l.Port() == ike.PortNATT {
+			// Port 4500 carries IKE and the payload: the data plane's socket.
+			b, err := dataplane.ListenUDP(l.AddrPort, 0)
+			if err != nil {
+				return fmt.Errorf("ike.listen %s: %w", l, err)
+			}
+			h.bind, natt, nattLocal = b, b, l.AddrPort
+			conns[l.Port()] = b
+			continue
+		}
 		c, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(l.AddrPort))
 		if err != nil {
 			return fmt.Errorf("ike.listen %s: %w", l, err)
 		}
 		h.conns = append(h.conns, c)
 		conns[l.Port()] = c
-		if l.Port() == ike.PortNATT {
-			natt, nattLocal = c, l.AddrPort
-		}
+		ike500 = append(ike500, l)
 	}
 	if natt == nil {
 		return fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
 	}
 	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
-	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad, SAD: ipsec.NewSAD(), Conn: natt,
-		Link: h.link, IKE: node.IKEHandlerFor(h.ep, nattLocal), Log: h.log,
+	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
+	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad,
+		SAD: sad, SPD: spd, Link: h.link, Log: h.log,
 		MoveIKE:   func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) },
 		OnBinding: h.accounting})
 	if err != nil {
 		return err
 	}
-	for _, l := range h.cfg.IKE.Listen {
-		c := conns[l.Port()].(*net.UDPConn)
-		if l.Port() == ike.PortNATT {
-			go h.node.Serve()
-		} else {
-			go node.ServeIKE(c, l.AddrPort, h.ep)
-		}
+	h.plane, err = dataplane.New(dataplane.Config{TUN: h.link.TUN().Device(), Bind: natt, SPD: spd, SAD: sad,
+		IKE: node.PlaneIKEHandler(h.ep, nattLocal), Local: h.node.PlaneLocal,
+		Unprotected: func(pkt []byte) {
+			if !h.node.FromHomeLink(pkt) {
+				h.link.Unclaimed.Add(1)
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	h.bind = nil // the plane closes it
+	h.node.AttachPlane(h.plane)
+	for i, l := range ike500 {
+		go node.ServeIKE(h.conns[i], l.AddrPort, h.ep)
 	}
 	return nil
 }

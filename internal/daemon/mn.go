@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"mip6/bootstrap"
+	"mip6/dataplane"
 	"mip6/ike"
 	"mip6/internal/config"
 	"mip6/internal/control"
@@ -35,7 +36,8 @@ type MobileNode struct {
 	res         *bootstrap.Result
 	host        *hostnet.MobileHost
 	node        *node.MobileNode
-	conn        *node.HostConn
+	plane       *dataplane.Plane
+	stopTimers  chan struct{}
 	coa         netip.Addr
 	rebootstrap chan string
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"mip6/bootstrap"
+	"mip6/dataplane"
 	"mip6/discovery"
 	"mip6/ike"
 	"mip6/internal/control"
@@ -127,7 +128,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	conn, err := node.ListenHost(ike.PortNATT)
+	bind, err := dataplane.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT), 0)
 	if err != nil {
 		host.Close()
 		return fmt.Errorf("UDP port %d for ESP: %w", ike.PortNATT, err)
@@ -136,13 +137,13 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 		KeyMgmt: true, Lifetime: m.cfg.Mobility.Lifetime.Duration})
 	if err != nil {
 		host.Close()
-		conn.Close()
+		bind.Close()
 		return err
 	}
 	ep, spi, ha := res.Endpoint, res.IKESA.LocalSPI(), res.HomeAgent.Addr
+	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
 	n, err := node.NewMobileNode(node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
-		Core: core, SAD: ipsec.NewSAD(), Conn: conn, Host: host, Log: m.log,
-		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(coa, ike.PortNATT)),
+		Core: core, SAD: sad, SPD: spd, Host: host, Log: m.log,
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(ha, ike.PortIKE))
 		},
@@ -152,7 +153,18 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 			default:
 			}
 		}})
+	var plane *dataplane.Plane
 	if err == nil {
+		plane, err = dataplane.New(dataplane.Config{TUN: host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
+			IKE: node.PlaneIKEHandler(ep, netip.AddrPortFrom(coa, ike.PortNATT)), Local: n.PlaneLocal,
+			Unprotected: func(pkt []byte) {
+				if !n.FromHost(pkt) {
+					host.NotTunnelled.Add(1)
+				}
+			}})
+	}
+	if err == nil {
+		n.AttachPlane(plane)
 		var c *node.Child
 		if c, err = node.ChildFromIKE(res.Child, spi, m.cfg.Identity, hoa); err == nil {
 			err = n.Install(c)
@@ -160,14 +172,18 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	}
 	if err != nil {
 		host.Close()
-		conn.Close()
+		if plane != nil {
+			plane.Close()
+		} else {
+			bind.Close()
+		}
 		return err
 	}
+	stopTimers := make(chan struct{})
 	m.mu.Lock()
-	m.res, m.host, m.node, m.conn = res, host, n, conn
+	m.res, m.host, m.node, m.plane, m.stopTimers = res, host, n, plane, stopTimers
 	m.mu.Unlock()
-	go n.Serve()
-	go host.ServeMobileNode(n)
+	go n.Timers(stopTimers)
 	m.follow(res.HomeAddress)
 	return nil
 }
@@ -226,13 +242,16 @@ func (m *MobileNode) onIKEEvent(ev ike.Event) {
 func (m *MobileNode) stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.conn != nil {
-		m.conn.Close()
+	if m.stopTimers != nil {
+		close(m.stopTimers)
 	}
 	if m.host != nil {
-		m.host.Close()
+		m.host.Close() // removes the rule, then the TUN
 	}
-	m.node, m.host, m.conn, m.res, m.coa = nil, nil, nil, nil, netip.Addr{}
+	if m.plane != nil {
+		m.plane.Close()
+	}
+	m.node, m.host, m.plane, m.stopTimers, m.res, m.coa = nil, nil, nil, nil, nil, netip.Addr{}
 }
 
 func (m *MobileNode) reanchorInterval(res *bootstrap.Result) time.Duration {

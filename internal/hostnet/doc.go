@@ -24,6 +24,11 @@
 // sends from the care-of address (source selection prefers the outgoing
 // interface's address), so the rule never catches it.
 //
+// The daemons (internal/daemon) hand the TUN (TUN.Device) to a
+// dataplane.Plane, which reads and writes it in batches with offloads;
+// ServeHomeAgent and ServeMobileNode are the simple packet-at-a-time path
+// (tests). Claim/Release, the rule and the ND announcements stay here.
+//
 // Constructors (OpenTUN, NewHomeLink, NewMobileHost) and
 // MobileHost.Follow open every socket and device they need in the calling
 // thread's network namespace; the methods may then run on any goroutine.

@@ -69,6 +69,10 @@ func (t *TUN) setUp() error {
 	return nil
 }
 
+// Device is the wireguard TUN device, for a data plane to read and write
+// in batches (then ReadLoop must not run).
+func (t *TUN) Device() tun.Device { return t.dev }
+
 // Name is the device's interface name.
 func (t *TUN) Name() string { return t.name }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"mip6/dataplane"
 	"mip6/ha"
 	"mip6/ipsec"
 	"mip6/wire/ipv6"
@@ -54,10 +55,13 @@ type HomeAgentConfig struct {
 	HomePrefix netip.Prefix
 	PAD        *ipsec.PAD
 	SAD        *ipsec.SAD
-	Conn       PacketConn // UDP port 4500
-	Link       HomeLink
-	IKE        IKEHandler
-	MoveIKE    func(ikeSA uint64, to netip.AddrPort)
+	Conn       PacketConn // UDP port 4500; nil with a data plane (SPD set)
+	// SPD, with a data plane (AttachPlane), receives the PROTECT entry that
+	// sends a registered home address's traffic through its CHILD_SA.
+	SPD     *ipsec.SPD
+	Link    HomeLink
+	IKE     IKEHandler
+	MoveIKE func(ikeSA uint64, to netip.AddrPort)
 	// OnBinding hears a home address's binding start (first registration)
 	// and end (de-registration or expiry), e.g. for RADIUS accounting. It
 	// must not block.
@@ -68,8 +72,8 @@ type HomeAgentConfig struct {
 
 // NewHomeAgent builds the home agent's packet path.
 func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
-	if c.Core == nil || c.SAD == nil || c.PAD == nil || c.Conn == nil || c.Link == nil {
-		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn and Link")
+	if c.Core == nil || c.SAD == nil || c.PAD == nil || (c.Conn == nil && c.SPD == nil) || c.Link == nil {
+		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn (or SPD) and Link")
 	}
 	h := &HomeAgent{core: c.Core, homePrefix: c.HomePrefix, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
 		children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, remotes: map[netip.Addr]netip.AddrPort{}}
@@ -79,7 +83,7 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	if h.obs == nil {
 		h.obs = func(string, string, string, string) {}
 	}
-	h.t = tunnel{conn: c.Conn, sad: c.SAD, ike: c.IKE, counters: newCounters(allCounters...)}
+	h.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
 	if c.HomePrefix.IsValid() {
 		c.Link.Claim(ha.HomeAgentsAnycast(c.HomePrefix))
 	}
@@ -90,28 +94,23 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 // c.In.HomeAddress. The tunnel stays inactive until a Binding Update for
 // the home address is accepted.
 func (h *HomeAgent) Install(c *Child) error {
-	if err := h.t.sad.Add(c.In); err != nil {
-		return err
-	}
-	if err := h.t.sad.Add(c.Out); err != nil {
-		h.t.sad.Remove(c.In)
+	hoa := c.In.HomeAddress
+	if err := h.t.addChild(c, ipsec.Selectors{Remote: ipsec.Addr(hoa)}, hoa); err != nil {
 		return err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.children[c.In.SPI()] = c
-	hoa := c.In.HomeAddress
 	h.byHoA[hoa] = append(h.byHoA[hoa], c)
 	if _, ok := h.core.Cache().Lookup(hoa); ok {
-		c.active.Store(true) // a rekeyed pair takes over a live binding
+		h.t.setActive(c, true) // a rekeyed pair takes over a live binding
 	}
 	return nil
 }
 
 // Remove deletes a CHILD_SA pair (IKE deleted or rekeyed it).
 func (h *HomeAgent) Remove(c *Child) {
-	h.t.sad.Remove(c.In)
-	h.t.sad.Remove(c.Out)
+	h.t.removeChild(c)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.children, c.In.SPI())
@@ -144,13 +143,43 @@ func (h *HomeAgent) Serve() error {
 // HandleDatagram processes one datagram received on port 4500.
 func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
 	e, inner := h.t.classify(p, from)
-	if e == nil {
+	if e == nil || !h.handleInner(e, inner, from, now) {
 		return
 	}
+	h.t.counters.inc(cTunnelIn)
+	if err := h.link.Forward(inner); err != nil {
+		h.t.counters.inc(cDropSend)
+	}
+}
+
+// AttachPlane makes p carry the payload and the signalling (the
+// configuration had an SPD and p the same SAD); give p PlaneLocal and
+// FromHomeLink as its Local and Unprotected hooks.
+func (h *HomeAgent) AttachPlane(p *dataplane.Plane) { h.t.plane.Store(p) }
+
+// PlaneLocal is the data plane's Local hook: it takes the home agent's own
+// signalling and refuses what the tunnel may not carry; the rest (false)
+// goes to the TUN, for the kernel to forward.
+func (h *HomeAgent) PlaneLocal(e *ipsec.SAEntry, inner []byte, from netip.AddrPort) bool {
+	if len(inner) >= ipv6.HeaderLen && netip.AddrFrom16([16]byte(inner[24:40])) != h.core.Address() {
+		// The common case, payload: only the ingress filter (RFC 4877 §4.4).
+		sec := ha.SecurityContext{SA: ha.SAID(e.SPI()), Identity: e.Identity, HomeAddress: e.HomeAddress}
+		if !h.core.TunnelSourceAllowed(sec, netip.AddrFrom16([16]byte(inner[8:24]))) {
+			h.t.counters.inc(cDropSelectors)
+			return true
+		}
+		return false
+	}
+	return !h.handleInner(e, inner, from, time.Now())
+}
+
+// handleInner processes a packet that left the tunnel through SA e and
+// reports whether it is payload to forward.
+func (h *HomeAgent) handleInner(e *ipsec.SAEntry, inner []byte, from netip.AddrPort, now time.Time) bool {
 	var pkt ipv6.Packet
 	if err := ipv6.ParsePacket(inner, &pkt); err != nil {
 		h.t.counters.inc(cDropInner)
-		return
+		return false
 	}
 	sec := ha.SecurityContext{SA: ha.SAID(e.SPI()), Identity: e.Identity, HomeAddress: e.HomeAddress,
 		OuterSource: from.Addr(), OuterSourcePort: from.Port()}
@@ -161,7 +190,7 @@ func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time)
 	h.mu.Unlock()
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoMobility {
 		h.handleMH(now, sec, &pkt, inner)
-		return
+		return false
 	}
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
 		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixSol {
@@ -174,17 +203,14 @@ func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time)
 				h.obs("ha", "", "Mobile Prefix Advertisement sent", fmt.Sprintf("to %s", pkt.Header.Src))
 			}
 		}
-		return
+		return false
 	}
 	// Ingress filtering for reverse-tunnelled traffic (RFC 4877 §4.4).
 	if !h.core.TunnelSourceAllowed(sec, pkt.Header.Src) {
 		h.t.counters.inc(cDropSelectors)
-		return
+		return false
 	}
-	h.t.counters.inc(cTunnelIn)
-	if err := h.link.Forward(inner); err != nil {
-		h.t.counters.inc(cDropSend)
-	}
+	return true
 }
 
 func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Packet, inner []byte) {

@@ -39,12 +39,12 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 	}
 	if r.Effects.Has(ha.EffectTunnelActive) {
 		for _, c := range children {
-			c.active.Store(true)
+			h.t.setActive(c, true)
 		}
 	}
 	if r.Effects.Has(ha.EffectTunnelInactive) {
 		for _, c := range children {
-			c.active.Store(false)
+			h.t.setActive(c, false)
 		}
 	}
 	if r.Effects.Has(ha.EffectClaimHomeAddress) {
@@ -198,6 +198,9 @@ func (h *HomeAgent) Status(s *control.Status) {
 	}
 	s.Counters["bindings_expired"] = cc.Expired
 	s.Counters["drop_unknown_spi_sad"] = h.t.sad.UnknownSPI()
+	if p := h.t.plane.Load(); p != nil {
+		p.Stats().AddTo(s.Counters)
+	}
 }
 
 func childStatus(c *Child) control.ChildSA {

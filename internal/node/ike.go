@@ -28,8 +28,12 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 		if c.Transport {
 			mode = ipsec.Transport
 		}
+		sel := selectorsOf(c.LocalTS, c.RemoteTS)
+		if dir == esp.Inbound { // from the sender's view
+			sel.Local, sel.Remote = sel.Remote, sel.Local
+		}
 		return &ipsec.SAEntry{SA: sa, Mode: mode, Dst: remote.Addr(), Identity: identity, HomeAddress: hoa,
-			PolicyID: uint64(spi)}, nil
+			PolicyID: uint64(spi), Selectors: sel}, nil
 	}
 	in, err := mk(c.InboundSPI, esp.Inbound, c.InEncr, c.InInteg)
 	if err != nil {
@@ -40,4 +44,20 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 		return nil, err
 	}
 	return &Child{In: in, Out: out, IKESA: ikeSA}, nil
+}
+
+// selectorsOf turns the negotiated traffic selectors into the SA's
+// (outbound view): the address ranges when each side is one IPv6 range,
+// so that a data plane's ingress check (SAEntry.Allows) holds a packet
+// leaving the tunnel to what IKE agreed. Several ranges stay "any"; the
+// node's own checks (TunnelSourceAllowed) still apply.
+func selectorsOf(local, remote []ike.Selector) ipsec.Selectors {
+	sel := ipsec.Selectors{LocalPort: ipsec.AnyPort, RemotePort: ipsec.AnyPort}
+	if len(local) == 1 && local[0].Start.Is6() && local[0].End.Is6() {
+		sel.Local = ipsec.AddrRange{From: local[0].Start, To: local[0].End}
+	}
+	if len(remote) == 1 && remote[0].Start.Is6() && remote[0].End.Is6() {
+		sel.Remote = ipsec.AddrRange{From: remote[0].Start, To: remote[0].End}
+	}
+	return sel
 }

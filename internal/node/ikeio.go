@@ -7,9 +7,23 @@ import (
 	"mip6/ike"
 )
 
+// DatagramWriter sends one UDP datagram: a PacketConn, or a data plane's
+// dataplane.UDPBind.
+type DatagramWriter interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
 // IKEConn sends the IKE engine's datagrams from the socket bound to their
 // local port (500, or 4500 shared with ESP).
-type IKEConn map[uint16]PacketConn
+type IKEConn map[uint16]DatagramWriter
+
+// PlaneIKEHandler hands the IKE messages a data plane found on port 4500
+// (it strips the non-ESP marker) to ep, marker restored.
+func PlaneIKEHandler(ep *ike.Endpoint, local netip.AddrPort) func([]byte, netip.AddrPort) {
+	return func(msg []byte, from netip.AddrPort) {
+		ep.Receive(local, from, append([]byte{0, 0, 0, 0}, msg...))
+	}
+}
 
 func (c IKEConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
 	conn := c[local.Port()]

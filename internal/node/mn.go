@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mip6/dataplane"
 	"mip6/internal/control"
 	"mip6/ipsec"
 	"mip6/mn"
@@ -29,9 +30,12 @@ type MobileNodeConfig struct {
 	HomeAddress, HomeAgent netip.Addr
 	Core                   *mn.MobileNode
 	SAD                    *ipsec.SAD
-	Conn                   PacketConn // UDP port 4500
-	Host                   MobileNodeHost
-	IKE                    IKEHandler
+	Conn                   PacketConn // UDP port 4500; nil with a data plane (SPD set)
+	// SPD, with a data plane (AttachPlane), receives the PROTECT entry that
+	// sends the home address's traffic through the CHILD_SA while away.
+	SPD  *ipsec.SPD
+	Host MobileNodeHost
+	IKE  IKEHandler
 	// MoveIKE moves our IKE SA's local address when K was granted.
 	MoveIKE func(local netip.Addr)
 	// Rebootstrap is called when the home agent refused or vanished.
@@ -67,8 +71,8 @@ type MobileNode struct {
 
 // NewMobileNode builds the mobile node's packet path.
 func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
-	if c.Core == nil || c.SAD == nil || c.Conn == nil || c.Host == nil {
-		return nil, errors.New("node: mobile node needs Core, SAD, Conn and Host")
+	if c.Core == nil || c.SAD == nil || (c.Conn == nil && c.SPD == nil) || c.Host == nil {
+		return nil, errors.New("node: mobile node needs Core, SAD, Conn (or SPD) and Host")
 	}
 	m := &MobileNode{cfg: c, log: c.Log, obs: c.Observe, core: c.Core, wake: make(chan struct{}, 1)}
 	if m.log == nil {
@@ -78,25 +82,48 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 		m.obs = func(string, string, string, string) {}
 	}
 	m.hoa, m.ha = c.HomeAddress, c.HomeAgent
-	m.t = tunnel{conn: c.Conn, sad: c.SAD, ike: c.IKE, counters: newCounters(allCounters...)}
+	m.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
 	return m, nil
 }
 
 // Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2:
 // BU/BA and the payload tunnel travel on it).
 func (m *MobileNode) Install(c *Child) error {
-	if err := m.t.sad.Add(c.In); err != nil {
-		return err
-	}
-	if err := m.t.sad.Add(c.Out); err != nil {
-		m.t.sad.Remove(c.In)
+	if err := m.t.addChild(c, ipsec.Selectors{Local: ipsec.Addr(m.hoa)}, m.ha); err != nil {
 		return err
 	}
 	if old := m.child.Swap(c); old != nil {
-		m.t.sad.Remove(old.In)
-		m.t.sad.Remove(old.Out)
+		m.t.removeChild(old)
 	}
+	m.t.setActive(c, m.tunnelOn.Load())
 	return nil
+}
+
+// setTunnel turns reverse tunnelling on or off.
+func (m *MobileNode) setTunnel(on bool) {
+	m.tunnelOn.Store(on)
+	if c := m.child.Load(); c != nil {
+		m.t.setActive(c, on)
+	}
+}
+
+// AttachPlane makes p carry the payload and the signalling (the
+// configuration had an SPD and p the same SAD); give p PlaneLocal and
+// FromHost as its Local and Unprotected hooks.
+func (m *MobileNode) AttachPlane(p *dataplane.Plane) { m.t.plane.Store(p) }
+
+// PlaneLocal is the data plane's Local hook: it takes what the home agent
+// sends the mobile node itself and refuses what is not for the home
+// address; the rest (false) goes to the TUN.
+func (m *MobileNode) PlaneLocal(_ *ipsec.SAEntry, inner []byte, _ netip.AddrPort) bool {
+	if len(inner) >= ipv6.HeaderLen && netip.AddrFrom16([16]byte(inner[8:24])) != m.ha {
+		if netip.AddrFrom16([16]byte(inner[24:40])) != m.hoa {
+			m.t.counters.inc(cDropSelectors)
+			return true
+		}
+		return false
+	}
+	return !m.handleInner(inner, time.Now())
 }
 
 // Attach tells the mobile node it now has care-of address coa (or its home
@@ -114,7 +141,7 @@ func (m *MobileNode) Attach(coa netip.Addr) {
 func (m *MobileNode) Serve() error {
 	stop := make(chan struct{})
 	defer close(stop)
-	go m.timers(stop)
+	go m.Timers(stop)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	for {
@@ -126,8 +153,9 @@ func (m *MobileNode) Serve() error {
 	}
 }
 
-// timers fires the core's retransmission and refresh timers.
-func (m *MobileNode) timers(stop chan struct{}) {
+// Timers fires the core's retransmission and refresh timers until stop
+// is closed (Serve runs it; with a data plane, run it yourself).
+func (m *MobileNode) Timers(stop <-chan struct{}) {
 	for {
 		m.mu.Lock()
 		next := m.core.NextTimer()
@@ -154,31 +182,37 @@ func (m *MobileNode) timers(stop chan struct{}) {
 // HandleDatagram processes one datagram received on port 4500.
 func (m *MobileNode) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
 	e, inner := m.t.classify(p, from)
-	if e == nil {
-		return
-	}
-	var pkt ipv6.Packet
-	if err := ipv6.ParsePacket(inner, &pkt); err != nil {
-		m.t.counters.inc(cDropInner)
-		return
-	}
-	if pkt.Header.Src == m.ha && pkt.Header.Dst == m.hoa && pkt.Proto == ipv6.ProtoMobility {
-		m.handleMH(now, &pkt)
-		return
-	}
-	if pkt.Header.Src == m.ha && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
-		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixAdvert {
-		m.handleMPA(now, &pkt)
-		return
-	}
-	if pkt.Header.Dst != m.hoa {
-		m.t.counters.inc(cDropSelectors)
+	if e == nil || !m.handleInner(inner, now) {
 		return
 	}
 	m.t.counters.inc(cTunnelIn)
 	if err := m.cfg.Host.Deliver(inner); err != nil {
 		m.t.counters.inc(cDropSend)
 	}
+}
+
+// handleInner processes a packet that left the tunnel and reports whether
+// it is payload to deliver.
+func (m *MobileNode) handleInner(inner []byte, now time.Time) bool {
+	var pkt ipv6.Packet
+	if err := ipv6.ParsePacket(inner, &pkt); err != nil {
+		m.t.counters.inc(cDropInner)
+		return false
+	}
+	if pkt.Header.Src == m.ha && pkt.Header.Dst == m.hoa && pkt.Proto == ipv6.ProtoMobility {
+		m.handleMH(now, &pkt)
+		return false
+	}
+	if pkt.Header.Src == m.ha && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
+		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixAdvert {
+		m.handleMPA(now, &pkt)
+		return false
+	}
+	if pkt.Header.Dst != m.hoa {
+		m.t.counters.inc(cDropSelectors)
+		return false
+	}
+	return true
 }
 
 func (m *MobileNode) handleMH(now time.Time, pkt *ipv6.Packet) {
@@ -246,6 +280,9 @@ func (m *MobileNode) Status(s *control.Status) {
 	}
 	for n, v := range m.t.counters.snapshot() {
 		s.Counters[n] = v
+	}
+	if p := m.t.plane.Load(); p != nil {
+		p.Stats().AddTo(s.Counters)
 	}
 	s.Counters["handover_count"] = m.handovers.Load()
 	s.Counters["handover_last_us"] = m.handoverLastUs.Load()

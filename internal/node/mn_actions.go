@@ -31,7 +31,7 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 				a.CareOf, a.Lifetime, a.Refresh.Sub(now).Round(time.Second), a.KeyMgmt))
 			m.log.Info("registered", "hoa", m.hoa, "coa", a.CareOf, "lifetime", a.Lifetime)
 		case mn.TunnelActive:
-			m.tunnelOn.Store(a.Active)
+			m.setTunnel(a.Active)
 		case mn.Deregistered:
 			m.handoverDone(now)
 			m.obs("mn", "", "de-registered", "back home: the home agent removed the binding")

@@ -7,6 +7,13 @@
 //
 // Port 4500 carries both IKE (after the Non-ESP Marker) and ESP (RFC 3948),
 // so the node reads it and hands IKE messages to the IKE engine.
+//
+// With a data plane (mip6/dataplane; the daemons use one) the plane owns
+// port 4500 and the TUN: HomeAgent and MobileNode then keep one PROTECT
+// entry per CHILD_SA in the plane's SPD, whose outbound SA is in the SAD
+// only while the tunnel is active, take their signalling out of the plane
+// (PlaneLocal), and seal theirs through it (AttachPlane). The protocol
+// logic is the same on both paths.
 package node
 
 import (
@@ -42,6 +49,8 @@ type Child struct {
 	// active is false while the home address is at home: the tunnel SPD
 	// entries are inactive but the SAs are kept (RFC 4877 §4.2).
 	active atomic.Bool
+	// policy is the PROTECT entry of the payload when a data plane carries it.
+	policy uint64
 }
 
 // Counter names used in status output and metrics.

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
+	"mip6/dataplane"
 	"mip6/esp"
 	"mip6/ipsec"
 	wesp "mip6/wire/esp"
@@ -26,6 +28,60 @@ type tunnel struct {
 	sad      *ipsec.SAD
 	ike      IKEHandler
 	counters counters
+	// With a data plane, the plane carries the payload: spd holds one
+	// PROTECT entry per Child, whose outbound SA sits in the SAD only while
+	// the tunnel is active; signalling is sealed and sent by the plane.
+	spd   *ipsec.SPD
+	plane atomic.Pointer[dataplane.Plane]
+	pmu   sync.Mutex // serialises policy changes
+}
+
+// addChild puts a Child's SAs in the SAD. With a plane, it also adds the
+// Child's PROTECT entry (sel: the home address's side) and leaves the
+// outbound SA out until the tunnel is active.
+func (t *tunnel) addChild(c *Child, sel ipsec.Selectors, to netip.Addr) error {
+	if err := t.sad.Add(c.In); err != nil {
+		return err
+	}
+	if t.spd == nil {
+		if err := t.sad.Add(c.Out); err != nil {
+			t.sad.Remove(c.In)
+			return err
+		}
+		return nil
+	}
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	c.policy = t.spd.Add(ipsec.Entry{Name: c.In.Identity, Priority: ipsec.PriorityPayload, Class: ipsec.ClassPayload,
+		Selectors: sel, Action: ipsec.Protect, Mode: ipsec.Tunnel, TunnelTo: to})[0]
+	c.Out.PolicyID = c.policy
+	return nil
+}
+
+// removeChild deletes a Child's SAs and policy.
+func (t *tunnel) removeChild(c *Child) {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	if t.spd != nil {
+		t.spd.Remove(c.policy)
+	}
+	t.sad.Remove(c.In)
+	t.sad.Remove(c.Out)
+}
+
+// setActive turns the Child's tunnel on or off; with a plane that puts
+// its outbound SA in the SAD or takes it out.
+func (t *tunnel) setActive(c *Child, on bool) {
+	t.pmu.Lock()
+	defer t.pmu.Unlock()
+	if c.active.Swap(on) == on || t.spd == nil {
+		return
+	}
+	if on {
+		t.sad.Add(c.Out) // outbound: replaces, never fails
+	} else {
+		t.sad.Remove(c.Out)
+	}
 }
 
 // classify sorts one datagram received on port 4500. It returns the inbound
@@ -76,6 +132,18 @@ func (t *tunnel) send(out *ipsec.SAEntry, inner []byte) error {
 
 // sendTo is send with an explicit outer destination.
 func (t *tunnel) sendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) error {
+	if p := t.plane.Load(); p != nil {
+		if err := p.SendTo(out, inner, to); err != nil {
+			t.counters.inc(cDropSend)
+			return err
+		}
+		t.counters.inc(cESPOut)
+		return nil
+	}
+	if t.conn == nil {
+		t.counters.inc(cDropSend)
+		return errNoConn
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -132,4 +200,7 @@ type nodeError string
 
 func (e nodeError) Error() string { return string(e) }
 
-const errTooBig = nodeError("node: packet too big for the tunnel")
+const (
+	errTooBig = nodeError("node: packet too big for the tunnel")
+	errNoConn = nodeError("node: no socket and no data plane yet")
+)
