@@ -83,6 +83,14 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 	}
 	m.hoa, m.ha = c.HomeAddress, c.HomeAgent
 	m.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
+	if c.SPD != nil {
+		// Our own IKE and ESP in UDP, sent from home: never into the tunnel.
+		for _, port := range []uint16{500, 4500} {
+			c.SPD.Add(ipsec.Entry{Name: c.Identity, Priority: ipsec.PrioritySignalling, Class: ipsec.ClassKeyExchange,
+				Selectors: ipsec.Selectors{Local: ipsec.Addr(c.HomeAddress), Remote: ipsec.Addr(c.HomeAgent), Proto: ipsec.ProtoUDP,
+					LocalPort: ipsec.AnyPort, RemotePort: ipsec.PortRange{From: port, To: port}}, Action: ipsec.Bypass})
+		}
+	}
 	return m, nil
 }
 

@@ -204,7 +204,10 @@ func TestReturnHomeDeregisters(t *testing.T) {
 			t.Fatal("binding still there after returning home")
 		}
 		time.Sleep(time.Second)
-		if st := l.mn.core.State(); st.Registered || !st.AtHome || st.Pending {
+		l.mn.mu.Lock()
+		st := l.mn.core.State()
+		l.mn.mu.Unlock()
+		if st.Registered || !st.AtHome || st.Pending {
 			t.Fatalf("mn state after de-registration: %+v", st)
 		}
 		ping(t, l, 3) // answered on the home link, no tunnel
