@@ -22,6 +22,13 @@ type HA struct {
 	Store       struct {
 		Path string `toml:"path"`
 	} `toml:"store"`
+	// AccessKeys is where an integrated ASP's AAA server leaves each
+	// subscriber's network access key (RFC 4640 §7.2, Parameter Set 2):
+	// one JSON file per identity, {"name": hex, "key": hex, "issued": time}.
+	AccessKeys struct {
+		Dir      string   `toml:"dir"`
+		Lifetime Duration `toml:"lifetime"` // of the derived mobility key
+	} `toml:"access_keys"`
 	Daemon Daemon `toml:"daemon"`
 }
 
@@ -50,7 +57,7 @@ type AddressPool struct {
 // home address it may claim.
 type MobileNode struct {
 	Identity    string `toml:"identity"`
-	Auth        string `toml:"auth"` // "psk", "pubkey" or "eap"
+	Auth        string `toml:"auth"` // "psk", "pubkey", "eap" or "access_key"
 	PSK         string `toml:"psk"`
 	HomeAddress Addr   `toml:"home_address"` // static HoA; empty = assigned from the pool
 }
@@ -190,8 +197,12 @@ func (c *HA) validateMobileNodes(src *source) Errors {
 		case "pubkey":
 		case "eap":
 			usesEAP = true
+		case "access_key":
+			if c.AccessKeys.Dir == "" {
+				add("auth", "\"access_key\" needs access_keys.dir, where the AAA server leaves the access keys")
+			}
 		default:
-			add("auth", "%q: use \"psk\", \"pubkey\" or \"eap\"", m.Auth)
+			add("auth", "%q: use \"psk\", \"pubkey\", \"eap\" or \"access_key\"", m.Auth)
 		}
 		if m.HomeAddress.IsValid() {
 			if c.HomeAgent.HomePrefix.IsValid() && !c.HomeAgent.HomePrefix.Contains(m.HomeAddress.Addr) {

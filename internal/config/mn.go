@@ -17,6 +17,10 @@ type MN struct {
 		EAPIdentity string   `toml:"eap_identity"`
 		Password    string   `toml:"password"`
 		CA          []string `toml:"ca"` // to authenticate the home agent
+		// AccessKeyFile holds the key of the network access authentication
+		// (RFC 4640 Parameter Set 2) as JSON {"name": hex, "key": hex}, written
+		// by the access client; the mobility key is derived from it.
+		AccessKeyFile string `toml:"access_key_file"`
 	} `toml:"credential"`
 	HomeAgent struct {
 		Address    Addr     `toml:"address"`
@@ -88,6 +92,9 @@ func (c *MN) validate(src *source) Errors {
 			add("credential.private_key", "certificate and private_key go together: give both")
 		}
 	}
+	if cr.AccessKeyFile != "" {
+		kinds++
+	}
 	if cr.EAPMethod != "" {
 		kinds++
 		switch cr.EAPMethod {
@@ -106,9 +113,9 @@ func (c *MN) validate(src *source) Errors {
 	}
 	switch {
 	case kinds == 0:
-		add("credential", "missing: give one credential: psk, certificate + private_key, or eap_method + password")
+		add("credential", "missing: give one credential: psk, certificate + private_key, eap_method + password, or access_key_file")
 	case kinds > 1:
-		add("credential", "more than one credential: give exactly one of psk, certificate + private_key, eap_method")
+		add("credential", "more than one credential: give exactly one of psk, certificate + private_key, eap_method, access_key_file")
 	}
 	ha := &c.HomeAgent
 	// RFC 4640 §7.4/§9.1: with no infrastructure to find or trust an HA, refuse.

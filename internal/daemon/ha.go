@@ -63,7 +63,18 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 	h.bha = &bootstrap.HomeAgent{ID: h.localID(), Store: h.st, PAD: h.pad, Logger: log}
 	for _, m := range cfg.MobileNodes {
 		h.bha.Subscribers = append(h.bha.Subscribers, bootstrap.Subscriber{Identity: m.Identity,
-			Auth: ikeAuth(m.Auth), PSK: []byte(m.PSK), HomeAddress: m.HomeAddress.Addr})
+			Auth: ikeAuth(m.Auth), PSK: []byte(m.PSK), HomeAddress: m.HomeAddress.Addr,
+			FromAccessKey: m.Auth == "access_key"})
+	}
+	if dir := cfg.AccessKeys.Dir; dir != "" {
+		h.bha.MobilityKeyLifetime = cfg.AccessKeys.Lifetime.Duration
+		h.bha.AccessKeys = func(identity string) (bootstrap.AccessKey, time.Time, error) {
+			path, err := accessKeyIn(dir, identity)
+			if err != nil {
+				return bootstrap.AccessKey{}, time.Time{}, err
+			}
+			return readAccessKey(path)
+		}
 	}
 	if err = h.loadCertificate(); err != nil {
 		return nil, err

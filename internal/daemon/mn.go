@@ -88,6 +88,14 @@ func (m *MobileNode) bootstrapConfig(local netip.AddrPort) (bootstrap.Config, er
 	switch {
 	case cr.PSK != "":
 		b.PSK = []byte(cr.PSK)
+	case cr.AccessKeyFile != "":
+		// Parameter Set 2: read at every bootstrap, as access
+		// authentication renews it.
+		ak, _, err := readAccessKey(cr.AccessKeyFile)
+		if err != nil {
+			return b, fmt.Errorf("credential.access_key_file: %w", err)
+		}
+		b.AccessKey = &ak
 	case cr.EAPMethod != "":
 		e := &bootstrap.EAPCredential{UserName: cr.EAPIdentity, Password: cr.Password}
 		switch cr.EAPMethod {
