@@ -36,8 +36,11 @@ type MN struct {
 	HomeAddress Addr `toml:"home_address"` // suggested in CFG_REQUEST; optional
 	Mobility    struct {
 		Interfaces []string `toml:"interfaces"`
-		Lifetime   Duration `toml:"lifetime"`
-		WireForm   string   `toml:"wire_form"`
+		// NATKeepalive: how often to send an RFC 3948 NAT-keepalive to the
+		// home agent while away from home (default 20s; "0s" off).
+		NATKeepalive *Duration `toml:"nat_keepalive"`
+		Lifetime     Duration  `toml:"lifetime"`
+		WireForm     string    `toml:"wire_form"`
 	} `toml:"mobility"`
 	IKE   IKE `toml:"ike"`
 	Cache struct {
@@ -56,6 +59,9 @@ func LoadMN(path string) (*MN, error) {
 	}
 	if c.Mobility.Lifetime.Duration == 0 {
 		c.Mobility.Lifetime.Duration = 10 * time.Minute
+	}
+	if c.Mobility.NATKeepalive == nil {
+		c.Mobility.NATKeepalive = &Duration{20 * time.Second}
 	}
 	if c.Mobility.WireForm == "" {
 		c.Mobility.WireForm = "tunnel"

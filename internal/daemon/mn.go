@@ -37,6 +37,7 @@ type MobileNode struct {
 	host        *hostnet.MobileHost
 	node        *node.MobileNode
 	plane       *dataplane.Plane
+	bind        *dataplane.UDPBind
 	stopTimers  chan struct{}
 	coa         netip.Addr
 	rebootstrap chan string

@@ -85,6 +85,12 @@ func (m *MobileNode) session(ctx context.Context) error {
 		return err
 	}
 	defer m.stop()
+	var keepalive <-chan time.Time
+	if d := m.cfg.Mobility.NATKeepalive.Duration; d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		keepalive = t.C
+	}
 	var reanchor <-chan time.Time
 	if d := m.reanchorInterval(res); d > 0 {
 		t := time.NewTicker(d)
@@ -108,6 +114,8 @@ func (m *MobileNode) session(ctx context.Context) error {
 			return ctx.Err()
 		case reason := <-m.rebootstrap:
 			return fmt.Errorf("home agent: %s", reason)
+		case <-keepalive:
+			m.sendKeepalive(res)
 		case <-reanchor:
 			if better := m.betterHomeAgent(ctx, res.HomeAgent.Addr); better.IsValid() {
 				if err := m.node.Deregister(3 * time.Second); err != nil {
@@ -181,7 +189,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	}
 	stopTimers := make(chan struct{})
 	m.mu.Lock()
-	m.res, m.host, m.node, m.plane, m.stopTimers = res, host, n, plane, stopTimers
+	m.res, m.host, m.node, m.plane, m.bind, m.stopTimers = res, host, n, plane, bind, stopTimers
 	m.mu.Unlock()
 	go n.Timers(stopTimers)
 	m.follow(res.HomeAddress)
@@ -251,7 +259,7 @@ func (m *MobileNode) stop() {
 	if m.plane != nil {
 		m.plane.Close()
 	}
-	m.node, m.host, m.plane, m.stopTimers, m.res, m.coa = nil, nil, nil, nil, nil, netip.Addr{}
+	m.node, m.host, m.plane, m.bind, m.stopTimers, m.res, m.coa = nil, nil, nil, nil, nil, nil, netip.Addr{}
 }
 
 func (m *MobileNode) reanchorInterval(res *bootstrap.Result) time.Duration {
@@ -284,4 +292,18 @@ func (m *MobileNode) betterHomeAgent(ctx context.Context, current netip.Addr) ne
 	}
 	m.log.Info("a better home agent is available", "current", current, "better", best.Addr, "source", best.Source)
 	return best.Addr
+}
+
+// sendKeepalive keeps a NAT binding on the path to the home agent open
+// (RFC 3948 §4): one 0xFF octet on the ESP-in-UDP port, while away.
+func (m *MobileNode) sendKeepalive(res *bootstrap.Result) {
+	m.mu.Lock()
+	bind, coa := m.bind, m.coa
+	m.mu.Unlock()
+	if bind == nil || !coa.IsValid() || coa == res.HomeAddress.Addr() {
+		return
+	}
+	if _, err := bind.WriteToUDPAddrPort([]byte{0xff}, netip.AddrPortFrom(res.HomeAgent.Addr, ike.PortNATT)); err != nil {
+		m.log.Debug("NAT keepalive", "err", err)
+	}
 }

@@ -123,6 +123,13 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 		t.Fatalf("binding %+v", s.Bindings[0])
 	}
 	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+	netns.Eventually(t, 5*time.Second, func() error { // RFC 3948 §4
+		s, err := status(t, bin, haSock)
+		if err == nil && s.Counters["dataplane_nat_keepalives"] == 0 {
+			err = fmt.Errorf("no NAT-keepalive from the mobile node yet")
+		}
+		return err
+	})
 
 	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
 	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
@@ -190,6 +197,7 @@ address = "2001:db8:1::2"
 identity = "ha.example.net"
 [mobility]
 interfaces = ["a0", "b0"]
+nat_keepalive = "200ms"
 [daemon]
 control_socket = "%s/mn.sock"
 log_level = "debug"
