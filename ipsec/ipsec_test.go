@@ -431,3 +431,29 @@ func FuzzFromIPv6(f *testing.F) {
 		}
 	})
 }
+
+func TestPADAuthorizedHomeAddress(t *testing.T) {
+	p := NewPAD()
+	static := netip.MustParseAddr("2001:db8:1::100")
+	dyn := netip.MustParseAddr("2001:db8:1::1000")
+	p.Set(PADEntry{Identity: "alice@example.net", ChildSAAddrs: []AddrRange{{From: static, To: static}}})
+	p.Set(PADEntry{Identity: "mallory@example.net"})
+	if err := p.AddTemporary("mallory@example.net", dyn); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   string
+		hoa  netip.Addr
+		want bool
+	}{
+		{"alice@example.net", static, true},
+		{"mallory@example.net", static, false},
+		{"mallory@example.net", dyn, true},
+		{"alice@example.net", dyn, false}, // linked to mallory, whatever alice's static entry says
+		{"nobody@example.net", static, false},
+	} {
+		if got := p.Authorized(c.id, c.hoa); got != c.want {
+			t.Errorf("Authorized(%s, %s) = %v, want %v", c.id, c.hoa, got, c.want)
+		}
+	}
+}

@@ -195,3 +195,14 @@ func (p *PAD) OwnerOf(hoa netip.Addr) (string, bool) {
 	id, ok := p.owner[hoa]
 	return id, ok
 }
+
+// Authorized reports whether identity may use home address hoa: the
+// temporary link made when the address was assigned decides, else a static
+// entry (RFC 4877 §4.2). With it the PAD is what the home agent core asks
+// (ha.PAD).
+func (p *PAD) Authorized(identity string, hoa netip.Addr) bool {
+	if owner, ok := p.OwnerOf(hoa); ok {
+		return owner == identity
+	}
+	return p.Authorize(identity, AddrRange{From: hoa, To: hoa})
+}

@@ -87,7 +87,7 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 	}
 	hc := ha.Config{Address: cfg.HomeAgent.Address.Addr, HomePrefixes: []netip.Prefix{cfg.HomeAgent.HomePrefix.Prefix},
 		MaxLifetime: cfg.HomeAgent.MaxLifetime.Duration, KeyMgmtMobility: true}
-	if h.core, err = ha.New(hc, padAuthorizer{h.pad}); err != nil {
+	if h.core, err = ha.New(hc, h.pad); err != nil {
 		return nil, err
 	}
 	if h.link, err = hostnet.NewHomeLink(hostnet.HomeLinkConfig{Interface: cfg.HomeAgent.HomeInterface, Log: log}); err != nil {
@@ -169,17 +169,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 		a[i/8] |= 0x80 >> (i % 8)
 	}
 	return netip.AddrFrom16(a)
-}
-
-// padAuthorizer answers the core's question from the PAD: the temporary
-// entry made when the home address was assigned, or a static one.
-type padAuthorizer struct{ pad *ipsec.PAD }
-
-func (p padAuthorizer) Authorized(identity string, hoa netip.Addr) bool {
-	if owner, ok := p.pad.OwnerOf(hoa); ok {
-		return owner == identity
-	}
-	return p.pad.Authorize(identity, ipsec.AddrRange{From: hoa, To: hoa})
 }
 
 // Close releases everything; safe on a partly started daemon.

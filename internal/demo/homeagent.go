@@ -23,17 +23,6 @@ import (
 	"mip6/vnet"
 )
 
-// padAuthorizer answers the home agent core's question from the PAD: the
-// temporary entry made when the home address was assigned.
-type padAuthorizer struct{ pad *ipsec.PAD }
-
-func (p padAuthorizer) Authorized(identity string, hoa netip.Addr) bool {
-	if owner, ok := p.pad.OwnerOf(hoa); ok {
-		return owner == identity
-	}
-	return p.pad.Authorize(identity, ipsec.AddrRange{From: hoa, To: hoa})
-}
-
 // startAAA runs the in-process RADIUS server that knows the subscriber's
 // EAP password. It listens on the loopback address: RADIUS is the home
 // agent's back end, not part of the lab's mobility network.
@@ -87,7 +76,7 @@ func (l *lab) startHomeAgent() error {
 		return err
 	}
 	core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix},
-		KeyMgmtMobility: true}, padAuthorizer{l.pad})
+		KeyMgmtMobility: true}, l.pad)
 	if err != nil {
 		return err
 	}
