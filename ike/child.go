@@ -237,24 +237,41 @@ func readOffer(ps ikev2.Payloads) (*childOffer, error) {
 }
 
 // acceptChild is the responder's CHILD_SA negotiation: choose a config
-// whose selectors intersect the offer, a proposal, keys. It returns the
-// payloads to answer with; on refusal, one error notify and no child.
+// whose selectors intersect the offer (chooseChildConfig), a proposal,
+// keys. It returns the payloads to answer with; on refusal, one error
+// notify and no child.
 func (sa *IKESA) acceptChild(now time.Time, o *childOffer, ni, nr []byte, createChild bool) (ikev2.Payloads, *ChildSA) {
-	peerAddr := sa.remoteInner()
-	for i := range sa.peer.Children {
-		cfg := &sa.peer.Children[i]
-		remote := Narrow(o.tsi, resolve(cfg.RemoteTS, peerAddr))
-		local := Narrow(o.tsr, resolve(cfg.LocalTS, sa.localInner()))
-		if len(remote) == 0 || len(local) == 0 {
-			continue
-		}
-		suite, prop, ok := selectChild(cfg.proposals(), o.sa, createChild)
-		if !ok {
-			return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyNoProposalChosen, nil)}, nil
-		}
-		return sa.finishChild(now, cfg, o, suite, prop, local, remote, ni, nr)
+	cfg, local, remote := sa.chooseChildConfig(o)
+	if cfg == nil {
+		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyTSUnacceptable, nil)}, nil
 	}
-	return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyTSUnacceptable, nil)}, nil
+	suite, prop, ok := selectChild(cfg.proposals(), o.sa, createChild)
+	if !ok {
+		return ikev2.Payloads{ikev2.NewNotify(ikev2.NotifyNoProposalChosen, nil)}, nil
+	}
+	return sa.finishChild(now, cfg, o, suite, prop, local, remote, ni, nr)
+}
+
+// chooseChildConfig returns the first config whose selectors intersect the
+// offer, narrowed, preferring one whose mode is the offer's: a transport
+// mode request for Binding Updates (RFC 4877 §4.3) would otherwise land on
+// an any-protocol tunnel config listed before it, and get tunnel mode.
+func (sa *IKESA) chooseChildConfig(o *childOffer) (cfg *ChildConfig, local, remote []Selector) {
+	peerAddr := sa.remoteInner()
+	for _, sameMode := range []bool{true, false} {
+		for i := range sa.peer.Children {
+			cfg = &sa.peer.Children[i]
+			if (cfg.Transport == o.transport) != sameMode {
+				continue
+			}
+			remote = Narrow(o.tsi, resolve(cfg.RemoteTS, peerAddr))
+			local = Narrow(o.tsr, resolve(cfg.LocalTS, sa.localInner()))
+			if len(remote) != 0 && len(local) != 0 {
+				return cfg, local, remote
+			}
+		}
+	}
+	return nil, nil, nil
 }
 
 func (sa *IKESA) finishChild(now time.Time, cfg *ChildConfig, o *childOffer, suite ChildSuite, prop ikev2.Proposal, local, remote []Selector, ni, nr []byte) (ikev2.Payloads, *ChildSA) {
