@@ -106,6 +106,11 @@ type Config struct {
 	// Children: the first is created in IKE_AUTH; default one tunnel-mode
 	// CHILD_SA "home" from the home address to anywhere (RFC 4877 §3).
 	Children []ike.ChildConfig
+	// TransportForm also negotiates, right after IKE_AUTH, the transport-mode
+	// CHILD_SA for Binding Updates and Acknowledgements (SignallingChild)
+	// that the RFC 3776 wire form needs; a home agent that refuses it fails
+	// the attempt with a *SignallingError.
+	TransportForm bool
 	// AttemptTimeout bounds one candidate (default 30 s); the engine's own
 	// retransmission schedule usually ends it first.
 	AttemptTimeout time.Duration

@@ -74,6 +74,9 @@ type HomeAgent struct {
 	// Children are the CHILD_SAs accepted; default tunnel mode from
 	// anywhere to the MN's home address.
 	Children []ike.ChildConfig
+	// TransportForm also accepts the transport-mode CHILD_SA for BU/BA
+	// (SignallingChild) that mobile nodes using the RFC 3776 wire form ask for.
+	TransportForm bool
 	Logger   *slog.Logger
 
 	mu       sync.Mutex
@@ -261,7 +264,11 @@ func (h *HomeAgent) children() []ike.ChildConfig {
 		return h.Children
 	}
 	anyAddr := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
-	return []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{anyAddr}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}
+	children := []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{anyAddr}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}
+	if h.TransportForm {
+		children = append(children, SignallingChild(false))
+	}
+	return children
 }
 
 // Authorize is a lease.Policy.Authorize for the configured static home

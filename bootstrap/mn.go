@@ -23,6 +23,8 @@ type Result struct {
 	IKESA ike.SAInfo
 	// Child is the first CHILD_SA (keys, SPIs, selectors) to install in the SAD.
 	Child *ike.ChildSA
+	// Signalling is the transport-mode CHILD_SA for BU/BA (Config.TransportForm).
+	Signalling *ike.ChildSA
 	// Endpoint runs the IKE SA (rekeys, DPD, MoveEndpoints); Close ends it.
 	Endpoint *ike.Endpoint
 	// Attempts are the candidates that failed before this one.
@@ -212,12 +214,19 @@ func (c tracingConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
 // endpoint, which is closed unless the attempt succeeds.
 func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c discovery.Candidate, suggest netip.Addr, rec *recorder) (*Result, discovery.Failure, error) {
 	done := make(chan ike.Event, 1)
+	later := make(chan ike.Event, 4) // CHILD_SA events after the first, while attempting
 	var mu sync.Mutex
 	var tracker *saTracker // set by the first CHILD_SA with a home address
 	ep := ike.NewEndpoint(cfg.IKE, tracingConn{tr, rec}, func(ev ike.Event) {
 		mu.Lock()
 		if t := tracker; t != nil {
 			mu.Unlock()
+			if ev.Kind == ike.EventChildEstablished || ev.Kind == ike.EventFailed {
+				select {
+				case later <- ev:
+				default:
+				}
+			}
 			t.event(ev) // the bootstrapped SA's later life
 			return
 		}
@@ -263,7 +272,14 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 	mu.Lock()
 	t := tracker
 	mu.Unlock()
-	return &Result{HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: t}, 0, nil
+	res := &Result{HomeAgent: c, HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: t}
+	if cfg.TransportForm {
+		if err := createSignalling(ctx, cfg, res, later); err != nil {
+			ep.Close()
+			return nil, discovery.FailOther, err
+		}
+	}
+	return res, 0, nil
 }
 
 // classify maps an IKE failure to the candidate list's reasons.

@@ -1,0 +1,68 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"mip6/ike"
+	"mip6/lease"
+	"mip6/wire/mh"
+)
+
+// With the transport form asked for, bootstrapping also gives the RFC 4877
+// §7.2.1 transport-mode SA: home address, MH type BU out; home agent, MH
+// type BAck back.
+func TestTransportFormSignallingSA(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) { h.TransportForm = true })
+	cfg := mnConfig(n, ha1Addr)
+	cfg.TransportForm = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	s := res.Signalling
+	if s == nil || !s.Transport || s.Name != SignallingChildName {
+		t.Fatalf("signalling CHILD_SA %v, want transport mode", s)
+	}
+	if s.InboundSPI == res.Child.InboundSPI || s.OutboundSPI == res.Child.OutboundSPI {
+		t.Fatalf("signalling SA shares SPIs with the tunnel SA: %v / %v", s, res.Child)
+	}
+	hoa := res.HomeAddress.Addr()
+	want := []struct {
+		sel  []ike.Selector
+		addr any
+		typ  mh.Type
+	}{{s.LocalTS, hoa, mh.TypeBindingUpdate}, {s.RemoteTS, ha1Addr, mh.TypeBindingAck}}
+	for i, w := range want {
+		if len(w.sel) != 1 || w.sel[0].Start != w.addr || w.sel[0].End != w.addr || w.sel[0].Proto != ike.ProtoMH ||
+			w.sel[0].StartPort != uint16(w.typ)<<8 || w.sel[0].EndPort != uint16(w.typ)<<8 {
+			t.Fatalf("selector %d: %v, want %v MH type %d", i, w.sel, w.addr, w.typ)
+		}
+	}
+}
+
+// A home agent that does not allow the transport form refuses the MN's
+// request clearly; the MN does not settle for a tunnel-mode SA.
+func TestTransportFormRefused(t *testing.T) {
+	n := newMemNet()
+	newTestHA(t, n, ha1Addr, newPKI(t))
+	cfg := mnConfig(n, ha1Addr)
+	cfg.TransportForm = true
+	res, err := Run(context.Background(), cfg)
+	if err == nil {
+		res.Close()
+		t.Fatal("bootstrap succeeded without the signalling SA")
+	}
+	var cf *CandidatesFailedError
+	if !errors.As(err, &cf) || len(cf.Attempts) != 1 {
+		t.Fatalf("error %v, want the candidate to fail", err)
+	}
+	if msg := cf.Attempts[0].Err.Error(); !strings.Contains(msg, "RFC 3776") {
+		t.Fatalf("attempt error %q does not name the wire form", msg)
+	}
+}
