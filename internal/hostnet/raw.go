@@ -56,7 +56,7 @@ type RawConfig struct {
 func (c RawConfig) check() error {
 	switch c.Role {
 	case RawHomeAgent:
-		if !c.HomeAgent.Is6() || c.HomeAgent.Is4In6() || c.HomeAgent.IsUnspecified() || c.HomeAgent.Zone() != "" {
+		if !c.HomeAgent.Is6() || c.HomeAgent.Is4In6() || c.HomeAgent.IsUnspecified() || c.HomeAgent.IsMulticast() || c.HomeAgent.Zone() != "" {
 			return fmt.Errorf("hostnet: raw mobility: home agent address %v is not a unicast IPv6 address", c.HomeAgent)
 		}
 	case RawMobileNode:
@@ -170,7 +170,8 @@ func openPacketSocket(cfg RawConfig, ifindex int) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("hostnet: raw mobility: attach filter: %w", err)
 	}
-	// Belt and braces with the filter's PACKET_HOST test.
+	// Redundant with the protocol binding and the filter, and cheap: our
+	// own sends must never come back as received.
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("hostnet: raw mobility: PACKET_IGNORE_OUTGOING: %w", err)

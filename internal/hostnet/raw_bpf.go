@@ -57,9 +57,10 @@ func rawMatch(cfg RawConfig) []bpf.Instruction {
 	return append(p, accept, reject)
 }
 
-// rawFilter is rawMatch behind a check that the kernel delivers the packet
-// to this host (PACKET_HOST): no copies of our own sends (PACKET_OUTGOING),
-// nothing the IP stack would drop as another host's.
+// rawFilter is rawMatch behind a check that the packet is addressed to this
+// host at the link layer (PACKET_HOST), as the IPv6 stack itself requires:
+// nothing another host's, no copies of our own sends (PACKET_OUTGOING;
+// a socket bound to one protocol gets none anyway, only ETH_P_ALL taps do).
 func rawFilter(cfg RawConfig) ([]unix.SockFilter, error) {
 	prog := append([]bpf.Instruction{
 		bpf.LoadExtension{Num: bpf.ExtType},

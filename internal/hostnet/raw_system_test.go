@@ -256,3 +256,36 @@ func readTruncated(t *testing.T, r *RawMobility, want []byte) {
 		t.Fatal("ReadPacket: nothing within 5 s")
 	}
 }
+
+// Open and Close, in a namespace not the process's own and from a thread
+// outside it, leave no file descriptor and no table behind; a failed Open
+// (no such interface) neither.
+func TestRawCloseLeavesNothing(t *testing.T) {
+	l := newRawLab(t)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	for range 3 {
+		r := openRaw(t, l.host, RawConfig{Role: RawHomeAgent, HomeAgent: rawHost, Interface: "b0"})
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.host.Do(func() error {
+		_, err := OpenRawMobility(RawConfig{Role: RawMobileNode, Interface: "nosuch0"})
+		return err
+	}); err == nil {
+		t.Fatal("Open on a missing interface succeeded")
+	}
+	if tabs := l.tables(t); strings.Contains(tabs, "mip6_raw_") {
+		t.Fatalf("tables left: %s", tabs)
+	}
+	if after := fds(); after != before {
+		t.Fatalf("%d file descriptors before, %d after", before, after)
+	}
+}

@@ -109,6 +109,7 @@ func TestRawConfigCheck(t *testing.T) {
 		{Role: RawHomeAgent},
 		{Role: RawHomeAgent, HomeAgent: netip.MustParseAddr("192.0.2.1")},
 		{Role: RawHomeAgent, HomeAgent: netip.IPv6Unspecified()},
+		{Role: RawHomeAgent, HomeAgent: netip.MustParseAddr("ff02::1")},
 		{Role: RawMobileNode, HomeAgent: rawHost},
 		{Role: RawMobileNode, Interface: `a"b`},
 		{Role: RawMobileNode, Interface: "sixteen-chars-xx"},
