@@ -38,12 +38,14 @@ type HomeAgent struct {
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag.
 	moveIKE func(ikeSA uint64, to netip.AddrPort)
 	onBind  func(b ha.Binding, up bool)
+	raw     RawSender
 
 	t tunnel
 
 	mu       sync.Mutex
 	children map[uint32]*Child             // by inbound SPI
 	byHoA    map[netip.Addr][]*Child       // tunnel SAs bound to each home address
+	sig      map[netip.Addr][]*Child       // transport-mode signalling SAs, newest last
 	remotes  map[netip.Addr]netip.AddrPort // care-of endpoint per home address
 }
 
@@ -58,10 +60,16 @@ type HomeAgentConfig struct {
 	Conn       PacketConn // UDP port 4500; nil with a data plane (SPD set)
 	// SPD, with a data plane (AttachPlane), receives the PROTECT entry that
 	// sends a registered home address's traffic through its CHILD_SA.
-	SPD     *ipsec.SPD
-	Link    HomeLink
-	IKE     IKEHandler
+	SPD  *ipsec.SPD
+	Link HomeLink
+	IKE  IKEHandler
+	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag;
+	// after a transport-form BU (raw ESP, no port) the port is the one the
+	// care-of endpoint had (4500 if none).
 	MoveIKE func(ikeSA uint64, to netip.AddrPort)
+	// Raw sends Binding Acknowledgements in the RFC 3776 transport form
+	// (answers to HandleRaw); nil: they are counted as drop_send_failed.
+	Raw RawSender
 	// OnBinding hears a home address's binding start (first registration)
 	// and end (de-registration or expiry), e.g. for RADIUS accounting. It
 	// must not block.
@@ -76,7 +84,8 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn (or SPD) and Link")
 	}
 	h := &HomeAgent{core: c.Core, homePrefix: c.HomePrefix, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
-		children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, remotes: map[netip.Addr]netip.AddrPort{}}
+		raw: c.Raw, children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, sig: map[netip.Addr][]*Child{},
+		remotes: map[netip.Addr]netip.AddrPort{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -91,9 +100,14 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 }
 
 // Install adds a CHILD_SA pair created for c.In.Identity and
-// c.In.HomeAddress. The tunnel stays inactive until a Binding Update for
-// the home address is accepted.
+// c.In.HomeAddress. A tunnel-mode pair carries the payload (and the
+// tunnelled BU/BA); its tunnel stays inactive until a Binding Update for
+// the home address is accepted. A transport-mode pair goes to
+// InstallSignalling.
 func (h *HomeAgent) Install(c *Child) error {
+	if c.signalling() {
+		return h.InstallSignalling(c)
+	}
 	hoa := c.In.HomeAddress
 	if err := h.t.addChild(c, ipsec.Selectors{Remote: ipsec.Addr(hoa)}, hoa); err != nil {
 		return err
@@ -108,12 +122,20 @@ func (h *HomeAgent) Install(c *Child) error {
 	return nil
 }
 
-// Remove deletes a CHILD_SA pair (IKE deleted or rekeyed it).
+// Remove deletes a CHILD_SA pair (IKE deleted or rekeyed it), tunnel or
+// signalling.
 func (h *HomeAgent) Remove(c *Child) {
-	h.t.removeChild(c)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.children, c.In.SPI())
+	if h.children[c.In.SPI()] == c {
+		delete(h.children, c.In.SPI())
+	}
+	if c.signalling() {
+		h.t.sad.Remove(c.In)
+		h.removeSignalling(c)
+		return
+	}
+	h.t.removeChild(c)
 	hoa := c.In.HomeAddress
 	list := h.byHoA[hoa]
 	for i, x := range list {
@@ -161,6 +183,11 @@ func (h *HomeAgent) AttachPlane(p *dataplane.Plane) { h.t.plane.Store(p) }
 // signalling and refuses what the tunnel may not carry; the rest (false)
 // goes to the TUN, for the kernel to forward.
 func (h *HomeAgent) PlaneLocal(e *ipsec.SAEntry, inner []byte, from netip.AddrPort) bool {
+	if e.Mode == ipsec.Transport {
+		// A signalling SA's keys never carry tunnelled packets.
+		h.t.counters.inc(cDropNotTunnel)
+		return true
+	}
 	if len(inner) >= ipv6.HeaderLen && netip.AddrFrom16([16]byte(inner[24:40])) != h.core.Address() {
 		// The common case, payload: only the ingress filter (RFC 4877 §4.4).
 		sec := ha.SecurityContext{SA: ha.SAID(e.SPI()), Identity: e.Identity, HomeAddress: e.HomeAddress}
@@ -189,7 +216,7 @@ func (h *HomeAgent) handleInner(e *ipsec.SAEntry, inner []byte, from netip.AddrP
 	}
 	h.mu.Unlock()
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoMobility {
-		h.handleMH(now, sec, &pkt, inner)
+		h.handleMH(now, sec, &pkt)
 		return false
 	}
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
@@ -213,7 +240,9 @@ func (h *HomeAgent) handleInner(e *ipsec.SAEntry, inner []byte, from netip.AddrP
 	return true
 }
 
-func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Packet, inner []byte) {
+// handleMH processes a Mobility Header message that came through SA
+// sec.SA, tunnelled or in the transport form.
+func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Packet) {
 	if err := mh.VerifyChecksum(pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload); err != nil {
 		h.core.CountDrop(ha.DropBadChecksum)
 		return
@@ -249,14 +278,15 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	h.obs("ha", "", "Binding Update received", fmt.Sprintf("seq %d hoa %s alt-coa %s lifetime %s via SPI %08x",
 		bu.Sequence, bu.HomeAddress, alt, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
 	r := h.core.ProcessBU(now, sec, &bu)
+	from := netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort)
 	if r.Verdict != ha.Dropped {
 		h.mu.Lock()
 		if _, ok := h.remotes[bu.HomeAddress]; !ok {
-			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort)
+			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(from.Addr(), h.carePort(bu.HomeAddress, from.Port()))
 		}
 		h.mu.Unlock()
 	}
-	h.apply(r, netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort))
+	h.apply(r, from)
 }
 
 // RemoveSPI removes the CHILD_SA pair whose inbound SPI is spi, if any.

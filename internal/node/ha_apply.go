@@ -23,19 +23,24 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 	children := append([]*Child(nil), h.byHoA[b.HomeAddress]...)
 	h.mu.Unlock()
 	if r.Effects.Has(ha.EffectMoveTunnel) {
-		remote := netip.AddrPortFrom(b.CareOf, from.Port())
+		h.mu.Lock()
+		// A transport-form BU (raw ESP) has no port: the UDP tunnel keeps its own.
+		remote := netip.AddrPortFrom(b.CareOf, h.carePort(b.HomeAddress, from.Port()))
+		h.remotes[b.HomeAddress] = remote
+		sig := append([]*Child(nil), h.sig[b.HomeAddress]...)
+		h.mu.Unlock()
 		for _, c := range children {
 			moveRemote(c.Out, remote)
 		}
-		h.mu.Lock()
-		h.remotes[b.HomeAddress] = remote
-		h.mu.Unlock()
+		for _, c := range sig {
+			moveRemote(c.Out, netip.AddrPortFrom(b.CareOf, 0))
+		}
 		if r.PrevCareOf.IsValid() && r.PrevCareOf != b.CareOf {
 			h.t.counters.inc(cHandovers)
 		}
 	}
 	if r.Effects.Has(ha.EffectMoveIKE) && h.moveIKE != nil && b.IKESA != 0 {
-		h.moveIKE(b.IKESA, netip.AddrPortFrom(b.CareOf, from.Port()))
+		h.moveIKE(b.IKESA, h.remoteOf(b.HomeAddress))
 	}
 	if r.Effects.Has(ha.EffectTunnelActive) {
 		for _, c := range children {
@@ -87,6 +92,22 @@ func (h *HomeAgent) sendAck(a ha.BindingAck) {
 		m.Options.RefreshInterval = a.Refresh
 	}
 	body := m.Append(nil, a.HomeAgent, a.HomeAddress)
+	var err error
+	if c.signalling() {
+		err = h.sendTransportAck(c, a, body)
+	} else {
+		err = h.sendTunnelledAck(c, a, body)
+	}
+	if err == nil {
+		h.t.counters.inc(cBAOut)
+		h.obs("ha", "", "Binding Ack sent", fmt.Sprintf("status %d (%s) seq %d lifetime %s refresh %s",
+			a.Status, mh.Status(a.Status), a.Sequence, mh.LifetimeDuration(a.Lifetime), mh.LifetimeDuration(a.Refresh)))
+	}
+}
+
+// sendTunnelledAck sends a Binding Acknowledgement in the RFC 4877 §3
+// tunnelled form through the tunnel-mode pair c.
+func (h *HomeAgent) sendTunnelledAck(c *Child, a ha.BindingAck, body []byte) error {
 	inner := ipv6.AppendPacket(nil, a.HomeAgent, a.HomeAddress, ipv6.ProtoMobility, body)
 	// The ack goes to where the BU came from (its outer source), which is
 	// also right when the binding was refused or removed and the SA's
@@ -98,11 +119,25 @@ func (h *HomeAgent) sendAck(a ha.BindingAck) {
 			to = netip.AddrPortFrom(a.CareOf, 4500)
 		}
 	}
-	if err := h.t.sendTo(c.Out, inner, to); err == nil {
-		h.t.counters.inc(cBAOut)
-		h.obs("ha", "", "Binding Ack sent", fmt.Sprintf("status %d (%s) seq %d lifetime %s refresh %s",
-			a.Status, mh.Status(a.Status), a.Sequence, mh.LifetimeDuration(a.Lifetime), mh.LifetimeDuration(a.Refresh)))
+	return h.t.sendTo(c.Out, inner, to)
+}
+
+// carePort is the UDP port of a home address's care-of endpoint: port
+// when the BU came in UDP, else the port the endpoint or the tunnel SAs
+// had, else 4500 (RFC 3948). h.mu is held.
+func (h *HomeAgent) carePort(hoa netip.Addr, port uint16) uint16 {
+	if port != 0 {
+		return port
 	}
+	if p := h.remotes[hoa].Port(); p != 0 {
+		return p
+	}
+	for _, c := range h.byHoA[hoa] {
+		if p := c.Out.SA.Endpoints().Remote.Port(); p != 0 {
+			return p
+		}
+	}
+	return 4500
 }
 
 // sendError sends a Binding Error through the tunnel of its home address.
@@ -206,7 +241,9 @@ func (h *HomeAgent) Status(s *control.Status) {
 func childStatus(c *Child) control.ChildSA {
 	in, out := c.In.SA.Stats(), c.Out.SA.Stats()
 	mode := "tunnel"
-	if !c.active.Load() {
+	if c.signalling() {
+		mode = "transport (BU/BA)"
+	} else if !c.active.Load() {
 		mode = "tunnel (inactive)"
 	}
 	return control.ChildSA{Identity: c.In.Identity, Name: c.In.HomeAddress.String(),

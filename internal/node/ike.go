@@ -11,16 +11,22 @@ import (
 
 // ChildFromIKE turns a CHILD_SA that IKE negotiated into the SAD entries of
 // a Child, remembering the identity and home address it was created for
-// (RFC 4877 §4.2). ESP always travels in UDP on port 4500 (RFC 3948).
+// (RFC 4877 §4.2). Tunnel-mode ESP travels in UDP on port 4500 (RFC 3948);
+// a transport-mode CHILD_SA protects Binding Updates and Acknowledgements
+// in the RFC 3776 transport form, raw ESP (IP protocol 50, port 0).
 func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr) (*Child, error) {
 	t := esp.Transform{Encryption: esp.EncryptionID(c.Suite.Encr.ID), KeyBits: c.Suite.Encr.KeyLen,
 		Integrity: esp.IntegrityID(c.Suite.Integ)}
 	local := netip.AddrPortFrom(c.Local.Addr(), ike.PortNATT)
 	remote := netip.AddrPortFrom(c.Remote.Addr(), ike.PortNATT)
+	carrier := esp.CarrierUDP
+	if c.Transport {
+		local, remote, carrier = netip.AddrPortFrom(local.Addr(), 0), netip.AddrPortFrom(remote.Addr(), 0), esp.CarrierESP
+	}
 	mk := func(spi uint32, dir esp.Direction, encr, integ []byte) (*ipsec.SAEntry, error) {
 		key := append(append([]byte(nil), encr...), integ...)
 		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: t, Key: key, ESN: c.Suite.ESN,
-			Endpoints: esp.Endpoints{Local: local, Remote: remote, Carrier: esp.CarrierUDP}})
+			Endpoints: esp.Endpoints{Local: local, Remote: remote, Carrier: carrier}})
 		if err != nil {
 			return nil, fmt.Errorf("CHILD_SA %s SPI %08x: %w", c.Name, spi, err)
 		}

@@ -40,8 +40,14 @@ type MobileNodeConfig struct {
 	MoveIKE func(local netip.Addr)
 	// Rebootstrap is called when the home agent refused or vanished.
 	Rebootstrap func(reason string)
-	Log         *slog.Logger
-	Observe     Observer
+	// TransportForm sends Binding Updates in the RFC 3776 transport form
+	// (raw ESP behind a Home Address option, through Raw) while a
+	// transport-mode signalling pair is installed; otherwise, and by
+	// default, they go tunnelled (RFC 4877 §3).
+	TransportForm bool
+	Raw           RawSender
+	Log           *slog.Logger
+	Observe       Observer
 }
 
 // MobileNode is the mobile node's packet path: it carries out what the
@@ -56,6 +62,7 @@ type MobileNode struct {
 	// host's output hook runs inside our own socket writes.
 	child    atomic.Pointer[Child]
 	tunnelOn atomic.Bool
+	sig      atomic.Pointer[Child] // transport-mode BU/BA pair, if any
 
 	mu       sync.Mutex // guards core and the fields below
 	core     *mn.MobileNode
@@ -73,6 +80,9 @@ type MobileNode struct {
 func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 	if c.Core == nil || c.SAD == nil || (c.Conn == nil && c.SPD == nil) || c.Host == nil {
 		return nil, errors.New("node: mobile node needs Core, SAD, Conn (or SPD) and Host")
+	}
+	if c.TransportForm && c.Raw == nil {
+		return nil, errors.New("node: the transport form needs a RawSender")
 	}
 	m := &MobileNode{cfg: c, log: c.Log, obs: c.Observe, core: c.Core, wake: make(chan struct{}, 1)}
 	if m.log == nil {
@@ -94,9 +104,13 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 	return m, nil
 }
 
-// Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2:
-// BU/BA and the payload tunnel travel on it).
+// Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2):
+// a tunnel-mode pair carries the payload tunnel (and the tunnelled BU/BA);
+// a transport-mode pair goes to InstallSignalling.
 func (m *MobileNode) Install(c *Child) error {
+	if c.signalling() {
+		return m.InstallSignalling(c)
+	}
 	if err := m.t.addChild(c, ipsec.Selectors{Local: ipsec.Addr(m.hoa)}, m.ha); err != nil {
 		return err
 	}
@@ -123,7 +137,11 @@ func (m *MobileNode) AttachPlane(p *dataplane.Plane) { m.t.plane.Store(p) }
 // PlaneLocal is the data plane's Local hook: it takes what the home agent
 // sends the mobile node itself and refuses what is not for the home
 // address; the rest (false) goes to the TUN.
-func (m *MobileNode) PlaneLocal(_ *ipsec.SAEntry, inner []byte, _ netip.AddrPort) bool {
+func (m *MobileNode) PlaneLocal(e *ipsec.SAEntry, inner []byte, _ netip.AddrPort) bool {
+	if e.Mode == ipsec.Transport {
+		m.t.counters.inc(cDropNotTunnel)
+		return true
+	}
 	if len(inner) >= ipv6.HeaderLen && netip.AddrFrom16([16]byte(inner[8:24])) != m.ha {
 		if netip.AddrFrom16([16]byte(inner[24:40])) != m.hoa {
 			m.t.counters.inc(cDropSelectors)
@@ -223,8 +241,11 @@ func (m *MobileNode) handleInner(inner []byte, now time.Time) bool {
 	return true
 }
 
+// handleMH processes a Binding Acknowledgement from the home agent,
+// tunnelled or in the transport form (its Type 2 Routing header names the
+// checksum's destination).
 func (m *MobileNode) handleMH(now time.Time, pkt *ipv6.Packet) {
-	if err := mh.VerifyChecksum(pkt.Header.Src, pkt.Header.Dst, pkt.Payload); err != nil {
+	if err := mh.VerifyChecksum(pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload); err != nil {
 		m.t.counters.inc(cDropMH)
 		return
 	}
@@ -280,8 +301,10 @@ func (m *MobileNode) Status(s *control.Status) {
 	}
 	s.Bindings = append(s.Bindings, control.Binding{Identity: m.cfg.Identity, HomeAddress: m.hoa.String(),
 		CareOf: st.CareOf.String(), HomeAgent: m.ha.String(), Sequence: st.Sequence, Expires: st.Expires, State: state})
-	if c != nil {
-		s.ChildSAs = append(s.ChildSAs, childStatus(c))
+	for _, c := range []*Child{c, m.sig.Load()} {
+		if c != nil {
+			s.ChildSAs = append(s.ChildSAs, childStatus(c))
+		}
 	}
 	if s.Counters == nil {
 		s.Counters = map[string]uint64{}

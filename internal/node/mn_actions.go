@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"mip6/ipsec"
 	"mip6/mn"
 	"mip6/wire/ipv6"
 	"mip6/wire/mh"
@@ -14,9 +15,11 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 	for _, a := range acts {
 		switch a := a.(type) {
 		case mn.MoveEndpoints:
-			if c := m.child.Load(); c != nil {
-				moveLocal(c.Out, a.CareOf)
-				moveLocal(c.In, a.CareOf)
+			for _, c := range []*Child{m.child.Load(), m.sig.Load()} {
+				if c != nil {
+					moveLocal(c.Out, a.CareOf)
+					moveLocal(c.In, a.CareOf)
+				}
 			}
 			if a.IKE && m.cfg.MoveIKE != nil {
 				m.cfg.MoveIKE(a.CareOf)
@@ -52,13 +55,10 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 	}
 }
 
-// sendBU sends a Binding Update in the RFC 4877 §3 tunnelled form.
+// sendBU sends a Binding Update: in the RFC 3776 transport form when so
+// configured and a signalling pair is installed, else in the RFC 4877 §3
+// tunnelled form.
 func (m *MobileNode) sendBU(now time.Time, a mn.SendBindingUpdate) {
-	c := m.child.Load()
-	if c == nil {
-		m.t.counters.inc(cDropNoTunnel)
-		return
-	}
 	bu := mh.BindingUpdate{Sequence: a.Sequence, Acknowledge: a.Acknowledge, HomeRegistration: a.Home,
 		KeyManagementMobilityCapability: a.KeyMgmt, Lifetime: a.Lifetime}
 	if a.AltCoA.IsValid() {
@@ -66,17 +66,30 @@ func (m *MobileNode) sendBU(now time.Time, a mn.SendBindingUpdate) {
 		bu.Options.AlternateCareOfAddress = a.AltCoA
 	}
 	body := bu.Append(nil, a.HomeAddress, a.HomeAgent)
-	inner := ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoMobility, body)
-	if m.t.send(c.Out, inner) == nil {
-		m.t.counters.inc(cBUOut)
-		m.buSentAt = now
-		what := "Binding Update sent"
-		if a.Retransmission {
-			what = "Binding Update retransmitted"
-		}
-		m.obs("mn", "", what, fmt.Sprintf("seq %d care-of %s lifetime %s K %v (ESP SPI %08x)",
-			a.Sequence, a.CareOf, mh.LifetimeDuration(a.Lifetime), a.KeyMgmt, c.Out.SPI()))
+	var out *ipsec.SAEntry
+	var err error
+	form := "tunnelled"
+	if s := m.sig.Load(); m.cfg.TransportForm && s != nil {
+		out, form = s.Out, "transport form"
+		err = m.sendTransportBU(s, a, body)
+	} else if c := m.child.Load(); c != nil {
+		out = c.Out
+		err = m.t.send(c.Out, ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoMobility, body))
+	} else {
+		m.t.counters.inc(cDropNoTunnel)
+		return
 	}
+	if err != nil {
+		return
+	}
+	m.t.counters.inc(cBUOut)
+	m.buSentAt = now
+	what := "Binding Update sent"
+	if a.Retransmission {
+		what = "Binding Update retransmitted"
+	}
+	m.obs("mn", "", what, fmt.Sprintf("seq %d care-of %s lifetime %s K %v (%s, ESP SPI %08x)",
+		a.Sequence, a.CareOf, mh.LifetimeDuration(a.Lifetime), a.KeyMgmt, form, out.SPI()))
 }
 
 // sendMPS sends a Mobile Prefix Solicitation through the tunnel.

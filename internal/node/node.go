@@ -5,6 +5,12 @@
 //
 //	outer CoA->HA | UDP 4500 | ESP | inner HoA->HA | MH BU + Alt-CoA
 //
+// or, with a transport-mode signalling CHILD_SA (InstallSignalling) and a
+// RawSender, in the RFC 3776 §3.1 transport form (raw ESP, no UDP):
+//
+//	BU: CoA->HA | Destination Options (Home Address = HoA) | ESP | MH BU + Alt-CoA
+//	BA: HA->CoA | Type 2 Routing header (HoA, Segments Left 1) | ESP | MH BA
+//
 // Port 4500 carries both IKE (after the Non-ESP Marker) and ESP (RFC 3948),
 // so the node reads it and hands IKE messages to the IKE engine.
 //
@@ -76,6 +82,16 @@ const (
 	cRegistrations  = "registrations"
 	cTunnelIn       = "tunnel_packets_in"
 	cTunnelOut      = "tunnel_packets_out"
+	// RFC 3776 transport form: raw ESP with a Home Address option or a
+	// Type 2 Routing header.
+	cTransportIn        = "esp_transport_in"
+	cTransportOut       = "esp_transport_out"
+	cDropRawMalformed   = "drop_raw_malformed"      // unparsable, not ESP, or not addressed to us
+	cDropNotTransport   = "drop_not_transport_mode" // raw form through a tunnel-mode SA
+	cDropTransportNotMH = "drop_transport_not_mh"   // transport SA carrying anything but MH
+	cDropHAOMismatch    = "drop_hao_mismatch"       // home address is not the SA's (RFC 4877 §4.2)
+	cDropRH2Mismatch    = "drop_rh2_mismatch"       // Type 2 Routing header not naming our home address
+	cDropWrongPeer      = "drop_transport_wrong_peer"
 )
 
 // counters is a fixed set of named atomic counters.
@@ -103,4 +119,5 @@ func (c counters) snapshot() map[string]uint64 {
 
 var allCounters = []string{cESPIn, cESPOut, cIKEIn, cDropUnknownSPI, cDropESP, cDropNotTunnel, cDropInner,
 	cDropSelectors, cDropNoTunnel, cDropMH, cDropSend, cKeepalive, cBUIn, cBAOut, cBEOut, cBAIn, cBUOut,
-	cHandovers, cRegistrations, cTunnelIn, cTunnelOut}
+	cHandovers, cRegistrations, cTunnelIn, cTunnelOut, cTransportIn, cTransportOut, cDropRawMalformed, cDropNotTransport,
+	cDropTransportNotMH, cDropHAOMismatch, cDropRH2Mismatch, cDropWrongPeer}

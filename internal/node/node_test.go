@@ -50,11 +50,27 @@ type lab struct {
 	mnNd  *vnet.Node
 	ifc   *vnet.Interface
 	heard sync.Map // what the MN's packet path reported
+	// The hand-keyed pairs: tunnel, and (transport labs) signalling.
+	haTun, mnTun, haSig, mnSig *Child
 }
 
-func newLab(t *testing.T) *lab {
+// labOptions vary the lab: transport sends BU/BA in the RFC 3776
+// transport form; capture, if set, is a directory for the links' pcaps.
+type labOptions struct {
+	transport bool
+	capture   string
+}
+
+func newLab(t *testing.T) *lab { return newLabWith(t, labOptions{}) }
+
+func newLabWith(t *testing.T, o labOptions) *lab {
 	d := vnet.NewDemo()
 	t.Cleanup(func() { d.Net.Close() })
+	if o.capture != "" {
+		if err := d.Net.CapturePcap(o.capture); err != nil {
+			t.Fatal(err)
+		}
+	}
 	core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix}, KeyMgmtMobility: true},
 		padFunc(func(id string, a netip.Addr) bool { return id == alice && a == hoa }))
 	if err != nil {
@@ -65,7 +81,7 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	h, err := NewHomeAgent(HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), Conn: haConn,
-		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}})
+		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}, Raw: VnetRaw{Node: d.HA}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +102,7 @@ func newLab(t *testing.T) *lab {
 	}
 	l := &lab{d: d, mnNd: mnNd, ifc: ifc}
 	m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
-		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd},
+		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd}, TransportForm: o.transport, Raw: VnetRaw{Node: mnNd},
 		Observe: func(actor, step, what, detail string) { l.heard.Store(what, detail) }})
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +115,16 @@ func newLab(t *testing.T) *lab {
 	}
 	if err := m.Install(ms); err != nil {
 		t.Fatal(err)
+	}
+	l.haTun, l.mnTun = hs, ms
+	if o.transport {
+		l.haSig, l.mnSig = sigPair(t, 0x5000, 0x6000, alice, hoa)
+		if err := h.Install(l.haSig); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Install(l.mnSig); err != nil {
+			t.Fatal(err)
+		}
 	}
 	l.ha, l.mn = h, m
 	return l

@@ -108,6 +108,12 @@ func (t *tunnel) classify(p []byte, from netip.AddrPort) (*ipsec.SAEntry, []byte
 		t.counters.inc(cDropUnknownSPI)
 		return nil, nil
 	}
+	if e.Mode == ipsec.Transport {
+		// A signalling SA's keys never carry tunnelled packets; checked
+		// before Open so its replay window stays untouched.
+		t.counters.inc(cDropNotTunnel)
+		return nil, nil
+	}
 	inner, nh, err := e.SA.Open(body)
 	if err != nil {
 		t.counters.inc(cDropESP) // the SA counts the precise reason
