@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -53,6 +54,17 @@ func TestTransportFormRegisterMoveReturnHome(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		l := newLabWith(t, labOptions{transport: true, capture: dir})
+		// An IKE SA made the pairs: K moves it, keeping its UDP port.
+		var mu sync.Mutex
+		var ikeMoves []netip.AddrPort
+		l.haTun.IKESA, l.haSig.IKESA = 7, 7
+		l.ha.moveIKE = func(spi uint64, to netip.AddrPort) {
+			mu.Lock()
+			defer mu.Unlock()
+			if spi == 7 {
+				ikeMoves = append(ikeMoves, to)
+			}
+		}
 		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
 		l.mn.Attach(coaA)
 		waitRegistered(t, l, coaA)
@@ -74,6 +86,11 @@ func TestTransportFormRegisterMoveReturnHome(t *testing.T) {
 			t.Fatalf("tunnel SA moved to %v: the raw BU's missing port must not reach the UDP tunnel", got)
 		}
 		ping(t, l, 2)
+		mu.Lock()
+		if want := []netip.AddrPort{netip.AddrPortFrom(coaA, 4500), netip.AddrPortFrom(coaB, 4500)}; fmt.Sprint(ikeMoves) != fmt.Sprint(want) {
+			t.Errorf("IKE SA moves %v, want %v", ikeMoves, want)
+		}
+		mu.Unlock()
 		if l.haCount(cHandovers) != 1 {
 			t.Errorf("handovers = %d, want 1", l.haCount(cHandovers))
 		}
