@@ -46,6 +46,16 @@ type RawConfig struct {
 	Role RawRole
 	// HomeAgent is the home agent's own address (RawHomeAgent only).
 	HomeAgent netip.Addr
+	// HomeAddress is the mobile node's home address (RawMobileNode with
+	// PlainESP only).
+	HomeAddress netip.Addr
+	// PlainESP also takes ESP (Next Header 50) right behind the IPv6
+	// header to the home agent's address, or to the home address: the
+	// transport form at home (RFC 6275 §11.5.4) has neither a Home Address
+	// option nor a Type 2 Routing header. Leave it off when a raw ESP
+	// socket (dataplane.ESPBind) must see such packets: the drop rule runs
+	// before any socket of the IP stack.
+	PlainESP bool
 	// Interface, if set, limits both the capture and the kernel's drop rule
 	// to packets arriving on this interface: a host whose address sits on
 	// a bridge sees each packet on the port and on the bridge, so it names
@@ -53,15 +63,25 @@ type RawConfig struct {
 	Interface string
 }
 
+func unicast6(a netip.Addr) bool {
+	return a.Is6() && !a.Is4In6() && !a.IsUnspecified() && !a.IsMulticast() && a.Zone() == ""
+}
+
 func (c RawConfig) check() error {
 	switch c.Role {
 	case RawHomeAgent:
-		if !c.HomeAgent.Is6() || c.HomeAgent.Is4In6() || c.HomeAgent.IsUnspecified() || c.HomeAgent.IsMulticast() || c.HomeAgent.Zone() != "" {
+		if !unicast6(c.HomeAgent) {
 			return fmt.Errorf("hostnet: raw mobility: home agent address %v is not a unicast IPv6 address", c.HomeAgent)
+		}
+		if c.HomeAddress.IsValid() {
+			return errors.New("hostnet: raw mobility: a home agent filters on its own address, not a home address")
 		}
 	case RawMobileNode:
 		if c.HomeAgent.IsValid() {
 			return errors.New("hostnet: raw mobility: a mobile node has no home agent address to filter on")
+		}
+		if c.PlainESP != c.HomeAddress.IsValid() || (c.PlainESP && !unicast6(c.HomeAddress)) {
+			return fmt.Errorf("hostnet: raw mobility: a mobile node needs a unicast home address with PlainESP and none without (got %v)", c.HomeAddress)
 		}
 	default:
 		return fmt.Errorf("hostnet: raw mobility: unknown role %v", c.Role)
@@ -215,9 +235,9 @@ func (e *RawTruncatedError) Error() string {
 }
 
 // ReadPacket blocks until a packet of the role arrives and copies it, from
-// its IPv6 header on, into b. After Close it returns net.ErrClosed; a
-// packet longer than b yields its first len(b) bytes and a
-// *RawTruncatedError.
+// its IPv6 header on and without link-layer padding, into b. After Close it
+// returns net.ErrClosed; a packet longer than b yields its first len(b)
+// bytes and a *RawTruncatedError.
 func (r *RawMobility) ReadPacket(b []byte) (int, error) {
 	rc, err := r.recv.SyscallConn()
 	if err != nil {
@@ -238,7 +258,17 @@ func (r *RawMobility) ReadPacket(b []byte) (int, error) {
 	if n > len(b) {
 		return len(b), &RawTruncatedError{Len: n, BufLen: len(b)}
 	}
-	return n, nil
+	return withoutPadding(b[:n]), nil
+}
+
+// withoutPadding is the length of the IPv6 packet in b without the
+// link-layer padding a short Ethernet frame brings along (AF_PACKET taps
+// before the IPv6 stack trims it). Anything else is left to the parser.
+func withoutPadding(b []byte) int {
+	if len(b) < ipv6.HeaderLen {
+		return len(b)
+	}
+	return min(len(b), ipv6.HeaderLen+int(binary.BigEndian.Uint16(b[4:])))
 }
 
 // recvTrunc is recv(2) with MSG_TRUNC: the packet's full length is

@@ -128,6 +128,10 @@ type rawRoleCase struct {
 	host, peer RawConfig
 	hit        []byte
 	misses     [][]byte
+	// homeAddr puts rawHoA on the host, reachable from the peer;
+	// hoaOnPeer makes it reachable from the host on the peer's link (where
+	// the kernel sends its Parameter Problems).
+	homeAddr, hoaOnPeer bool
 }
 
 // testRawRole: the host's RawMobility receives the peer's signalling packet
@@ -138,6 +142,14 @@ type rawRoleCase struct {
 // Parameter Problem: the rule is what kept it quiet.
 func testRawRole(t *testing.T, c rawRoleCase) {
 	l := newRawLab(t)
+	if c.homeAddr {
+		l.host.AddAddr(t, "b0", rawHoA.String()+"/128")
+		l.peer.AddRoute(t, rawHoA.String()+"/128", "dev", "a0")
+	}
+	if c.hoaOnPeer {
+		l.peer.AddAddr(t, "a0", rawHoA.String()+"/128")
+		l.host.AddRoute(t, rawHoA.String()+"/128", "dev", "b0")
+	}
 	sender := openRaw(t, l.peer, c.peer)
 	// The host's role in the sender's namespace: it must not see the
 	// sender's own packets going out.
@@ -288,4 +300,29 @@ func TestRawCloseLeavesNothing(t *testing.T) {
 	if after := fds(); after != before {
 		t.Fatalf("%d file descriptors before, %d after", before, after)
 	}
+}
+
+// At home the transport form is ESP right behind the IPv6 header, from the
+// home address to the home agent (RFC 6275 §11.5.4).
+func TestRawHomeAgentAtHome(t *testing.T) {
+	testRawRole(t, rawRoleCase{
+		host:      RawConfig{Role: RawHomeAgent, HomeAgent: rawHost, PlainESP: true},
+		peer:      RawConfig{Role: RawMobileNode},
+		hit:       rawAtHome(rawHoA, rawHost),
+		hoaOnPeer: true,
+		// ESP to another of the host's addresses.
+		misses: [][]byte{rawAtHome(rawHoA, rawOther), rawBA(rawPeer, rawHost), rawUDP(rawPeer, rawHost)},
+	})
+}
+
+// ... and from the home agent to the home address.
+func TestRawMobileNodeAtHome(t *testing.T) {
+	testRawRole(t, rawRoleCase{
+		host:     RawConfig{Role: RawMobileNode, HomeAddress: rawHoA, PlainESP: true},
+		peer:     RawConfig{Role: RawHomeAgent, HomeAgent: rawPeer},
+		hit:      rawAtHome(rawPeer, rawHoA),
+		homeAddr: true,
+		// ESP to another of the host's addresses.
+		misses: [][]byte{rawAtHome(rawPeer, rawHost), rawBU(rawPeer, rawHoA), rawUDP(rawPeer, rawHoA)},
+	})
 }

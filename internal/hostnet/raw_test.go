@@ -41,6 +41,11 @@ func rawType0(src, dst netip.Addr) []byte {
 	return b
 }
 
+// rawAtHome is the transport form at home: ESP right behind the header.
+func rawAtHome(src, dst netip.Addr) []byte {
+	return ipv6.AppendPacket(nil, src, dst, ipv6.ProtoESP, rawESP)
+}
+
 func rawUDP(src, dst netip.Addr) []byte {
 	return ipv6.AppendPacket(nil, src, dst, ipv6.ProtoUDP,
 		ipv6.AppendUDP(nil, netip.AddrPortFrom(src, 1), netip.AddrPortFrom(dst, 2), []byte("x")))
@@ -49,6 +54,8 @@ func rawUDP(src, dst netip.Addr) []byte {
 func TestRawMatch(t *testing.T) {
 	ha := RawConfig{Role: RawHomeAgent, HomeAgent: rawHost}
 	mn := RawConfig{Role: RawMobileNode}
+	haESP := RawConfig{Role: RawHomeAgent, HomeAgent: rawHost, PlainESP: true}
+	mnESP := RawConfig{Role: RawMobileNode, HomeAddress: rawHoA, PlainESP: true}
 	for _, c := range []struct {
 		name string
 		cfg  RawConfig
@@ -67,9 +74,25 @@ func TestRawMatch(t *testing.T) {
 		{"MN leaves a BU", mn, rawBU(rawPeer, rawHost), false},
 		{"MN leaves UDP", mn, rawUDP(rawPeer, rawHost), false},
 		{"MN leaves a packet ending before the routing type", mn, rawBA(rawPeer, rawHost)[:42], false},
+		{"HA leaves ESP without PlainESP", ha, rawAtHome(rawHoA, rawHost), false},
+		{"MN leaves ESP without PlainESP", mn, rawAtHome(rawPeer, rawHoA), false},
+		{"HA with PlainESP takes ESP to it", haESP, rawAtHome(rawHoA, rawHost), true},
+		{"HA with PlainESP takes a BU", haESP, rawBU(rawPeer, rawHost), true},
+		{"HA with PlainESP leaves ESP to another address", haESP, rawAtHome(rawHoA, rawOther), false},
+		{"HA with PlainESP leaves a BU to another address", haESP, rawBU(rawPeer, rawOther), false},
+		{"HA with PlainESP leaves UDP", haESP, rawUDP(rawPeer, rawHost), false},
+		{"MN with PlainESP takes ESP to the home address", mnESP, rawAtHome(rawPeer, rawHoA), true},
+		{"MN with PlainESP takes a BA", mnESP, rawBA(rawPeer, rawHost), true},
+		{"MN with PlainESP leaves ESP to another address", mnESP, rawAtHome(rawPeer, rawHost), false},
+		{"MN with PlainESP leaves routing type 0", mnESP, rawType0(rawPeer, rawHost), false},
+		{"MN with PlainESP leaves UDP to the home address", mnESP, rawUDP(rawPeer, rawHoA), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			vm, err := bpf.NewVM(rawMatch(c.cfg))
+			prog, err := rawMatch(c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := bpf.NewVM(prog)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,8 +108,10 @@ func TestRawMatch(t *testing.T) {
 			}
 		})
 	}
-	if _, err := rawFilter(ha); err != nil {
-		t.Fatal(err)
+	for _, c := range []RawConfig{ha, mn, haESP, mnESP} {
+		if _, err := rawFilter(c); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -98,8 +123,18 @@ func TestRawRule(t *testing.T) {
 			t.Errorf("script lacks %q:\n%s", want, got)
 		}
 	}
-	if got := rawRule(RawConfig{Role: RawMobileNode}); got != "ip6 nexthdr 43 rt type 2 drop" {
-		t.Errorf("mobile node rule %q", got)
+	for _, c := range []struct {
+		cfg  RawConfig
+		want string
+	}{
+		{RawConfig{Role: RawMobileNode}, "ip6 nexthdr 43 rt type 2 drop"},
+		{RawConfig{Role: RawMobileNode, HomeAddress: rawHoA, PlainESP: true},
+			"ip6 nexthdr 43 rt type 2 drop\n\t\tip6 daddr 2001:db8:1::100 ip6 nexthdr 50 drop"},
+		{RawConfig{Role: RawHomeAgent, HomeAgent: rawHost, PlainESP: true}, "ip6 daddr 2001:db8:a::2 ip6 nexthdr { 50, 60 } drop"},
+	} {
+		if got := rawRules(c.cfg); got != c.want {
+			t.Errorf("%+v: rules %q, want %q", c.cfg, got, c.want)
+		}
 	}
 }
 
@@ -111,6 +146,10 @@ func TestRawConfigCheck(t *testing.T) {
 		{Role: RawHomeAgent, HomeAgent: netip.IPv6Unspecified()},
 		{Role: RawHomeAgent, HomeAgent: netip.MustParseAddr("ff02::1")},
 		{Role: RawMobileNode, HomeAgent: rawHost},
+		{Role: RawMobileNode, PlainESP: true},
+		{Role: RawMobileNode, HomeAddress: rawHoA},
+		{Role: RawMobileNode, HomeAddress: netip.MustParseAddr("ff02::1"), PlainESP: true},
+		{Role: RawHomeAgent, HomeAgent: rawHost, HomeAddress: rawHoA},
 		{Role: RawMobileNode, Interface: `a"b`},
 		{Role: RawMobileNode, Interface: "sixteen-chars-xx"},
 		{Role: 9},
@@ -122,7 +161,8 @@ func TestRawConfigCheck(t *testing.T) {
 			t.Errorf("OpenRawMobility(%+v) succeeded", c)
 		}
 	}
-	for _, c := range []RawConfig{{Role: RawMobileNode, Interface: "eth0"}, {Role: RawHomeAgent, HomeAgent: rawHost}} {
+	for _, c := range []RawConfig{{Role: RawMobileNode, Interface: "eth0"}, {Role: RawHomeAgent, HomeAgent: rawHost},
+		{Role: RawMobileNode, HomeAddress: rawHoA, PlainESP: true}, {Role: RawHomeAgent, HomeAgent: rawHost, PlainESP: true}} {
 		if err := c.check(); err != nil {
 			t.Errorf("%+v: %v", c, err)
 		}
@@ -155,6 +195,24 @@ func TestRawSendRejectsNonPackets(t *testing.T) {
 		var pe *RawPacketError
 		if err := r.SendRaw(c.pkt); !errors.As(err, &pe) || pe.Field != c.field {
 			t.Errorf("SendRaw(%d bytes) = %v, want a %s error", len(c.pkt), err, c.field)
+		}
+	}
+}
+
+func TestRawWithoutPadding(t *testing.T) {
+	pkt := rawAtHome(rawPeer, rawHost)
+	for _, c := range []struct {
+		b    []byte
+		want int
+	}{
+		{pkt, len(pkt)},
+		{append(append([]byte(nil), pkt...), 0, 0, 0, 0, 0, 0), len(pkt)},
+		{pkt[:len(pkt)-1], len(pkt) - 1}, // short: the parser's to reject
+		{pkt[:20], 20},
+		{nil, 0},
+	} {
+		if got := withoutPadding(c.b); got != c.want {
+			t.Errorf("withoutPadding(%d bytes) = %d, want %d", len(c.b), got, c.want)
 		}
 	}
 }
