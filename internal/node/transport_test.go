@@ -27,7 +27,7 @@ import (
 var sigKey = []byte("fedcba9876543210abcd")
 
 // sigPair builds matching transport-mode (BU/BA) pairs, keyed by hand.
-func sigPair(t *testing.T, spiHA, spiMN uint32, identity string, home netip.Addr) (haSide, mnSide *Child) {
+func sigPair(t testing.TB, spiHA, spiMN uint32, identity string, home netip.Addr) (haSide, mnSide *Child) {
 	t.Helper()
 	mk := func(spi uint32, dir esp.Direction) *ipsec.SAEntry {
 		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: esp.AESGCM128, Key: sigKey,
@@ -166,7 +166,7 @@ func buMsg(seq uint16, home, coa netip.Addr) []byte {
 // rawPacket seals msg (next header nh) through out and wraps it in the
 // transport form: src -> dst, a Home Address option if hao is valid, a
 // Type 2 Routing header if rh2 is.
-func rawPacket(t *testing.T, out *ipsec.SAEntry, src, dst, hao, rh2 netip.Addr, nh uint8, msg []byte) []byte {
+func rawPacket(t testing.TB, out *ipsec.SAEntry, src, dst, hao, rh2 netip.Addr, nh uint8, msg []byte) []byte {
 	t.Helper()
 	sealed, err := out.SA.Seal(nil, msg, nh)
 	if err != nil {
