@@ -65,7 +65,7 @@ type HomeAgentConfig struct {
 	IKE  IKEHandler
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag;
 	// after a transport-form BU (raw ESP, no port) the port is the one the
-	// care-of endpoint had (4500 if none).
+	// tunnel had at that care-of address, else 4500.
 	MoveIKE func(ikeSA uint64, to netip.AddrPort)
 	// Raw sends Binding Acknowledgements in the RFC 3776 transport form
 	// (answers to HandleRaw); nil: they are counted as drop_send_failed.
@@ -282,7 +282,7 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	if r.Verdict != ha.Dropped {
 		h.mu.Lock()
 		if _, ok := h.remotes[bu.HomeAddress]; !ok {
-			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(from.Addr(), h.carePort(bu.HomeAddress, from.Port()))
+			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(from.Addr(), h.carePort(bu.HomeAddress, from.Addr(), from.Port()))
 		}
 		h.mu.Unlock()
 	}

@@ -25,7 +25,7 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 	if r.Effects.Has(ha.EffectMoveTunnel) {
 		h.mu.Lock()
 		// A transport-form BU (raw ESP) has no port: the UDP tunnel keeps its own.
-		remote := netip.AddrPortFrom(b.CareOf, h.carePort(b.HomeAddress, from.Port()))
+		remote := netip.AddrPortFrom(b.CareOf, h.carePort(b.HomeAddress, b.CareOf, from.Port()))
 		h.remotes[b.HomeAddress] = remote
 		sig := append([]*Child(nil), h.sig[b.HomeAddress]...)
 		h.mu.Unlock()
@@ -122,19 +122,20 @@ func (h *HomeAgent) sendTunnelledAck(c *Child, a ha.BindingAck, body []byte) err
 	return h.t.sendTo(c.Out, inner, to)
 }
 
-// carePort is the UDP port of a home address's care-of endpoint: port
-// when the BU came in UDP, else the port the endpoint or the tunnel SAs
-// had, else 4500 (RFC 3948). h.mu is held.
-func (h *HomeAgent) carePort(hoa netip.Addr, port uint16) uint16 {
+// carePort is the UDP port of a home address's care-of endpoint at coa:
+// port when the BU came in UDP; after a raw ESP BU, the port the endpoint
+// or the tunnel SAs had at that address, else 4500, the mobile node's own
+// (RFC 3948: a raw ESP BU crossed no NAT). h.mu is held.
+func (h *HomeAgent) carePort(hoa, coa netip.Addr, port uint16) uint16 {
 	if port != 0 {
 		return port
 	}
-	if p := h.remotes[hoa].Port(); p != 0 {
-		return p
+	if r := h.remotes[hoa]; r.Addr() == coa && r.Port() != 0 {
+		return r.Port()
 	}
 	for _, c := range h.byHoA[hoa] {
-		if p := c.Out.SA.Endpoints().Remote.Port(); p != 0 {
-			return p
+		if r := c.Out.SA.Endpoints().Remote; r.Addr() == coa && r.Port() != 0 {
+			return r.Port()
 		}
 	}
 	return 4500

@@ -363,3 +363,45 @@ func TestSignallingSAsNeverCarryPayload(t *testing.T) {
 		t.Fatalf("after Remove: %v %v %v", sad.Inbound(0x7001), h.sig, h.children)
 	}
 }
+
+// TestTransportFormKeepsTunnelPort: a raw ESP BU has no port; the UDP
+// tunnel keeps the (NAT) port it had at the same care-of address, and
+// takes 4500 at a new one.
+func TestTransportFormKeepsTunnelPort(t *testing.T) {
+	core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix}},
+		padFunc(func(id string, a netip.Addr) bool { return id == alice && a == hoa }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHomeAgent(HomeAgentConfig{Core: core, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(),
+		Link: nopLink{}, Raw: nopRaw{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, _ := pair(t, 0x1000, 0x2000, alice, hoa)
+	hsig, msig := sigPair(t, 0x5000, 0x6000, alice, hoa)
+	for _, c := range []*Child{hs, hsig} {
+		if err := h.Install(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coa, coa2 := vnet.AddrOn(vnet.APrefix, 0x100), vnet.AddrOn(vnet.BPrefix, 0x100)
+	nat := netip.AddrPortFrom(coa, 31000)
+	inner := ipv6.AppendPacket(nil, hoa, vnet.HAAddr, ipv6.ProtoMobility, buMsg(1, hoa, coa))
+	h.PlaneLocal(hs.In, inner, nat) // tunnelled, from behind a NAT
+	for i, c := range []struct {
+		coa  netip.Addr
+		want netip.AddrPort
+	}{{coa, nat}, {coa2, netip.AddrPortFrom(coa2, 4500)}} {
+		h.HandleRaw(rawPacket(t, msig.Out, c.coa, vnet.HAAddr, hoa, netip.Addr{}, ipv6.ProtoMobility, buMsg(uint16(2+i), hoa, c.coa)), time.Now())
+		if b, _ := core.Cache().Lookup(hoa); b.CareOf != c.coa || b.Sequence != uint16(2+i) {
+			t.Fatalf("binding %+v", b)
+		}
+		if got := hs.Out.SA.Endpoints().Remote; got != c.want {
+			t.Errorf("BU from %s: tunnel remote %v, want %v", c.coa, got, c.want)
+		}
+		if got := hsig.Out.SA.Endpoints(); got.Remote != netip.AddrPortFrom(c.coa, 0) || got.Carrier != esp.CarrierESP {
+			t.Errorf("BU from %s: signalling SA endpoints %+v", c.coa, got)
+		}
+	}
+}
