@@ -211,6 +211,12 @@ func openRawSender() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostnet: raw mobility: IPPROTO_RAW socket: %w", err)
 	}
+	// A source not (or no longer) assigned here, e.g. a care-of address
+	// just removed, is still sent as written.
+	if err := unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_FREEBIND, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("hostnet: raw mobility: IPV6_FREEBIND: %w", err)
+	}
 	// It never needs to receive (nothing carries protocol 255 anyway).
 	if err := unix.Shutdown(fd, unix.SHUT_RD); err != nil && !errors.Is(err, unix.ENOTCONN) {
 		unix.Close(fd)
@@ -325,8 +331,10 @@ func (e *RawPacketError) Error() string {
 
 // SendRaw sends pkt, a whole IPv6 packet with its header, as it is: the
 // kernel keeps the source, the hop limit and the extension headers written
-// there and routes by the header's destination. The packet must be
-// exactly 40 + Payload Length bytes.
+// there and routes by the header's destination and source (as for a socket
+// bound to that source: "from" rules apply). The packet must be exactly
+// 40 + Payload Length bytes; the kernel does not fragment it (EMSGSIZE
+// beyond the route's MTU).
 func (r *RawMobility) SendRaw(pkt []byte) error {
 	if len(pkt) < ipv6.HeaderLen {
 		return &RawPacketError{Field: "length", Detail: fmt.Sprintf("%d bytes, shorter than an IPv6 header", len(pkt))}
@@ -342,13 +350,16 @@ func (r *RawMobility) SendRaw(pkt []byte) error {
 	if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
 		sa.ZoneId = uint32(r.ifindex)
 	}
+	// The header's source in IPV6_PKTINFO: the kernel routes as for a
+	// socket bound to it (source-based rules apply); the bytes stay ours.
+	oob := unix.PktInfo6(&unix.Inet6Pktinfo{Addr: [16]byte(pkt[8:24])})
 	rc, err := r.send.SyscallConn()
 	if err != nil {
 		return r.closedOr(err)
 	}
 	var serr error
 	err = rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), pkt, 0, sa)
+		_, serr = unix.SendmsgN(int(fd), pkt, oob, sa, 0)
 		return serr != unix.EAGAIN
 	})
 	if err != nil {

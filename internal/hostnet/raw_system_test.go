@@ -326,3 +326,27 @@ func TestRawMobileNodeAtHome(t *testing.T) {
 		misses: [][]byte{rawAtHome(rawPeer, rawHost), rawBU(rawPeer, rawHoA), rawUDP(rawPeer, rawHoA)},
 	})
 }
+
+// SendRaw routes by the header's source like a socket bound to it: a
+// "from" rule pointing at an unreachable route stops the packet, the same
+// packet from another source goes out; a source not assigned to the
+// sender goes out as written.
+func TestRawSendRoutesBySource(t *testing.T) {
+	l := newRawLab(t)
+	l.peer.Run(t, "ip", "-6", "route", "add", "unreachable", "default", "table", "100")
+	l.peer.Run(t, "ip", "-6", "rule", "add", "from", rawPeer.String(), "lookup", "100", "priority", "100")
+	sender := openRaw(t, l.peer, RawConfig{Role: RawMobileNode})
+	r := openRaw(t, l.host, RawConfig{Role: RawHomeAgent, HomeAgent: rawHost})
+	pkts, _ := serveRaw(r)
+	if err := sender.SendRaw(rawBU(rawPeer, rawHost)); err == nil {
+		t.Fatal("SendRaw from a source whose rule leads to an unreachable route succeeded")
+	}
+	foreign := netip.MustParseAddr("2001:db8:99::5")
+	want := rawBU(foreign, rawHost)
+	if err := sender.SendRaw(want); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextRaw(t, pkts); !bytes.Equal(got, want) {
+		t.Fatalf("received\n% x\nsent\n% x", got, want)
+	}
+}
