@@ -51,3 +51,34 @@ func TestChildConfigPrefersOfferedMode(t *testing.T) {
 		})
 	}
 }
+
+// Without a config of the offered mode the responder still takes the
+// first one whose selectors intersect (second pass), in its own mode.
+func TestChildConfigFallsBackToOtherMode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.start(t)
+		p.settle()
+		ike := p.mnLog.find(EventIKEEstablished)
+		if ike == nil {
+			t.Fatalf("no IKE SA: %v", p.mnLog.kinds())
+		}
+		mh := []Selector{{Proto: ProtoMH, EndPort: 0xffff}}
+		bu := &ChildConfig{Name: "bu", Transport: true, LocalTS: mh, RemoteTS: mh}
+		if err := p.mn.CreateChildSA(ike.IKESA.LocalSPI(), bu); err != nil {
+			t.Fatal(err)
+		}
+		p.settle()
+		n := 0
+		for _, c := range children(p.ha) {
+			if c.Name != "mip6" || c.Transport {
+				t.Fatalf("child %v transport %v", c, c.Transport)
+			}
+			n++
+		}
+		if n != 2 {
+			t.Fatalf("%d children at the responder, want 2", n)
+		}
+	})
+}
