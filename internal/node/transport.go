@@ -157,7 +157,7 @@ func (h *HomeAgent) removeSignalling(c *Child) {
 // home) or from the home address itself (de-registration at home, RFC
 // 6275 §11.5.4). The SA must have been created for that home address
 // (RFC 4877 §4.2); the answer goes back in the transport form through the
-// paired SA. pkt is decrypted in place.
+// paired SA. pkt is decrypted in place and not kept after the call.
 func (h *HomeAgent) HandleRaw(pkt []byte, now time.Time) {
 	var p ipv6.Packet
 	if err := ipv6.ParsePacket(pkt, &p); err != nil || p.Header.Dst != h.core.Address() || p.RoutingHomeAddress.IsValid() {
@@ -218,7 +218,8 @@ func (m *MobileNode) InstallSignalling(c *Child) error {
 // Acknowledgement in the RFC 3776 transport form: raw ESP through our
 // transport-mode SA from the home agent, to the care-of address with a
 // Type 2 Routing header naming our home address (Segments Left 1), or to
-// the home address itself at home. pkt is decrypted in place.
+// the home address itself at home. pkt is decrypted in place and not
+// kept after the call.
 func (m *MobileNode) HandleRaw(pkt []byte, now time.Time) {
 	var p ipv6.Packet
 	if err := ipv6.ParsePacket(pkt, &p); err != nil {
