@@ -323,7 +323,7 @@ func TestSignallingSAsNeverCarryPayload(t *testing.T) {
 	c := &ike.ChildSA{Name: "bu", InboundSPI: 0x7000, OutboundSPI: 0x8000, Transport: true,
 		Suite:  ike.ChildSuite{Encr: crypto.Encr{ID: crypto.ENCR_AES_GCM_16, KeyLen: 128}},
 		InEncr: sigKey, OutEncr: sigKey,
-		Local:  netip.AddrPortFrom(vnet.HAAddr, 4500), Remote: netip.AddrPortFrom(vnet.AddrOn(vnet.APrefix, 1), 4500)}
+		Local: netip.AddrPortFrom(vnet.HAAddr, 4500), Remote: netip.AddrPortFrom(vnet.AddrOn(vnet.APrefix, 1), 4500)}
 	sig, err := ChildFromIKE(c, 1, alice, hoa)
 	if err != nil {
 		t.Fatal(err)
