@@ -44,7 +44,7 @@ func nftScript(table string, cfg RawConfig) string {
 		%s
 	}
 }
-`, table, rawRule(cfg))
+`, table, rawRules(cfg))
 }
 
 // runNft feeds script to `nft -f -` in the calling thread's namespace (the
