@@ -152,6 +152,12 @@ func (p *Plane) open(b *batch, i int) bool {
 		p.c.drop(DropUnknownSPI)
 		return false
 	}
+	if sae.Mode == ipsec.Transport {
+		// A transport-mode SA (the RFC 3776 BU/BA) is the mobility layer's:
+		// opening it here would spend its replay window on a copy.
+		p.c.drop(DropNotTunnel)
+		return false
+	}
 	inner, nh, err := sae.SA.Open(d)
 	if err != nil {
 		p.c.drop(openDrop(err))

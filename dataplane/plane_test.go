@@ -270,3 +270,39 @@ func TestReadErrorsAreSurvived(t *testing.T) {
 		t.Fatalf("%v, err %v", s, a.Err())
 	}
 }
+
+// A transport-mode SA (the RFC 3776 BU/BA, the mobility layer's) is never
+// opened by the plane: a copy of its packet arriving here must not spend
+// its replay window.
+func TestTransportSANotOpened(t *testing.T) {
+	_, b := pair(t)
+	sa, err := esp.New(esp.Config{SPI: 0x3003, Direction: esp.Inbound, Transform: esp.AESGCM128, Key: key(3),
+		Endpoints: esp.Endpoints{Local: outerB, Remote: outerA, Carrier: esp.CarrierUDP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.plane.sad.Add(&ipsec.SAEntry{SA: sa, Mode: ipsec.Transport}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := esp.New(esp.Config{SPI: 0x3003, Direction: esp.Outbound, Transform: esp.AESGCM128, Key: key(3),
+		Endpoints: esp.Endpoints{Local: outerA, Remote: outerB, Carrier: esp.CarrierUDP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt, err := out.Seal(nil, []byte("a Binding Update"), 135)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.bind.inject(pkt, outerA)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.plane.Stats().Drop(DropNotTunnel) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters: %v", b.plane.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The mobility layer still opens it: the window was not touched.
+	if _, nh, err := sa.Open(pkt); err != nil || nh != 135 {
+		t.Fatalf("Open after the plane saw it: next header %d, %v", nh, err)
+	}
+}
