@@ -136,10 +136,15 @@ func TestLoadMNCredentialErrors(t *testing.T) {
 	}
 }
 
-func TestTransportFormRefusedClearly(t *testing.T) {
+func TestWireForm(t *testing.T) {
 	text := strings.Replace(goodHA, `home_prefix = "2001:db8:1::/64"`, "home_prefix = \"2001:db8:1::/64\"\nwire_form = \"transport\"", 1)
-	_, err := LoadHA(write(t, text))
-	if err == nil || !strings.Contains(err.Error(), `:5: home_agent.wire_form: "transport" (RFC 3776) is not supported`) {
+	c, err := LoadHA(write(t, text))
+	if err != nil || c.HomeAgent.WireForm != "transport" {
+		t.Fatalf("transport form: %v", err)
+	}
+	text = strings.Replace(text, `wire_form = "transport"`, `wire_form = "hao"`, 1)
+	_, err = LoadHA(write(t, text))
+	if err == nil || !strings.Contains(err.Error(), `:5: home_agent.wire_form: "hao": use "tunnel" (RFC 4877 §3) or "transport" (RFC 3776)`) {
 		t.Fatalf("error = %v", err)
 	}
 }

@@ -13,7 +13,10 @@ type HA struct {
 		HomePrefix    Prefix   `toml:"home_prefix"`    // the home link's prefix
 		HomeInterface string   `toml:"home_interface"` // real mode: the home link (proxy ND)
 		MaxLifetime   Duration `toml:"max_lifetime"`   // binding lifetime cap
-		WireForm      string   `toml:"wire_form"`      // "tunnel" (RFC 4877 §3) or "transport" (RFC 3776)
+		// WireForm "tunnel" (RFC 4877 §3) accepts only tunnelled BU/BA;
+		// "transport" also accepts the RFC 3776 form from the mobile nodes
+		// that ask for it (each MN chooses; the payload tunnel is the same).
+		WireForm string `toml:"wire_form"`
 	} `toml:"home_agent"`
 	IKE         IKE          `toml:"ike"`
 	Addresses   AddressPool  `toml:"addresses"`
@@ -264,16 +267,13 @@ func prefixInside(inner, outer netip.Prefix) bool {
 	return inner.Bits() >= outer.Bits() && outer.Contains(inner.Addr())
 }
 
-// checkWireForm accepts the RFC 4877 §3 tunnelled form. The RFC 3776
-// transport form (Home Address option, type 2 routing header in ESP
-// transport mode) exists in the codecs and the SPD constructors but not in
-// the daemons' packet path, so it is refused rather than ignored.
+// checkWireForm accepts the RFC 4877 §3 tunnelled form and the RFC 3776
+// transport form (Home Address option, type 2 routing header, ESP
+// transport mode).
 func checkWireForm(src *source, field, v string) Errors {
 	switch v {
-	case "tunnel":
+	case "tunnel", "transport":
 		return nil
-	case "transport":
-		return Errors{src.errorf(field, "\"transport\" (RFC 3776) is not supported by the daemons yet: use \"tunnel\" (RFC 4877 §3)")}
 	}
-	return Errors{src.errorf(field, "%q: use \"tunnel\" (RFC 4877 §3)", v)}
+	return Errors{src.errorf(field, "%q: use \"tunnel\" (RFC 4877 §3) or \"transport\" (RFC 3776)", v)}
 }

@@ -41,6 +41,7 @@ type HomeAgent struct {
 	conns    []*net.UDPConn     // IKE-only ports (500)
 	bind     *dataplane.UDPBind // port 4500 until the plane owns it
 	plane    *dataplane.Plane
+	raw      *hostnet.RawMobility // wire_form "transport": RFC 3776 BUs in, BAs out
 	keyLog   io.WriteCloser
 
 	mu     sync.Mutex
@@ -60,7 +61,8 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 		return nil, err
 	}
 	h.pad = ipsec.NewPAD()
-	h.bha = &bootstrap.HomeAgent{ID: h.localID(), Store: h.st, PAD: h.pad, Logger: log}
+	h.bha = &bootstrap.HomeAgent{ID: h.localID(), Store: h.st, PAD: h.pad, Logger: log,
+		TransportForm: cfg.HomeAgent.WireForm == "transport"}
 	for _, m := range cfg.MobileNodes {
 		h.bha.Subscribers = append(h.bha.Subscribers, bootstrap.Subscriber{Identity: m.Identity,
 			Auth: ikeAuth(m.Auth), PSK: []byte(m.PSK), HomeAddress: m.HomeAddress.Addr,
@@ -187,6 +189,9 @@ func (h *HomeAgent) Close() {
 	}
 	if h.plane != nil {
 		h.plane.Close()
+	}
+	if h.raw != nil {
+		h.raw.Close() // removes its nft table
 	}
 	if a, ok := h.assigner.(io.Closer); ok {
 		a.Close()

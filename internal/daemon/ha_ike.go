@@ -1,20 +1,20 @@
 package daemon
 
 import (
-	"context"
-	"time"
-
 	"bytes"
+	"context"
 	"fmt"
-	"mip6/aaa"
-	"mip6/ha"
 	"net"
 	"net/netip"
+	"time"
 
+	"mip6/aaa"
 	"mip6/dataplane"
+	"mip6/ha"
 	"mip6/ike"
 	"mip6/internal/config"
 	"mip6/internal/control"
+	"mip6/internal/hostnet"
 	"mip6/internal/node"
 	"mip6/ipsec"
 )
@@ -60,13 +60,25 @@ func (h *HomeAgent) openIKE() error {
 	if natt == nil {
 		return fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
 	}
+	if h.bha.TransportForm {
+		// RFC 3776 BUs carry a Home Address option (and, from home, are plain
+		// ESP) that this kernel would drop: take them before it does.
+		h.raw, err = hostnet.OpenRawMobility(hostnet.RawConfig{Role: hostnet.RawHomeAgent,
+			HomeAgent: h.cfg.HomeAgent.Address.Addr, PlainESP: true})
+		if err != nil {
+			return fmt.Errorf("home_agent.wire_form transport: %w", err)
+		}
+	}
 	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
-	h.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad,
+	nc := node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad,
 		SAD: sad, SPD: spd, Link: h.link, Log: h.log,
 		MoveIKE:   func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) },
-		OnBinding: h.accounting})
-	if err != nil {
+		OnBinding: h.accounting}
+	if h.raw != nil {
+		nc.Raw = h.raw
+	}
+	if h.node, err = node.NewHomeAgent(nc); err != nil {
 		return err
 	}
 	h.plane, err = dataplane.New(dataplane.Config{TUN: h.link.TUN().Device(), Bind: natt, SPD: spd, SAD: sad,
@@ -83,6 +95,9 @@ func (h *HomeAgent) openIKE() error {
 	h.node.AttachPlane(h.plane)
 	for i, l := range ike500 {
 		go node.ServeIKE(h.conns[i], l.AddrPort, h.ep)
+	}
+	if h.raw != nil {
+		go h.raw.Serve(func(pkt []byte) { h.node.HandleRaw(pkt, time.Now()) })
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type MobileNode struct {
 	node        *node.MobileNode
 	plane       *dataplane.Plane
 	bind        *dataplane.UDPBind
+	raw         *hostnet.RawMobility // RFC 3776 form: BU out, BA in, past the kernel
 	stopTimers  chan struct{}
 	coa         netip.Addr
 	rebootstrap chan string
@@ -62,7 +63,7 @@ func (m *MobileNode) bootstrapConfig(local netip.AddrPort) (bootstrap.Config, er
 	c := m.cfg
 	b := bootstrap.Config{Identity: c.Identity, HAName: c.HomeAgent.FQDN, Domain: c.HomeAgent.Domain,
 		HomePrefix: c.HomeAgent.HomePrefix.Prefix, SuggestAddress: c.HomeAddress.Addr, Local: local,
-		IKE: ike.Config{Logger: m.log}}
+		IKE: ike.Config{Logger: m.log}, TransportForm: c.Mobility.WireForm == "transport"}
 	if m.keyLog != nil {
 		b.IKE.KeyLog = m.keyLog
 	}

@@ -149,8 +149,19 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 		return err
 	}
 	ep, spi, ha := res.Endpoint, res.IKESA.LocalSPI(), res.HomeAgent.Addr
+	var raw *hostnet.RawMobility
+	if res.Signalling != nil {
+		// The RFC 3776 form: BAs carry a type 2 routing header (and, at
+		// home, plain ESP to the home address) that this kernel would drop.
+		raw, err = hostnet.OpenRawMobility(hostnet.RawConfig{Role: hostnet.RawMobileNode, HomeAddress: hoa, PlainESP: true})
+		if err != nil {
+			host.Close()
+			bind.Close()
+			return fmt.Errorf("wire_form transport: %w", err)
+		}
+	}
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
-	n, err := node.NewMobileNode(node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
+	nc := node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
 		Core: core, SAD: sad, SPD: spd, Host: host, Log: m.log,
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(ha, ike.PortIKE))
@@ -160,7 +171,11 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 			case m.rebootstrap <- reason:
 			default:
 			}
-		}})
+		}}
+	if raw != nil {
+		nc.TransportForm, nc.Raw = true, raw
+	}
+	n, err := node.NewMobileNode(nc)
 	var plane *dataplane.Plane
 	if err == nil {
 		plane, err = dataplane.New(dataplane.Config{TUN: host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
@@ -173,10 +188,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	}
 	if err == nil {
 		n.AttachPlane(plane)
-		var c *node.Child
-		if c, err = node.ChildFromIKE(res.Child, spi, m.cfg.Identity, hoa); err == nil {
-			err = n.Install(c)
-		}
+		err = installChildren(n, res, m.cfg.Identity)
 	}
 	if err != nil {
 		host.Close()
@@ -185,14 +197,39 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 		} else {
 			bind.Close()
 		}
+		if raw != nil {
+			raw.Close()
+		}
 		return err
+	}
+	if raw != nil {
+		go raw.Serve(func(pkt []byte) { n.HandleRaw(pkt, time.Now()) })
 	}
 	stopTimers := make(chan struct{})
 	m.mu.Lock()
-	m.res, m.host, m.node, m.plane, m.bind, m.stopTimers = res, host, n, plane, bind, stopTimers
+	m.res, m.host, m.node, m.plane, m.bind, m.raw, m.stopTimers = res, host, n, plane, bind, raw, stopTimers
 	m.mu.Unlock()
 	go n.Timers(stopTimers)
 	m.follow(res.HomeAddress)
+	return nil
+}
+
+// installChildren installs the payload tunnel's CHILD_SA and, in the RFC
+// 3776 form, the transport-mode one for BU/BA.
+func installChildren(n *node.MobileNode, res *bootstrap.Result, identity string) error {
+	hoa, spi := res.HomeAddress.Addr(), res.IKESA.LocalSPI()
+	for _, ch := range []*ike.ChildSA{res.Child, res.Signalling} {
+		if ch == nil {
+			continue
+		}
+		c, err := node.ChildFromIKE(ch, spi, identity, hoa)
+		if err == nil {
+			err = n.Install(c)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -259,7 +296,10 @@ func (m *MobileNode) stop() {
 	if m.plane != nil {
 		m.plane.Close()
 	}
-	m.node, m.host, m.plane, m.bind, m.stopTimers, m.res, m.coa = nil, nil, nil, nil, nil, nil, netip.Addr{}
+	if m.raw != nil {
+		m.raw.Close() // removes its nft table
+	}
+	m.node, m.host, m.plane, m.bind, m.raw, m.stopTimers, m.res, m.coa = nil, nil, nil, nil, nil, nil, nil, netip.Addr{}
 }
 
 func (m *MobileNode) reanchorInterval(res *bootstrap.Result) time.Duration {

@@ -93,11 +93,35 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	bin := buildMIP6(t)
 	dir := t.TempDir()
 	l := newLab(t)
-	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
-
 	haConf, mnConf := writePSKConfigs(t, dir)
-	pcap := filepath.Join(dir, "home.pcap")
-	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, "udp")
+	_, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "udp", func(haSock string) {
+		netns.Eventually(t, 5*time.Second, func() error { // RFC 3948 §4
+			s, err := status(t, bin, haSock)
+			if err == nil && s.Counters["dataplane_nat_keepalives"] == 0 {
+				err = fmt.Errorf("no NAT-keepalive from the mobile node yet")
+			}
+			return err
+		})
+	})
+	// Captured on the sender: the kernel leaves UDP checksums to the veth
+	// offload, so tshark would see them unfilled.
+	tshark.RequireClean(t, pcap, tshark.Options{Prefs: []string{"udp.check_checksum:FALSE"}})
+	pkts := tshark.Run(t, pcap, tshark.Options{Filter: "esp"}, "esp.spi")
+	if len(pkts) < 10 {
+		t.Fatalf("only %d ESP packets on the home link", len(pkts))
+	}
+}
+
+// moveScenario runs the daemons through the scenario while
+// tcpdump (with filter) captures the home link: register from A, ping the
+// home address from the correspondent, atA, move to B, ping, stop the
+// mobile node (it de-registers), stop the home agent. It returns the home
+// address and the capture.
+func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter string, atA func(haSock string)) (hoa, pcap string) {
+	t.Helper()
+	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
+	pcap = filepath.Join(dir, "home.pcap")
+	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, filter)
 	netns.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(dump.Output(), "listening on") {
 			return fmt.Errorf("tcpdump not capturing yet")
@@ -118,18 +142,14 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hoa := s.Bindings[0].HomeAddress
+	hoa = s.Bindings[0].HomeAddress
 	if !strings.HasPrefix(hoa, "2001:db8:1::1") || s.Bindings[0].Identity != "alice@example.net" {
 		t.Fatalf("binding %+v", s.Bindings[0])
 	}
 	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
-	netns.Eventually(t, 5*time.Second, func() error { // RFC 3948 §4
-		s, err := status(t, bin, haSock)
-		if err == nil && s.Counters["dataplane_nat_keepalives"] == 0 {
-			err = fmt.Errorf("no NAT-keepalive from the mobile node yet")
-		}
-		return err
-	})
+	if atA != nil {
+		atA(haSock)
+	}
 
 	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
 	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
@@ -148,13 +168,7 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	})
 	ha.Stop()
 	dump.Stop()
-	// Captured on the sender: the kernel leaves UDP checksums to the veth
-	// offload, so tshark would see them unfilled.
-	tshark.RequireClean(t, pcap, tshark.Options{Prefs: []string{"udp.check_checksum:FALSE"}})
-	pkts := tshark.Run(t, pcap, tshark.Options{Filter: "esp"}, "esp.spi")
-	if len(pkts) < 10 {
-		t.Fatalf("only %d ESP packets on the home link", len(pkts))
-	}
+	return hoa, pcap
 }
 
 func write(t testing.TB, path, text string) {
