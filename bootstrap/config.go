@@ -109,7 +109,8 @@ type Config struct {
 	// TransportForm also negotiates, right after IKE_AUTH, the transport-mode
 	// CHILD_SA for Binding Updates and Acknowledgements (SignallingChild)
 	// that the RFC 3776 wire form needs; a home agent that refuses it fails
-	// the attempt with a *SignallingError.
+	// the attempt with a *SignallingError. Behind a NAT the path does not
+	// allow that form: Result.Signalling stays nil and a warning is logged.
 	TransportForm bool
 	// AttemptTimeout bounds one candidate (default 30 s); the engine's own
 	// retransmission schedule usually ends it first.

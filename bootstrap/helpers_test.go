@@ -26,6 +26,9 @@ import (
 type memNet struct {
 	mu    sync.Mutex
 	nodes map[netip.AddrPort]func(local, remote netip.AddrPort, b []byte)
+	// natInside, when valid, is translated to natOutside on the way out
+	// and back on the way in, as a NAT would.
+	natInside, natOutside netip.AddrPort
 }
 
 func newMemNet() *memNet {
@@ -46,6 +49,12 @@ func (n *memNet) detach(a netip.AddrPort) {
 
 func (n *memNet) WriteTo(b []byte, local, remote netip.AddrPort) error {
 	n.mu.Lock()
+	if n.natInside.IsValid() && local == n.natInside {
+		local = n.natOutside
+	}
+	if n.natInside.IsValid() && remote == n.natOutside {
+		remote = n.natInside
+	}
 	recv := n.nodes[remote]
 	n.mu.Unlock()
 	if recv != nil {

@@ -273,7 +273,13 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 	t := tracker
 	mu.Unlock()
 	res := &Result{HomeAgent: c, HomeAddress: ev.IKESA.AssignedAddress, IKESA: ev.IKESA, Child: ev.Child, Endpoint: ep, tracker: t}
-	if cfg.TransportForm {
+	switch {
+	case cfg.TransportForm && ev.IKESA.NATDetected:
+		// Raw ESP and a Home Address option do not cross a NAT: the path
+		// does not allow the RFC 3776 form, the tunnelled one still works.
+		logger(cfg).Warn("bootstrap: NAT between mobile node and home agent: Binding Updates in the tunnelled form (RFC 4877 §3)",
+			"home_agent", c.Addr, "local", ev.IKESA.Local)
+	case cfg.TransportForm:
 		if err := createSignalling(ctx, cfg, res, later); err != nil {
 			ep.Close()
 			return nil, discovery.FailOther, err

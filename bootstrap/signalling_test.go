@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -64,5 +65,32 @@ func TestTransportFormRefused(t *testing.T) {
 	}
 	if msg := cf.Attempts[0].Err.Error(); !strings.Contains(msg, "RFC 3776") {
 		t.Fatalf("attempt error %q does not name the wire form", msg)
+	}
+}
+
+// Behind a NAT the path does not allow the RFC 3776 form: the mobile node
+// bootstraps without the transport-mode SA and keeps the tunnelled form.
+func TestTransportFormNotBehindNAT(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) { h.TransportForm = true })
+	natt := netip.AddrPortFrom(ha1Addr, ike.PortNATT)
+	n.attach(natt, func(l, r netip.AddrPort, b []byte) { th.ep.Receive(l, r, b) })
+	t.Cleanup(func() { n.detach(natt) })
+	inside := netip.AddrPortFrom(mnCoA.Addr(), ike.PortNATT)
+	n.natInside, n.natOutside = inside, netip.MustParseAddrPort("[2001:db8:ff::1]:34567")
+	cfg := mnConfig(n, ha1Addr)
+	cfg.Local, cfg.Transport = inside, &memTransport{n: n, local: inside}
+	cfg.TransportForm = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	if !res.IKESA.NATDetected || res.Signalling != nil {
+		t.Fatalf("NAT detected %v, signalling SA %v: want a NAT and no transport-mode SA", res.IKESA.NATDetected, res.Signalling)
+	}
+	if !res.Child.Encap {
+		t.Fatal("tunnel CHILD_SA not UDP-encapsulated behind the NAT")
 	}
 }

@@ -138,7 +138,7 @@ func (sa *IKESA) setEstablished(now time.Time) {
 // info describes the SA for events.
 func (sa *IKESA) info() SAInfo {
 	i := SAInfo{InitiatorSPI: sa.spiI, ResponderSPI: sa.spiR, Initiator: sa.initiator, Local: sa.local, Remote: sa.remote,
-		RemoteID: sa.remoteID, Suite: sa.suiteName, AssignedAddress: sa.assigned, DNS: sa.dns, Peer: sa.peer}
+		RemoteID: sa.remoteID, Suite: sa.suiteName, AssignedAddress: sa.assigned, DNS: sa.dns, Peer: sa.peer, NATDetected: sa.natDetected}
 	if sa.peer != nil {
 		i.LocalID = sa.peer.LocalID
 	}

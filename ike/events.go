@@ -57,6 +57,9 @@ type SAInfo struct {
 	AssignedAddress netip.Prefix
 	DNS             []netip.Addr
 	Peer            *PeerConfig
+	// NATDetected: the NAT_DETECTION notifies (RFC 7296 §2.23) showed a
+	// NAT between the peers, so ESP must travel in UDP.
+	NATDetected bool
 }
 
 // Event is reported to Config.OnEvent / Endpoint.Events.

@@ -29,6 +29,9 @@ type Binding struct {
 	Sequence    uint16    `json:"sequence"`
 	Expires     time.Time `json:"expires"`
 	State       string    `json:"state"`
+	// WireForm is how Binding Updates travel: "tunnel" (RFC 4877 §3) or
+	// "transport" (RFC 3776).
+	WireForm string `json:"wire_form,omitempty"`
 }
 
 // IKESA is one IKE SA.
@@ -63,10 +66,10 @@ func (s *Status) WriteText(w io.Writer, now time.Time) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nBindings (%d)\n", len(s.Bindings))
 	if len(s.Bindings) > 0 {
-		fmt.Fprintln(tw, "  IDENTITY\tHOME ADDRESS\tCARE-OF ADDRESS\tSEQ\tEXPIRES IN\tSTATE")
+		fmt.Fprintln(tw, "  IDENTITY\tHOME ADDRESS\tCARE-OF ADDRESS\tSEQ\tEXPIRES IN\tSTATE\tWIRE FORM")
 		for _, b := range s.Bindings {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", b.Identity, b.HomeAddress, b.CareOf, b.Sequence,
-				b.Expires.Sub(now).Round(time.Second), b.State)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", b.Identity, b.HomeAddress, b.CareOf, b.Sequence,
+				b.Expires.Sub(now).Round(time.Second), b.State, orDash(b.WireForm))
 		}
 	}
 	fmt.Fprintf(tw, "\nIKE SAs (%d)\n", len(s.IKESAs))
@@ -106,4 +109,11 @@ func roleName(r string) string {
 		return "mobile node"
 	}
 	return strings.TrimSpace(r)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

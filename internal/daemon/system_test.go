@@ -94,7 +94,7 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	dir := t.TempDir()
 	l := newLab(t)
 	haConf, mnConf := writePSKConfigs(t, dir)
-	_, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "udp", func(haSock string) {
+	_, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "udp", "tunnel", func(haSock string) {
 		netns.Eventually(t, 5*time.Second, func() error { // RFC 3948 §4
 			s, err := status(t, bin, haSock)
 			if err == nil && s.Counters["dataplane_nat_keepalives"] == 0 {
@@ -116,8 +116,9 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 // tcpdump (with filter) captures the home link: register from A, ping the
 // home address from the correspondent, atA, move to B, ping, stop the
 // mobile node (it de-registers), stop the home agent. It returns the home
-// address and the capture.
-func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter string, atA func(haSock string)) (hoa, pcap string) {
+// address and the capture. Both daemons must report the binding in
+// wireForm.
+func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter, wireForm string, atA func(haSock string)) (hoa, pcap string) {
 	t.Helper()
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 	pcap = filepath.Join(dir, "home.pcap")
@@ -143,7 +144,7 @@ func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter string
 		t.Fatal(err)
 	}
 	hoa = s.Bindings[0].HomeAddress
-	if !strings.HasPrefix(hoa, "2001:db8:1::1") || s.Bindings[0].Identity != "alice@example.net" {
+	if !strings.HasPrefix(hoa, "2001:db8:1::1") || s.Bindings[0].Identity != "alice@example.net" || s.Bindings[0].WireForm != wireForm {
 		t.Fatalf("binding %+v", s.Bindings[0])
 	}
 	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
@@ -154,7 +155,8 @@ func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter string
 	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
 	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
 	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
-	if ms, err := status(t, bin, mnSock); err != nil || len(ms.Bindings) != 1 || ms.Bindings[0].State != "registered" {
+	if ms, err := status(t, bin, mnSock); err != nil || len(ms.Bindings) != 1 || ms.Bindings[0].State != "registered" ||
+		ms.Bindings[0].WireForm != wireForm {
 		t.Fatalf("mobile node status %+v, %v", ms, err)
 	}
 

@@ -30,7 +30,7 @@ func TestDaemonsTransportForm(t *testing.T) {
 	editFile(t, haConf, "identity = \"ha.example.net\"\n", fmt.Sprintf("identity = \"ha.example.net\"\nkey_log = %q\n", keyLog))
 	editFile(t, mnConf, "[mobility]\n", "[mobility]\nwire_form = \"transport\"\n")
 
-	hoa, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "ip6", func(haSock string) {
+	hoa, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "ip6", "transport", func(haSock string) {
 		s, err := status(t, bin, haSock)
 		if err != nil {
 			t.Fatal(err)

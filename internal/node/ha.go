@@ -47,6 +47,7 @@ type HomeAgent struct {
 	byHoA    map[netip.Addr][]*Child       // tunnel SAs bound to each home address
 	sig      map[netip.Addr][]*Child       // transport-mode signalling SAs, newest last
 	remotes  map[netip.Addr]netip.AddrPort // care-of endpoint per home address
+	forms    map[netip.Addr]string         // wire form of each binding's last accepted BU
 }
 
 // HomeAgentConfig configures a HomeAgent's packet path.
@@ -85,7 +86,7 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	}
 	h := &HomeAgent{core: c.Core, homePrefix: c.HomePrefix, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
 		raw: c.Raw, children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, sig: map[netip.Addr][]*Child{},
-		remotes: map[netip.Addr]netip.AddrPort{}}
+		remotes: map[netip.Addr]netip.AddrPort{}, forms: map[netip.Addr]string{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -281,12 +282,23 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	from := netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort)
 	if r.Verdict != ha.Dropped {
 		h.mu.Lock()
+		if r.Verdict == ha.Accepted {
+			h.forms[bu.HomeAddress] = h.formOf(sec.SA)
+		}
 		if _, ok := h.remotes[bu.HomeAddress]; !ok {
 			h.remotes[bu.HomeAddress] = netip.AddrPortFrom(from.Addr(), h.carePort(bu.HomeAddress, from.Addr(), from.Port()))
 		}
 		h.mu.Unlock()
 	}
 	h.apply(r, from)
+}
+
+// formOf names the wire form of a BU that came through SA id.
+func (h *HomeAgent) formOf(id ha.SAID) string {
+	if e := h.t.sad.Inbound(uint32(id)); e != nil && e.Mode == ipsec.Transport {
+		return "transport"
+	}
+	return "tunnel"
 }
 
 // RemoveSPI removes the CHILD_SA pair whose inbound SPI is spi, if any.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"time"
 
@@ -59,6 +60,9 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 		}
 	}
 	if r.Effects.Has(ha.EffectReleaseHomeAddress) {
+		h.mu.Lock()
+		delete(h.forms, b.HomeAddress)
+		h.mu.Unlock()
 		h.link.Release(b.HomeAddress)
 		if h.onBind != nil {
 			h.onBind(b, false)
@@ -206,9 +210,12 @@ func (h *HomeAgent) remoteOf(hoa netip.Addr) netip.AddrPort {
 
 // Status fills in the bindings, CHILD SAs and counters of a status report.
 func (h *HomeAgent) Status(s *control.Status) {
+	h.mu.Lock()
+	forms := maps.Clone(h.forms)
+	h.mu.Unlock()
 	h.core.Cache().Range(func(b ha.Binding) bool {
 		s.Bindings = append(s.Bindings, control.Binding{Identity: b.Identity, HomeAddress: b.HomeAddress.String(),
-			CareOf: b.CareOf.String(), Sequence: b.Sequence, Expires: b.Expires, State: "registered"})
+			CareOf: b.CareOf.String(), Sequence: b.Sequence, Expires: b.Expires, State: "registered", WireForm: forms[b.HomeAddress]})
 		return true
 	})
 	h.mu.Lock()

@@ -299,8 +299,12 @@ func (m *MobileNode) Status(s *control.Status) {
 	if st.Registered {
 		state = "registered"
 	}
+	form := "tunnel"
+	if m.cfg.TransportForm && m.sig.Load() != nil {
+		form = "transport"
+	}
 	s.Bindings = append(s.Bindings, control.Binding{Identity: m.cfg.Identity, HomeAddress: m.hoa.String(),
-		CareOf: st.CareOf.String(), HomeAgent: m.ha.String(), Sequence: st.Sequence, Expires: st.Expires, State: state})
+		CareOf: st.CareOf.String(), HomeAgent: m.ha.String(), Sequence: st.Sequence, Expires: st.Expires, State: state, WireForm: form})
 	for _, c := range []*Child{c, m.sig.Load()} {
 		if c != nil {
 			s.ChildSAs = append(s.ChildSAs, childStatus(c))
