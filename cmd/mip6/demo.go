@@ -20,10 +20,21 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	pcapDir := fs.String("pcap", "", "write one pcap file per lab link into `DIR`")
 	keys := fs.String("keys", "", "write the IKE and ESP keys into `DIR` as a Wireshark profile (WIRESHARK_CONFIG_DIR=DIR decrypts the captures)")
 	pings := fs.Int("pings", 3, "echo requests from the correspondent per phase")
+	form := demo.Transport
+	fs.Func("wire-form", "wire `FORM` of Binding Updates and Acks: \"transport\" (the default; RFC 3776: Home Address option, "+
+		"type 2 routing header, raw ESP in transport mode) or \"tunnel\" (RFC 4877 §3: inside the ESP tunnel in UDP 4500); "+
+		"the home agent accepts both", func(s string) error {
+		f, err := demo.ParseWireForm(s)
+		if err != nil || s == "" {
+			return fmt.Errorf("want %q or %q", demo.Transport, demo.Tunnel)
+		}
+		form = f
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	opt := demo.Options{Out: stdout, PcapDir: *pcapDir, Pings: *pings}
+	opt := demo.Options{Out: stdout, PcapDir: *pcapDir, Pings: *pings, WireForm: form}
 	var keyLog bytes.Buffer
 	if *keys != "" {
 		opt.KeyLog = &keyLog

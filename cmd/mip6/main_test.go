@@ -42,3 +42,25 @@ func TestStatusWithoutDaemonSaysWhy(t *testing.T) {
 		t.Fatalf("code %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestDemoWireFormFlag(t *testing.T) {
+	for _, bad := range []string{"bogus", "", "Transport"} {
+		var out, errb bytes.Buffer
+		code := run([]string{"demo", "--wire-form", bad}, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), `invalid value "`+bad+`" for flag -wire-form: want "transport" or "tunnel"`) {
+			t.Fatalf("--wire-form %q: code %d, stderr %q", bad, code, errb.String())
+		}
+		if out.Len() != 0 {
+			t.Errorf("--wire-form %q: the demo ran: %q", bad, out.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"demo", "--wire-form", "tunnel", "--pings", "1"}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "wire form of BU/BA: tunnel") || !strings.Contains(out.String(), "(tunnelled, ESP SPI") {
+		t.Fatalf("--wire-form tunnel: code %d, stderr %q\n%s", code, errb.String(), out.String())
+	}
+	out.Reset()
+	if code := run([]string{"demo", "--help"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-wire-form FORM") {
+		t.Fatalf("--help: code %d, stderr %q", code, errb.String())
+	}
+}

@@ -25,8 +25,9 @@ var malloryCoA = vnet.AddrOn(vnet.APrefix, 0x666)
 
 // attack shows RFC 4877 §4.2 at work: mallory, a subscriber in good
 // standing, bootstraps with her own credentials, then sends a Binding
-// Update for alice's home address through her own, valid SA. The home
-// agent must drop it and leave alice's binding alone.
+// Update for alice's home address through her own, valid SA, in the wire
+// form of the run. The home agent must drop it, as its own drop counter
+// shows, and leave alice's binding alone.
 func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err error) {
 	n := l.d.Net.NewNode("mallory")
 	n.Attach(l.d.A, malloryCoA)
@@ -34,47 +35,122 @@ func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err 
 	if err != nil {
 		return false, err
 	}
-	c4500, err := n.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
-	if err != nil {
-		return false, err
-	}
-	defer c4500.Close()
 	res := &discovery.Resolver{Servers: []netip.AddrPort{netip.AddrPortFrom(dnsAddr, 53)}, Timeout: time.Second,
 		Listen: func() (discovery.UDPConn, error) { return n.ListenUDP(netip.AddrPort{}) }}
 	r, err := bootstrap.Run(ctx, bootstrap.Config{Identity: malloryIdentity,
 		EAP:        &bootstrap.EAPCredential{Method: bootstrap.EAPMSCHAPv2, Password: malloryPassword},
 		HAIdentity: ike.FQDN(haName), HATrustRoots: l.pki.roots, Resolver: res,
-		Local:     netip.AddrPortFrom(malloryCoA, ike.PortIKE),
-		Transport: &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort { return netip.AddrPortFrom(malloryCoA, ike.PortIKE) }}})
+		Local:         netip.AddrPortFrom(malloryCoA, ike.PortIKE),
+		Transport:     &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort { return netip.AddrPortFrom(malloryCoA, ike.PortIKE) }},
+		TransportForm: l.opt.WireForm == Transport})
 	if err != nil {
 		return false, fmt.Errorf("mallory's own bootstrap: %w", err)
 	}
 	defer r.Close()
 	l.tl.Addf("mal", "attack", "bootstrapped", "as %s: home address %s of her own", malloryIdentity, r.HomeAddress)
-	c, err := node.ChildFromIKE(r.Child, r.IKESA.LocalSPI(), malloryIdentity, r.HomeAddress.Addr())
-	if err != nil {
-		return false, err
-	}
-	before := l.bindingOf(victim)
 	bu := mh.BindingUpdate{Sequence: 0x7000, Acknowledge: true, HomeRegistration: true, Lifetime: 150}
 	bu.Options.Present |= mh.HasAlternateCareOfAddress
 	bu.Options.AlternateCareOfAddress = malloryCoA
 	body := bu.Append(nil, victim, vnet.HAAddr)
-	inner := ipv6.AppendPacket(nil, victim, vnet.HAAddr, ipv6.ProtoMobility, body)
-	pkt, err := c.Out.SA.Seal(nil, inner, ipv6.ProtoIPv6)
+	counter, before := l.forgeryCounter(), l.bindingOf(victim)
+	dropped := l.haCounter(counter)
+	if l.opt.WireForm == Transport {
+		err = l.forgeTransport(n, r, victim, body)
+	} else {
+		err = l.forgeTunnelled(n, r, victim, body)
+	}
 	if err != nil {
 		return false, err
 	}
-	if _, err := c4500.WriteToUDPAddrPort(pkt, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)); err != nil {
-		return false, err
-	}
-	l.tl.Addf("mal", "attack", "forged Binding Update sent", "for alice's home address %s, care-of %s, through her own SA %08x",
-		victim, malloryCoA, c.Out.SPI())
-	time.Sleep(50 * time.Millisecond)
+	counted := l.waitCounter(ctx, counter, dropped)
 	after := l.bindingOf(victim)
-	refused = after.CareOf == before.CareOf && after.Identity == mnIdentity
+	l.tl.Addf("ha", "attack", "forged Binding Update refused", "mallory's SA was created for her home address %s, not alice's (RFC 4877 §4.2): %s %d -> %d",
+		r.HomeAddress.Addr(), counter, dropped, l.haCounter(counter))
 	l.tl.Addf("ha", "attack", "alice's binding", "still %s -> %s (identity %s)", victim, after.CareOf, after.Identity)
-	return refused, nil
+	return counted && after.CareOf == before.CareOf && after.Identity == mnIdentity, nil
+}
+
+// forgeTunnelled sends the forged BU in the RFC 4877 §3 tunnelled form:
+// inner source alice's home address, through mallory's tunnel-mode SA.
+func (l *lab) forgeTunnelled(n *vnet.Node, r *bootstrap.Result, victim netip.Addr, body []byte) error {
+	c, err := node.ChildFromIKE(r.Child, r.IKESA.LocalSPI(), malloryIdentity, r.HomeAddress.Addr())
+	if err != nil {
+		return err
+	}
+	c4500, err := n.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
+	if err != nil {
+		return err
+	}
+	defer c4500.Close()
+	inner := ipv6.AppendPacket(nil, victim, vnet.HAAddr, ipv6.ProtoMobility, body)
+	pkt, err := c.Out.SA.Seal(nil, inner, ipv6.ProtoIPv6)
+	if err != nil {
+		return err
+	}
+	if _, err := c4500.WriteToUDPAddrPort(pkt, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)); err != nil {
+		return err
+	}
+	l.tl.Addf("mal", "attack", "forged Binding Update sent", "tunnelled form, inner source alice's home address %s, care-of %s, through her own tunnel SA %08x",
+		victim, malloryCoA, c.Out.SPI())
+	return nil
+}
+
+// forgeTransport sends the forged BU in the RFC 3776 transport form: from
+// mallory's care-of address with a Home Address option naming alice's
+// home address, raw ESP through mallory's own transport-mode SA.
+func (l *lab) forgeTransport(n *vnet.Node, r *bootstrap.Result, victim netip.Addr, body []byte) error {
+	if r.Signalling == nil {
+		return fmt.Errorf("mallory's bootstrap gave no transport-mode SA for BU/BA")
+	}
+	c, err := node.ChildFromIKE(r.Signalling, r.IKESA.LocalSPI(), malloryIdentity, r.HomeAddress.Addr())
+	if err != nil {
+		return err
+	}
+	sealed, err := c.Out.SA.Seal(nil, body, ipv6.ProtoMobility)
+	if err != nil {
+		return err
+	}
+	p := ipv6.Packet{Header: ipv6.Header{HopLimit: ipv6.DefaultHopLimit, Src: malloryCoA, Dst: vnet.HAAddr},
+		HomeAddress: victim, Proto: ipv6.ProtoESP}
+	if err := n.SendDirect(p.Append(nil, sealed)); err != nil {
+		return err
+	}
+	l.tl.Addf("mal", "attack", "forged Binding Update sent", "transport form, Home Address option alice's %s, care-of %s, through her own transport SA %08x",
+		victim, malloryCoA, c.Out.SPI())
+	return nil
+}
+
+// forgeryCounter is the home agent's counter that a forged BU in the run's
+// wire form must raise: the transport form is refused before the Mobility
+// Header is looked at, the tunnelled one by the binding cache's check.
+func (l *lab) forgeryCounter() string {
+	if l.opt.WireForm == Transport {
+		return "drop_hao_mismatch"
+	}
+	return "bu_drop_wrong-sa"
+}
+
+func (l *lab) haCounter(name string) uint64 {
+	var st control.Status
+	l.ha.Status(&st)
+	return st.Counters[name]
+}
+
+// waitCounter waits, 2 s at most, until the home agent's counter name is
+// above was.
+func (l *lab) waitCounter(ctx context.Context, name string, was uint64) bool {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if l.haCounter(name) > was {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return false
 }
 
 // bindingOf reads a binding from the home agent's status.

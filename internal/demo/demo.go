@@ -23,6 +23,48 @@ type Options struct {
 	PcapDir string    // one pcap per lab link, when set
 	KeyLog  io.Writer // IKE and ESP keys in Wireshark's table formats, when set
 	Pings   int       // echo requests per phase (default 3)
+	// WireForm is how the mobile node sends Binding Updates: Transport
+	// (the default in the lab, where the path always allows it) or Tunnel.
+	// The home agent accepts both.
+	WireForm WireForm
+}
+
+// WireForm names a BU/BA wire form.
+type WireForm string
+
+const (
+	// Transport is the RFC 3776 transport form: raw ESP in transport mode
+	// behind a Home Address option (BU) or a Type 2 Routing header (BA).
+	Transport WireForm = "transport"
+	// Tunnel is the RFC 4877 §3 tunnelled form: BU/BA inside the ESP
+	// tunnel (UDP 4500), the inner source the home address.
+	Tunnel WireForm = "tunnel"
+)
+
+// WireFormError says a wire form is neither Transport nor Tunnel.
+type WireFormError struct{ Value string }
+
+func (e *WireFormError) Error() string {
+	return fmt.Sprintf("wire form %q: want %q (RFC 3776) or %q (RFC 4877 §3)", e.Value, Transport, Tunnel)
+}
+
+// ParseWireForm checks a wire form's name; "" is the default, Transport.
+func ParseWireForm(s string) (WireForm, error) {
+	switch w := WireForm(s); w {
+	case "":
+		return Transport, nil
+	case Transport, Tunnel:
+		return w, nil
+	}
+	return "", &WireFormError{Value: s}
+}
+
+// describe says in a few words how the form carries BU/BA.
+func (w WireForm) describe() string {
+	if w == Tunnel {
+		return "RFC 4877 §3 tunnelled form: BU/BA inside the ESP tunnel in UDP 4500, inner source the home address"
+	}
+	return "RFC 3776 transport form: BU with a Home Address option, BA with a type 2 routing header, raw ESP in transport mode"
 }
 
 // Identities and addresses of the demo.
@@ -42,6 +84,7 @@ var (
 // Report is what a run achieved.
 type Report struct {
 	HomeAddress   netip.Addr
+	WireForm      WireForm // of the mobile node's BU/BA
 	PingsSent     int
 	PingsAnswered int
 	Handovers     int
@@ -81,8 +124,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.Pings <= 0 {
 		opt.Pings = 3
 	}
+	form, err := ParseWireForm(string(opt.WireForm))
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	opt.WireForm = form
 	l := &lab{opt: opt, d: vnet.NewDemo()}
-	var err error
 	if l.pki, err = newPKI(haName); err != nil {
 		return nil, err
 	}
@@ -96,8 +143,10 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			return nil, fmt.Errorf("demo: pcap: %w", err)
 		}
 	}
-	fmt.Fprintf(opt.Out, "mip6 demo: home link %s (HA %s), access networks %s and %s, correspondent %s\n\n",
+	fmt.Fprintf(opt.Out, "mip6 demo: home link %s (HA %s), access networks %s and %s, correspondent %s\n",
 		vnet.HomePrefix, vnet.HAAddr, vnet.APrefix, vnet.BPrefix, vnet.CNAddr)
+	fmt.Fprintf(opt.Out, "wire form of BU/BA: %s (%s); payload: ESP tunnel in UDP 4500\n\n", opt.WireForm, opt.WireForm.describe())
+	l.tapSignalling()
 	if err := l.startDNS(); err != nil {
 		return nil, err
 	}
@@ -116,6 +165,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			rep.PingsAnswered, rep.PingsSent, rep.HomeAddress, rep.Handovers)
 	}
 	l.tl.WriteSummary(opt.Out)
+	fmt.Fprintf(opt.Out, "  wire form of BU/BA: %s (%s)\n", opt.WireForm, opt.WireForm.describe())
 	return rep, err
 }
 

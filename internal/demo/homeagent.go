@@ -70,7 +70,8 @@ func (l *lab) startHomeAgent() error {
 	bha := &bootstrap.HomeAgent{ID: ike.FQDN(haName), Certificates: []*x509.Certificate{l.pki.haCert}, PrivateKey: l.pki.haKey,
 		AAA: &aaa.EAPAuthenticator{Client: radius, CalledStationID: vnet.HAAddr.String()}, AAARealms: []string{"example.net"},
 		Addresses: assignTrace{pool, l}, Store: l.st, PAD: l.pad, Accounting: radius,
-		Logger: slog.New(slog.DiscardHandler)}
+		TransportForm: true, // both wire forms: the transport-mode SA for BU/BA when asked
+		Logger:        slog.New(slog.DiscardHandler)}
 	cfg, err := bha.Configure(ike.Config{KeyLog: l.opt.KeyLog})
 	if err != nil {
 		return err
@@ -95,6 +96,7 @@ func (l *lab) startHomeAgent() error {
 	l.closers = append(l.closers, l.haEP.Close)
 	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
 		Link: node.VnetHomeLink{Node: l.d.HA, Ifc: l.d.HAIfc},
+		Raw:  node.VnetRaw{Node: l.d.HA}, // Binding Acks in the transport form
 		IKE:  node.IKEHandlerFor(l.haEP, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)),
 		MoveIKE: func(spi uint64, to netip.AddrPort) {
 			l.haEP.MoveEndpoints(spi, netip.AddrPort{}, netip.AddrPortFrom(to.Addr(), ike.PortIKE))
@@ -139,10 +141,18 @@ func (l *lab) onHAEvent(ev ike.Event) {
 			l.tl.Addf("ha", "", "CHILD_SA not installed", "%v", err)
 			return
 		}
-		l.tl.Addf("ha", "bootstrap", "CHILD_SA installed", "%s bound to home address %s", ev.Child, hoa)
+		l.tl.Addf("ha", "bootstrap", "CHILD_SA installed", "%s: %s bound to home address %s", childRole(ev.Child), ev.Child, hoa)
 	case ike.EventFailed:
 		l.tl.Addf("ha", "", "IKE SA failed", "%v", ev.Err)
 	}
+}
+
+// childRole says what a CHILD_SA carries.
+func childRole(c *ike.ChildSA) string {
+	if c.Transport {
+		return "transport (BU/BA)"
+	}
+	return "tunnel"
 }
 
 // observe puts what the packet paths report on the timeline.

@@ -38,9 +38,10 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 		Transport: &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort {
 			return netip.AddrPortFrom(*l.coa.Load(), ike.PortIKE)
 		}},
-		IKE: ike.Config{KeyLog: l.opt.KeyLog}}
-	l.tl.Addf("mn", "bootstrap", "bootstrap from seed", "identity %s, EAP-MSCHAPv2 password; home agent from DNS SRV _mip6._ipv6.%s",
-		mnIdentity, discovery.Realm(mnIdentity))
+		IKE:           ike.Config{KeyLog: l.opt.KeyLog},
+		TransportForm: l.opt.WireForm == Transport}
+	l.tl.Addf("mn", "bootstrap", "bootstrap from seed", "identity %s, EAP-MSCHAPv2 password; home agent from DNS SRV _mip6._ipv6.%s; BU/BA in the %s form",
+		mnIdentity, discovery.Realm(mnIdentity), l.opt.WireForm)
 	r, err := bootstrap.Run(ctx, cfg)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("bootstrap: %w", err)
@@ -51,7 +52,11 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 			Detail: fmt.Sprintf("%.3f ms %s", float64(s.Duration.Microseconds())/1000, s.Detail)})
 	}
 	l.tl.Addf("mn", "bootstrap", "home address received", "%s from %s (%s); %d IKE round trips, %.3f ms in all",
-		r.HomeAddress, r.HomeAgent.Addr, r.HomeAgent.Name, r.Trace.RoundTrips(), float64(r.Total.Microseconds())/1000)
+		r.HomeAddress, r.HomeAgent.Addr, r.HomeAgent.Name, ikeRoundTrips(r.Trace), float64(r.Total.Microseconds())/1000)
+	if r.Signalling != nil {
+		l.tl.Addf("mn", "bootstrap", "CHILD_SA for BU/BA", "transport mode, SPIs %08x in / %08x out (CREATE_CHILD_SA right after IKE_AUTH, RFC 4877 §7.2.1)",
+			r.Signalling.InboundSPI, r.Signalling.OutboundSPI)
+	}
 	return r.HomeAddress.Addr(), l.startMobileNode(r)
 }
 
@@ -74,6 +79,7 @@ func (l *lab) startMobileNode(r *bootstrap.Result) error {
 	ep, spi := r.Endpoint, r.IKESA.LocalSPI()
 	l.mn, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: hoa, HomeAgent: haAddr,
 		Core: core, SAD: ipsec.NewSAD(), Conn: c4500, Host: node.VnetMobileHost{Node: l.mnNode},
+		TransportForm: r.Signalling != nil, Raw: node.VnetRaw{Node: l.mnNode},
 		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(mnCoAA, ike.PortNATT)),
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(haAddr, ike.PortIKE))
@@ -85,10 +91,31 @@ func (l *lab) startMobileNode(r *bootstrap.Result) error {
 	if err := l.mn.Install(c); err != nil {
 		return err
 	}
+	if r.Signalling != nil {
+		sig, err := node.ChildFromIKE(r.Signalling, r.IKESA.LocalSPI(), mnIdentity, hoa)
+		if err != nil {
+			return err
+		}
+		if err := l.mn.Install(sig); err != nil { // a transport-mode pair: InstallSignalling
+			return err
+		}
+	}
 	l.mnNode.AddLocalAddr(hoa)
 	node.AttachVnetMobileNode(l.mnNode, l.mn)
 	go l.mn.Serve()
 	return nil
+}
+
+// ikeRoundTrips counts the answered IKE exchanges of a bootstrap,
+// CREATE_CHILD_SA for the BU/BA SA included.
+func ikeRoundTrips(t bootstrap.Trace) int {
+	n := 0
+	for _, s := range t {
+		if s.HA.IsValid() && s.Name != "failed" && s.Detail != "no answer" {
+			n++
+		}
+	}
+	return n
 }
 
 // move detaches the mobile node and attaches it to link with address coa.

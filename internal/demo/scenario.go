@@ -17,7 +17,7 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{HomeAddress: hoa}
+	rep := &Report{HomeAddress: hoa, WireForm: l.opt.WireForm}
 	pinger := l.d.CN.NewPinger(0x6d36, vnet.CNAddr)
 	seq := uint16(0)
 	phase := func(step string, coa netip.Addr) error {

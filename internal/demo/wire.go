@@ -1,0 +1,48 @@
+package demo
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"mip6/vnet"
+	"mip6/wire/ipv6"
+)
+
+// tapSignalling puts every transport-form Binding Update and
+// Acknowledgement that crosses the home link on the timeline, as the wire
+// shows it: raw ESP (no UDP) behind a Home Address option or a Type 2
+// Routing header. Every one crosses the home link, wherever the mobile
+// node is; the tunnelled form and the payload are ESP in UDP and not shown.
+func (l *lab) tapSignalling() {
+	l.d.Home.Tap(func(ts time.Time, pkt []byte) {
+		var p ipv6.Packet
+		if ipv6.ParsePacket(pkt, &p) != nil || p.Proto != ipv6.ProtoESP || len(p.Payload) < 8 {
+			return
+		}
+		spi, seq := binary.BigEndian.Uint32(p.Payload), binary.BigEndian.Uint32(p.Payload[4:])
+		step, _ := l.step.Load().(string)
+		e := Event{At: ts, Actor: "wire", Step: step}
+		switch {
+		case p.Header.Dst == vnet.HAAddr:
+			e.What = "BU on the wire"
+			via := "from the home address itself, no Home Address option (at home, RFC 6275 §11.5.4)"
+			if p.HomeAddress.IsValid() {
+				via = fmt.Sprintf("Home Address option %s", p.HomeAddress)
+			}
+			e.Detail = fmt.Sprintf("RFC 3776 transport form: %s -> %s, %s, ESP transport SPI %08x seq %d, no UDP",
+				p.Header.Src, p.Header.Dst, via, spi, seq)
+		case p.Header.Src == vnet.HAAddr:
+			e.What = "BA on the wire"
+			via := "to the home address itself, no routing header (at home)"
+			if p.RoutingHomeAddress.IsValid() {
+				via = fmt.Sprintf("type 2 routing header %s, segments left %d", p.RoutingHomeAddress, p.SegmentsLeft)
+			}
+			e.Detail = fmt.Sprintf("RFC 3776 transport form: %s -> %s, %s, ESP transport SPI %08x seq %d, no UDP",
+				p.Header.Src, p.Header.Dst, via, spi, seq)
+		default:
+			return
+		}
+		l.tl.Add(e)
+	})
+}
