@@ -42,7 +42,7 @@ func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err 
 		HAIdentity: ike.FQDN(haName), HATrustRoots: l.pki.roots, Resolver: res,
 		Local:         netip.AddrPortFrom(malloryCoA, ike.PortIKE),
 		Transport:     &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort { return netip.AddrPortFrom(malloryCoA, ike.PortIKE) }},
-		TransportForm: l.opt.WireForm == Transport})
+		TransportForm: l.form == Transport})
 	if err != nil {
 		return false, fmt.Errorf("mallory's own bootstrap: %w", err)
 	}
@@ -52,9 +52,9 @@ func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err 
 	bu.Options.Present |= mh.HasAlternateCareOfAddress
 	bu.Options.AlternateCareOfAddress = malloryCoA
 	body := bu.Append(nil, victim, vnet.HAAddr)
-	counter, before := l.forgeryCounter(), l.bindingOf(victim)
+	counter, before := forgeryCounter(r.Signalling != nil), l.bindingOf(victim)
 	dropped := l.haCounter(counter)
-	if l.opt.WireForm == Transport {
+	if r.Signalling != nil {
 		err = l.forgeTransport(n, r, victim, body)
 	} else {
 		err = l.forgeTunnelled(n, r, victim, body)
@@ -99,9 +99,6 @@ func (l *lab) forgeTunnelled(n *vnet.Node, r *bootstrap.Result, victim netip.Add
 // mallory's care-of address with a Home Address option naming alice's
 // home address, raw ESP through mallory's own transport-mode SA.
 func (l *lab) forgeTransport(n *vnet.Node, r *bootstrap.Result, victim netip.Addr, body []byte) error {
-	if r.Signalling == nil {
-		return fmt.Errorf("mallory's bootstrap gave no transport-mode SA for BU/BA")
-	}
 	c, err := node.ChildFromIKE(r.Signalling, r.IKESA.LocalSPI(), malloryIdentity, r.HomeAddress.Addr())
 	if err != nil {
 		return err
@@ -120,11 +117,11 @@ func (l *lab) forgeTransport(n *vnet.Node, r *bootstrap.Result, victim netip.Add
 	return nil
 }
 
-// forgeryCounter is the home agent's counter that a forged BU in the run's
-// wire form must raise: the transport form is refused before the Mobility
+// forgeryCounter is the home agent's counter that a forged BU in a wire
+// form must raise: the transport form is refused before the Mobility
 // Header is looked at, the tunnelled one by the binding cache's check.
-func (l *lab) forgeryCounter() string {
-	if l.opt.WireForm == Transport {
+func forgeryCounter(transport bool) string {
+	if transport {
 		return "drop_hao_mismatch"
 	}
 	return "bu_drop_wrong-sa"

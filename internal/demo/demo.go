@@ -110,6 +110,7 @@ type lab struct {
 	mn     *node.MobileNode
 
 	pki     *pki
+	form    WireForm                   // the mobile node's BU/BA form, once bootstrapped
 	coa     atomic.Pointer[netip.Addr] // the MN's current care-of address
 	step    atomic.Value               // string: the scenario step under way
 	closers []func()
@@ -165,7 +166,9 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			rep.PingsAnswered, rep.PingsSent, rep.HomeAddress, rep.Handovers)
 	}
 	l.tl.WriteSummary(opt.Out)
-	fmt.Fprintf(opt.Out, "  wire form of BU/BA: %s (%s)\n", opt.WireForm, opt.WireForm.describe())
+	if l.form != "" {
+		fmt.Fprintf(opt.Out, "  wire form of BU/BA: %s (%s)\n", l.form, l.form.describe())
+	}
 	return rep, err
 }
 

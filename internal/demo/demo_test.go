@@ -62,7 +62,7 @@ func runDemo(t *testing.T, form WireForm) *demoRun {
 // TestDemoTunnelledForm: BU/BA in the RFC 4877 §3 tunnelled form.
 func TestDemoTunnelledForm(t *testing.T) {
 	r := runDemo(t, Tunnel)
-	for _, want := range []string{"(tunnelled, ESP SPI", "Binding Update dropped             wrong-sa", "bu_drop_wrong-sa 0 -> 1"} {
+	for _, want := range []string{"(tunnelled, ESP SPI", "-> 2001:db8:b::100, BU in the tunnel form", "Binding Update dropped             wrong-sa", "bu_drop_wrong-sa 0 -> 1"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("timeline lacks %q", want)
 		}
@@ -99,7 +99,7 @@ func TestDemoTransportForm(t *testing.T) {
 	hoa := r.rep.HomeAddress.String()
 	for _, want := range []string{"(transport form, ESP SPI", "CHILD_SA installed                 transport (BU/BA): ", "CREATE_CHILD_SA",
 		"Home Address option " + hoa + ", ESP transport SPI", "type 2 routing header " + hoa + ", segments left 1, ESP transport SPI",
-		"drop_hao_mismatch 0 -> 1", "6 IKE round trips"} {
+		"drop_hao_mismatch 0 -> 1", "6 IKE round trips", "-> 2001:db8:b::100, BU in the transport form"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("timeline lacks %q", want)
 		}

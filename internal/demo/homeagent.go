@@ -121,7 +121,7 @@ type assignTrace struct {
 func (a assignTrace) Assign(identity string, suggested netip.Addr) (netip.Prefix, error) {
 	p, err := a.Pool.Assign(identity, suggested)
 	if err == nil {
-		a.l.tl.Addf("ha", "bootstrap", "home address assigned", "%s to %s (lease in the store, temporary PAD entry)", p, identity)
+		a.l.tl.Addf("ha", a.l.bootstrapStep(), "home address assigned", "%s to %s (lease in the store, temporary PAD entry)", p, identity)
 	}
 	return p, err
 }
@@ -130,7 +130,7 @@ func (a assignTrace) Assign(identity string, suggested netip.Addr) (netip.Prefix
 func (l *lab) onHAEvent(ev ike.Event) {
 	switch ev.Kind {
 	case ike.EventIKEEstablished:
-		l.tl.Addf("ha", "bootstrap", "IKE SA established", "%s authenticated by EAP via RADIUS (%s)", ev.IKESA.RemoteID, ev.IKESA.Suite)
+		l.tl.Addf("ha", l.bootstrapStep(), "IKE SA established", "%s authenticated by EAP via RADIUS (%s)", ev.IKESA.RemoteID, ev.IKESA.Suite)
 	case ike.EventChildEstablished:
 		hoa := ev.IKESA.AssignedAddress.Addr()
 		c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), ev.IKESA.RemoteID.String(), hoa)
@@ -141,10 +141,19 @@ func (l *lab) onHAEvent(ev ike.Event) {
 			l.tl.Addf("ha", "", "CHILD_SA not installed", "%v", err)
 			return
 		}
-		l.tl.Addf("ha", "bootstrap", "CHILD_SA installed", "%s: %s bound to home address %s", childRole(ev.Child), ev.Child, hoa)
+		l.tl.Addf("ha", l.bootstrapStep(), "CHILD_SA installed", "%s: %s bound to home address %s", childRole(ev.Child), ev.Child, hoa)
 	case ike.EventFailed:
 		l.tl.Addf("ha", "", "IKE SA failed", "%v", ev.Err)
 	}
+}
+
+// bootstrapStep is the step a bootstrap at the home agent belongs to:
+// "bootstrap" for alice's, the scenario's step for a later one (mallory's).
+func (l *lab) bootstrapStep() string {
+	if s, _ := l.step.Load().(string); s != "" {
+		return s
+	}
+	return "bootstrap"
 }
 
 // childRole says what a CHILD_SA carries.

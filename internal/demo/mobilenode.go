@@ -47,6 +47,13 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("bootstrap: %w", err)
 	}
 	l.closers = append(l.closers, r.Close)
+	l.form = Tunnel
+	if r.Signalling != nil {
+		l.form = Transport
+	} else if l.opt.WireForm == Transport {
+		// bootstrap leaves it out when IKE saw a NAT; never in the lab.
+		l.tl.Addf("mn", "bootstrap", "no transport form", "no CHILD_SA for BU/BA (a NAT on the path?): BU/BA in the tunnelled form")
+	}
 	for _, s := range r.Trace {
 		l.tl.Add(Event{At: s.Start.Add(s.Duration), Actor: "mn", Step: "bootstrap", What: s.Name,
 			Detail: fmt.Sprintf("%.3f ms %s", float64(s.Duration.Microseconds())/1000, s.Detail)})

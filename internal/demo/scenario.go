@@ -17,7 +17,7 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{HomeAddress: hoa, WireForm: l.opt.WireForm}
+	rep := &Report{HomeAddress: hoa, WireForm: l.form}
 	pinger := l.d.CN.NewPinger(0x6d36, vnet.CNAddr)
 	seq := uint16(0)
 	phase := func(step string, coa netip.Addr) error {
@@ -85,17 +85,13 @@ func (l *lab) waitBinding(ctx context.Context, hoa, coa netip.Addr, step string)
 	for time.Now().Before(deadline) {
 		var st control.Status
 		l.ha.Status(&st)
-		found := false
-		for _, b := range st.Bindings {
-			if b.HomeAddress == hoa.String() {
-				found = b.CareOf == coa.String()
-				if coa == hoa {
-					found = false
-				}
-			}
-		}
-		if coa == hoa && !bindingFor(st, hoa) || found {
-			l.tl.Addf("ha", step, "binding cache", "%s -> %s", hoa, describeCoA(hoa, coa))
+		b, found := bindingFor(st, hoa)
+		switch {
+		case coa == hoa && !found:
+			l.tl.Addf("ha", step, "binding cache", "%s -> none (at home, de-registered)", hoa)
+			return nil
+		case coa != hoa && found && b.CareOf == coa.String():
+			l.tl.Addf("ha", step, "binding cache", "%s -> %s, BU in the %s form", hoa, coa, b.WireForm)
 			return nil
 		}
 		select {
@@ -107,18 +103,11 @@ func (l *lab) waitBinding(ctx context.Context, hoa, coa netip.Addr, step string)
 	return fmt.Errorf("demo: %s: the home agent has no binding %s -> %s after 10 s", step, hoa, coa)
 }
 
-func bindingFor(st control.Status, hoa netip.Addr) bool {
+func bindingFor(st control.Status, hoa netip.Addr) (control.Binding, bool) {
 	for _, b := range st.Bindings {
 		if b.HomeAddress == hoa.String() {
-			return true
+			return b, true
 		}
 	}
-	return false
-}
-
-func describeCoA(hoa, coa netip.Addr) string {
-	if hoa == coa {
-		return "none (at home, de-registered)"
-	}
-	return coa.String()
+	return control.Binding{}, false
 }
