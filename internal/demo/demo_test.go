@@ -97,7 +97,8 @@ func TestDemoTunnelledForm(t *testing.T) {
 func TestDemoTransportForm(t *testing.T) {
 	r := runDemo(t, Transport)
 	hoa := r.rep.HomeAddress.String()
-	for _, want := range []string{"(transport form, ESP SPI", "CHILD_SA installed                 transport (BU/BA): ", "CREATE_CHILD_SA",
+	for _, want := range []string{"(transport form, ESP SPI", "CHILD_SA installed                 transport (BU/BA): ",
+		"CREATE_CHILD_SA                    ", "ms transport-mode CHILD_SA for BU/BA",
 		"Home Address option " + hoa + ", ESP transport SPI", "type 2 routing header " + hoa + ", segments left 1, ESP transport SPI",
 		"drop_hao_mismatch 0 -> 1", "6 IKE round trips", "-> 2001:db8:b::100, BU in the transport form"} {
 		if !strings.Contains(r.out, want) {

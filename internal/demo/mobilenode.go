@@ -55,6 +55,9 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 		l.tl.Addf("mn", "bootstrap", "no transport form", "no CHILD_SA for BU/BA (a NAT on the path?): BU/BA in the tunnelled form")
 	}
 	for _, s := range r.Trace {
+		if s.Name == "CREATE_CHILD_SA" && s.Detail == "" && r.Signalling != nil {
+			s.Detail = "transport-mode CHILD_SA for BU/BA (RFC 3776 wire form)"
+		}
 		l.tl.Add(Event{At: s.Start.Add(s.Duration), Actor: "mn", Step: "bootstrap", What: s.Name,
 			Detail: fmt.Sprintf("%.3f ms %s", float64(s.Duration.Microseconds())/1000, s.Detail)})
 	}
