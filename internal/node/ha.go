@@ -35,6 +35,7 @@ type HomeAgent struct {
 	link       HomeLink
 	log        *slog.Logger
 	obs        Observer
+	observed   bool
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag.
 	moveIKE func(ikeSA uint64, to netip.AddrPort)
 	onBind  func(b ha.Binding, up bool)
@@ -92,6 +93,8 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	}
 	if h.obs == nil {
 		h.obs = func(string, string, string, string) {}
+	} else {
+		h.observed = true // the timeline's details cost formatting: only then
 	}
 	h.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
 	if c.HomePrefix.IsValid() {
@@ -272,12 +275,14 @@ func (h *HomeAgent) handleMH(now time.Time, sec ha.SecurityContext, pkt *ipv6.Pa
 	if pkt.HomeAddress.IsValid() { // transport form: the Home Address option names it
 		bu.HomeAddress = pkt.HomeAddress
 	}
-	alt := "none"
-	if bu.AltCoA.IsValid() {
-		alt = bu.AltCoA.String()
+	if h.observed {
+		alt := "none"
+		if bu.AltCoA.IsValid() {
+			alt = bu.AltCoA.String()
+		}
+		h.obs("ha", "", "Binding Update received", fmt.Sprintf("seq %d hoa %s alt-coa %s lifetime %s via SPI %08x",
+			bu.Sequence, bu.HomeAddress, alt, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
 	}
-	h.obs("ha", "", "Binding Update received", fmt.Sprintf("seq %d hoa %s alt-coa %s lifetime %s via SPI %08x",
-		bu.Sequence, bu.HomeAddress, alt, mh.LifetimeDuration(bu.Lifetime), uint32(sec.SA)))
 	r := h.core.ProcessBU(now, sec, &bu)
 	from := netip.AddrPortFrom(sec.OuterSource, sec.OuterSourcePort)
 	if r.Verdict != ha.Dropped {

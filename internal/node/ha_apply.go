@@ -104,8 +104,10 @@ func (h *HomeAgent) sendAck(a ha.BindingAck) {
 	}
 	if err == nil {
 		h.t.counters.inc(cBAOut)
-		h.obs("ha", "", "Binding Ack sent", fmt.Sprintf("status %d (%s) seq %d lifetime %s refresh %s",
-			a.Status, mh.Status(a.Status), a.Sequence, mh.LifetimeDuration(a.Lifetime), mh.LifetimeDuration(a.Refresh)))
+		if h.observed {
+			h.obs("ha", "", "Binding Ack sent", fmt.Sprintf("status %d (%s) seq %d lifetime %s refresh %s",
+				a.Status, mh.Status(a.Status), a.Sequence, mh.LifetimeDuration(a.Lifetime), mh.LifetimeDuration(a.Refresh)))
+		}
 	}
 }
 
