@@ -4,14 +4,14 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"mip6/esp"
 	"mip6/ipsec"
 )
 
 // planes without goroutines: seal/open called directly, as workers do.
 func benchPlanes(t testing.TB) (a, b *Plane) {
-	a = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), carrier: esp.CarrierUDP}
-	b = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), carrier: esp.CarrierUDP}
+	ba, bb := memBindPair(outerA, outerB) // never used: seal and open only check a bind is there
+	a = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), binds: [numCarriers]Bind{ba}}
+	b = &Plane{spd: ipsec.NewSPD(), sad: ipsec.NewSAD(), binds: [numCarriers]Bind{bb}}
 	ta, tb := tunnelPair()
 	if _, err := a.InstallTunnel(ta); err != nil {
 		t.Fatal(err)

@@ -92,6 +92,7 @@ func (p *Plane) seal(b *batch, i int, cache *sealCache) bool {
 	}
 	b.pkts[i] = out
 	b.dgs[i].Addr, b.dgs[i].Src = ep.Remote, ep.Local.Addr()
+	b.via[i] = carrierIndex(ep.Carrier)
 	return true
 }
 
@@ -119,7 +120,7 @@ func (p *Plane) outboundSA(sel *ipsec.Packet, pkt []byte) *ipsec.SAEntry {
 		p.acquireSA(e)
 		return nil
 	}
-	if sae.Mode != ipsec.Tunnel || sae.SA.Endpoints().Carrier != p.carrier {
+	if sae.Mode != ipsec.Tunnel || p.binds[carrierIndex(sae.SA.Endpoints().Carrier)] == nil {
 		p.c.drop(DropUnsupported)
 		return nil
 	}
@@ -132,7 +133,7 @@ func (p *Plane) outboundSA(sel *ipsec.Packet, pkt []byte) *ipsec.SAEntry {
 func (p *Plane) open(b *batch, i int) bool {
 	b.pkts[i] = nil
 	d := b.dgs[i].Buf
-	udp := p.carrier == esp.CarrierUDP
+	udp := b.from == carrierIndex(esp.CarrierUDP)
 	switch {
 	case udp && len(d) == 1 && d[0] == 0xff: // NAT keepalive (RFC 3948 §2.3)
 		p.c.keepalive.Add(1)
@@ -154,8 +155,14 @@ func (p *Plane) open(b *batch, i int) bool {
 	}
 	if sae.Mode == ipsec.Transport {
 		// A transport-mode SA (the RFC 3776 BU/BA) is the mobility layer's:
-		// opening it here would spend its replay window on a copy.
-		p.c.drop(DropNotTunnel)
+		// opening it here would spend its replay window on a copy. On the
+		// raw carrier it is handed over whole; it never travels in UDP.
+		if udp || p.transp == nil {
+			p.c.drop(DropNotTunnel)
+			return false
+		}
+		p.c.transport.Add(1)
+		p.transp(d, b.dgs[i].Addr.Addr())
 		return false
 	}
 	inner, nh, err := sae.SA.Open(d)

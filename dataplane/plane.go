@@ -39,9 +39,14 @@ type Config struct {
 	SPD  *ipsec.SPD
 	SAD  *ipsec.SAD
 	// Carrier is what Bind carries: esp.CarrierUDP (UDPBind, the default)
-	// or esp.CarrierESP (ESPBind). SAs whose endpoints name the other
-	// carrier are not sent here.
+	// or esp.CarrierESP (ESPBind).
 	Carrier esp.Carrier
+	// RawESP, if set, is a second bind for raw ESP (an ESPBind) beside a
+	// UDP Bind: a home agent serves mobile nodes on both carriers at once.
+	// Outbound, each packet leaves on the bind of its SA's carrier
+	// (esp.Endpoints.Carrier); SAs of a carrier without a bind are dropped
+	// (DropUnsupported). Inbound, every bind is read.
+	RawESP Bind
 	// Workers doing crypto per direction; 0 means GOMAXPROCS.
 	Workers int
 	// IKE receives datagrams that carry the non-ESP marker (RFC 3948
@@ -56,6 +61,13 @@ type Config struct {
 	// (the mobility layer's own signalling, or a packet it refuses). It
 	// runs on a worker: it must copy what it keeps.
 	Local func(sa *ipsec.SAEntry, inner []byte, from netip.AddrPort) bool
+	// Transport receives the raw ESP packets (as on the wire, from the
+	// SPI on) of transport-mode SAs, which the plane never opens: the RFC
+	// 3776 Binding Updates and Acknowledgements belong to the mobility
+	// layer. Their destination is the ESPBind's own address (bind it to
+	// the address that receives them). Without it they are dropped
+	// (DropNotTunnel). It runs on a worker: it must copy what it keeps.
+	Transport func(esp []byte, from netip.Addr)
 	// Unprotected sees the TUN packets no SPD entry covers (still counted
 	// as DropNoPolicy), e.g. a home agent's DHAAD requests. It runs on a
 	// worker: it must copy what it keeps.
@@ -64,8 +76,10 @@ type Config struct {
 
 // Plane is a running data plane.
 type Plane struct {
-	tun      TUN
-	bind     Bind
+	tun TUN
+	// binds by carrier (index: carrierIndex); nil where the carrier is off
+	binds    [numCarriers]Bind
+	transp   func([]byte, netip.Addr)
 	spd      *ipsec.SPD
 	sad      *ipsec.SAD
 	ike      func([]byte, netip.AddrPort)
@@ -73,15 +87,13 @@ type Plane struct {
 	local    func(*ipsec.SAEntry, []byte, netip.AddrPort) bool
 	unprot   func([]byte)
 	acquired sync.Map // entry ID -> *atomic.Int64, time of the last Acquire
-	// carrier of the bind; udp says whether the non-ESP marker and NAT
-	// keepalives exist on it
-	carrier esp.Carrier
-	c       counters
+	c        counters
 
 	outFree, inFree   freeList
 	outWork, inWork   chan *batch
 	outOrder, inOrder chan *batch
 	wg                sync.WaitGroup
+	readers           sync.WaitGroup // one per bind; the last closes the inbound queues
 	closeOnce         sync.Once
 	errMu             sync.Mutex
 	err               error
@@ -97,12 +109,15 @@ type batch struct {
 	n     int
 	pkts  [][]byte // per packet: the result, nil when dropped
 	dgs   []Datagram
-	list  [][]byte // TUN write list
+	via   []uint8    // outbound, per packet: carrierIndex of its bind
+	wr    []Datagram // outbound write list of one bind
+	list  [][]byte   // TUN write list
+	from  uint8      // inbound: carrierIndex of the bind it was read from
 }
 
 func newBatch(n, size int) *batch {
 	b := &batch{bufs: make([][]byte, n), sizes: make([]int, n), pkts: make([][]byte, n),
-		dgs: make([]Datagram, n), list: make([][]byte, 0, n)}
+		dgs: make([]Datagram, n), via: make([]uint8, n), wr: make([]Datagram, 0, n), list: make([][]byte, 0, n)}
 	for i := range b.bufs {
 		b.bufs[i] = make([]byte, size)
 	}
@@ -144,24 +159,51 @@ func New(c Config) (*Plane, error) {
 	if c.TUN == nil || c.Bind == nil || c.SPD == nil || c.SAD == nil {
 		return nil, errors.New("dataplane: TUN, Bind, SPD and SAD are required")
 	}
-	workers := c.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	carrier := c.Carrier
 	if carrier == 0 {
 		carrier = esp.CarrierUDP
 	}
-	p := &Plane{tun: c.TUN, bind: c.Bind, spd: c.SPD, sad: c.SAD, ike: c.IKE, acquire: c.Acquire, local: c.Local, unprot: c.Unprotected, carrier: carrier,
-		outFree: newFreeList(max(c.TUN.BatchSize(), 1), txBufSize),
-		inFree:  newFreeList(max(c.Bind.BatchSize(), 1), rxBufSize),
+	if carrier != esp.CarrierUDP && carrier != esp.CarrierESP {
+		return nil, fmt.Errorf("dataplane: unknown carrier %v", carrier)
+	}
+	if c.RawESP != nil && carrier != esp.CarrierUDP {
+		return nil, errors.New("dataplane: RawESP goes beside a UDP Bind")
+	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &Plane{tun: c.TUN, spd: c.SPD, sad: c.SAD, ike: c.IKE, acquire: c.Acquire, local: c.Local, unprot: c.Unprotected, transp: c.Transport,
 		outWork: make(chan *batch, inFlight), inWork: make(chan *batch, inFlight),
 		outOrder: make(chan *batch, inFlight), inOrder: make(chan *batch, inFlight)}
-	p.wg.Add(4 + 2*workers)
+	p.binds[carrierIndex(carrier)] = c.Bind
+	if c.RawESP != nil {
+		p.binds[carrierIndex(esp.CarrierESP)] = c.RawESP
+	}
+	batch := 1
+	for _, b := range p.binds {
+		if b != nil {
+			batch = max(batch, b.BatchSize())
+		}
+	}
+	p.outFree = newFreeList(max(c.TUN.BatchSize(), 1), txBufSize)
+	p.inFree = newFreeList(batch, rxBufSize)
+	p.wg.Add(3 + 2*workers)
 	go p.readTUN()
-	go p.writeUDP()
-	go p.readUDP()
+	go p.writeOut()
 	go p.writeTUN()
+	for i, b := range p.binds {
+		if b != nil {
+			p.readers.Add(1)
+			p.wg.Add(1)
+			go p.readBind(uint8(i))
+		}
+	}
+	go func() {
+		p.readers.Wait()
+		close(p.inWork)
+		close(p.inOrder)
+	}()
 	for range workers {
 		go p.sealWorker()
 		go p.openWorker()
@@ -201,7 +243,13 @@ func (p *Plane) readFailed(err error) {
 func (p *Plane) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
-		err = errors.Join(p.tun.Close(), p.bind.Close())
+		errs := []error{p.tun.Close()}
+		for _, b := range p.binds {
+			if b != nil {
+				errs = append(errs, b.Close())
+			}
+		}
+		err = errors.Join(errs...)
 		p.wg.Wait()
 	})
 	return err
@@ -264,23 +312,15 @@ func (p *Plane) sealWorker() {
 	}
 }
 
-func (p *Plane) writeUDP() {
+// writeOut sends each sealed batch, in order, on the binds of its SAs'
+// carriers.
+func (p *Plane) writeOut() {
 	defer p.wg.Done()
 	for b := range p.outOrder {
 		b.mu.Lock()
-		k := 0
-		for i := 0; i < b.n; i++ {
-			if b.pkts[i] != nil {
-				b.dgs[k].Buf = b.pkts[i]
-				b.dgs[k].Addr, b.dgs[k].Src = b.dgs[i].Addr, b.dgs[i].Src
-				k++
-			}
-		}
-		if k > 0 {
-			sent, err := p.bind.WriteBatch(b.dgs[:k])
-			p.c.udpOut.Add(uint64(sent))
-			if err != nil {
-				p.writeFailed(err, k-sent)
+		for c, bind := range p.binds {
+			if bind != nil {
+				p.writeVia(b, uint8(c), bind)
 			}
 		}
 		b.mu.Unlock()
@@ -288,30 +328,48 @@ func (p *Plane) writeUDP() {
 	}
 }
 
-func (p *Plane) readUDP() {
+// writeVia writes the packets of b that go on carrier c.
+func (p *Plane) writeVia(b *batch, c uint8, bind Bind) {
+	b.wr = b.wr[:0]
+	for i := 0; i < b.n; i++ {
+		if b.pkts[i] != nil && b.via[i] == c {
+			b.wr = append(b.wr, Datagram{Buf: b.pkts[i], Addr: b.dgs[i].Addr, Src: b.dgs[i].Src})
+		}
+	}
+	if k := len(b.wr); k > 0 {
+		sent, err := bind.WriteBatch(b.wr)
+		p.c.written[c].Add(uint64(sent))
+		if err != nil {
+			p.writeFailed(err, k-sent)
+		}
+	}
+}
+
+// readBind reads the bind of carrier c.
+func (p *Plane) readBind(c uint8) {
 	defer p.wg.Done()
-	defer close(p.inWork)
-	defer close(p.inOrder)
+	defer p.readers.Done()
+	bind := p.binds[c]
 	for {
 		b := p.inFree.get()
 		for i := range b.dgs {
 			b.dgs[i] = Datagram{Buf: b.bufs[i][rxHead:]}
 		}
-		n, err := p.bind.ReadBatch(b.dgs)
+		n, err := bind.ReadBatch(b.dgs)
 		if err != nil {
 			p.inFree.put(b)
 			if closedErr(err) {
 				return
 			}
-			p.readFailed(fmt.Errorf("dataplane: socket read: %w", err))
+			p.readFailed(fmt.Errorf("dataplane: %v read: %w", carrierOf(c), err))
 			continue
 		}
 		if n == 0 {
 			p.inFree.put(b)
 			continue
 		}
-		p.c.udpIn.Add(uint64(n))
-		b.n = n
+		p.c.read[c].Add(uint64(n))
+		b.n, b.from = n, c
 		b.mu.Lock()
 		p.inOrder <- b
 		p.inWork <- b
@@ -352,4 +410,22 @@ func (p *Plane) writeTUN() {
 		b.mu.Unlock()
 		p.inFree.put(b)
 	}
+}
+
+// numCarriers is the number of carriers a plane can hold a bind for.
+const numCarriers = 2
+
+// carrierIndex maps a carrier to its bind slot: UDP 0, raw ESP 1.
+func carrierIndex(c esp.Carrier) uint8 {
+	if c == esp.CarrierESP {
+		return 1
+	}
+	return 0
+}
+
+func carrierOf(i uint8) esp.Carrier {
+	if i == 1 {
+		return esp.CarrierESP
+	}
+	return esp.CarrierUDP
 }

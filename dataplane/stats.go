@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+
+	"mip6/esp"
 )
 
 // Drop is a reason the data plane dropped a packet.
@@ -17,7 +19,7 @@ const (
 	DropDiscard                 // an SPD entry said DISCARD
 	DropBypassOnTUN             // BYPASS traffic routed into the tunnel device
 	DropNoSA                    // PROTECT entry without an SA yet (IKE must negotiate)
-	DropUnsupported             // transport mode or raw ESP carrier on this path
+	DropUnsupported             // transport mode, or a carrier the plane has no bind for
 	DropSealError               // sequence number exhausted, lifetime expired
 	DropUnknownSPI              // inbound SPI matches no SA
 	DropReplay                  // sequence number seen before
@@ -45,8 +47,9 @@ func (d Drop) String() string {
 }
 
 type counters struct {
-	tunIn, tunOut, udpIn, udpOut, sealed, opened, ike, keepalive, readErrors, local atomic.Uint64
-	drops                                                                           [numDrops]atomic.Uint64
+	tunIn, tunOut, sealed, opened, ike, keepalive, readErrors, local, transport atomic.Uint64
+	read, written                                                               [numCarriers]atomic.Uint64 // by carrierIndex
+	drops                                                                       [numDrops]atomic.Uint64
 }
 
 func (c *counters) drop(d Drop) { c.drops[d].Add(1) }
@@ -54,11 +57,13 @@ func (c *counters) drop(d Drop) { c.drops[d].Add(1) }
 // Stats is a snapshot of the data plane's counters.
 type Stats struct {
 	TUNRead, TUNWritten uint64 // packets
-	UDPRead, UDPWritten uint64 // datagrams
+	UDPRead, UDPWritten uint64 // datagrams (ESP in UDP, IKE, keepalives)
+	ESPRead, ESPWritten uint64 // raw ESP packets (IP protocol 50)
 	Sealed, Opened      uint64
 	IKE, NATKeepalives  uint64 // non-ESP datagrams handed on / dropped keepalives
 	ReadErrors          uint64 // failed reads from the TUN or the socket (see Plane.Err)
 	Local               uint64 // decrypted packets Config.Local consumed
+	Transport           uint64 // raw ESP packets of transport-mode SAs handed to Config.Transport
 	Drops               [numDrops]uint64
 }
 
@@ -68,8 +73,8 @@ func (s Stats) Drop(d Drop) uint64 { return s.Drops[d] }
 // String prints the counters, drop reasons that occurred sorted by name.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tun_read=%d tun_written=%d udp_read=%d udp_written=%d sealed=%d opened=%d ike=%d keepalives=%d read_errors=%d",
-		s.TUNRead, s.TUNWritten, s.UDPRead, s.UDPWritten, s.Sealed, s.Opened, s.IKE, s.NATKeepalives, s.ReadErrors)
+	fmt.Fprintf(&b, "tun_read=%d tun_written=%d udp_read=%d udp_written=%d esp_read=%d esp_written=%d sealed=%d opened=%d ike=%d keepalives=%d read_errors=%d transport=%d",
+		s.TUNRead, s.TUNWritten, s.UDPRead, s.UDPWritten, s.ESPRead, s.ESPWritten, s.Sealed, s.Opened, s.IKE, s.NATKeepalives, s.ReadErrors, s.Transport)
 	var names []string
 	for i, n := range s.Drops {
 		if n != 0 {
@@ -82,9 +87,11 @@ func (s Stats) String() string {
 }
 
 func (c *counters) snapshot() Stats {
-	s := Stats{TUNRead: c.tunIn.Load(), TUNWritten: c.tunOut.Load(), UDPRead: c.udpIn.Load(),
-		UDPWritten: c.udpOut.Load(), Sealed: c.sealed.Load(), Opened: c.opened.Load(), IKE: c.ike.Load(),
-		NATKeepalives: c.keepalive.Load(), ReadErrors: c.readErrors.Load(), Local: c.local.Load()}
+	udp, raw := carrierIndex(esp.CarrierUDP), carrierIndex(esp.CarrierESP)
+	s := Stats{TUNRead: c.tunIn.Load(), TUNWritten: c.tunOut.Load(), UDPRead: c.read[udp].Load(),
+		UDPWritten: c.written[udp].Load(), ESPRead: c.read[raw].Load(), ESPWritten: c.written[raw].Load(),
+		Sealed: c.sealed.Load(), Opened: c.opened.Load(), IKE: c.ike.Load(),
+		NATKeepalives: c.keepalive.Load(), ReadErrors: c.readErrors.Load(), Local: c.local.Load(), Transport: c.transport.Load()}
 	for i := range s.Drops {
 		s.Drops[i] = c.drops[i].Load()
 	}
@@ -96,7 +103,7 @@ func (c *counters) snapshot() Stats {
 func (s Stats) AddTo(m map[string]uint64) {
 	for k, v := range map[string]uint64{"tun_read": s.TUNRead, "tun_written": s.TUNWritten, "udp_read": s.UDPRead,
 		"udp_written": s.UDPWritten, "sealed": s.Sealed, "opened": s.Opened, "ike": s.IKE, "nat_keepalives": s.NATKeepalives,
-		"read_errors": s.ReadErrors, "local": s.Local} {
+		"read_errors": s.ReadErrors, "local": s.Local, "esp_read": s.ESPRead, "esp_written": s.ESPWritten, "transport": s.Transport} {
 		m["dataplane_"+k] += v
 	}
 	for i, v := range s.Drops {

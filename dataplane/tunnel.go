@@ -102,7 +102,7 @@ func (t *Tunnel) MoveRemote(local, remote netip.AddrPort) {
 }
 
 // Send seals one inner packet with out and sends it to the SA's remote
-// endpoint on the plane's bind (signalling such as a Binding Update; the
+// endpoint on the plane's bind for the SA's carrier (signalling such as a Binding Update; the
 // bulk of the traffic comes through the TUN). It is safe alongside the
 // plane's own writer.
 func (p *Plane) Send(out *ipsec.SAEntry, inner []byte) error {
@@ -111,6 +111,13 @@ func (p *Plane) Send(out *ipsec.SAEntry, inner []byte) error {
 
 // SendTo is Send to an explicit outer destination.
 func (p *Plane) SendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) error {
+	ep := out.SA.Endpoints()
+	c := carrierIndex(ep.Carrier)
+	bind := p.binds[c]
+	if bind == nil {
+		p.c.drop(DropUnsupported)
+		return fmt.Errorf("dataplane: no bind for the %v carrier of SA %08x", ep.Carrier, out.SA.SPI())
+	}
 	hl := out.SA.HeaderLen()
 	buf := make([]byte, hl+len(inner)+out.SA.MaxOverhead()) // signalling only: rare
 	copy(buf[hl:], inner)
@@ -118,9 +125,9 @@ func (p *Plane) SendTo(out *ipsec.SAEntry, inner []byte, to netip.AddrPort) erro
 	if err != nil {
 		return fmt.Errorf("dataplane: seal: %w", err)
 	}
-	_, err = p.bind.WriteBatch([]Datagram{{Buf: pkt, Addr: to, Src: out.SA.Endpoints().Local.Addr()}})
+	_, err = bind.WriteBatch([]Datagram{{Buf: pkt, Addr: to, Src: ep.Local.Addr()}})
 	if err == nil {
-		p.c.udpOut.Add(1)
+		p.c.written[c].Add(1)
 	}
 	return err
 }
