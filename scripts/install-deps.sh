@@ -9,6 +9,7 @@ pkgs=(
   freeradius freeradius-utils eapoltest
   knot knot-dnsutils
   kea-dhcp6-server
+  etcd-server
   wireguard-tools
 )
 missing=()
@@ -23,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # The packages' own services must not run: the tests start private instances.
-for svc in strongswan strongswan-starter freeradius knot kea-dhcp6-server; do
+for svc in strongswan strongswan-starter freeradius knot kea-dhcp6-server etcd; do
   (systemctl stop "$svc" 2>/dev/null || service "$svc" stop 2>/dev/null) >/dev/null 2>&1 || true
 done
 echo "install-deps: all prerequisites present"

@@ -15,12 +15,12 @@ import (
 )
 
 var (
-	bucketLeases   = []byte("leases")    // address(16) -> lease
-	bucketLeaseIDs = []byte("lease-ids") // identity 0x00 address(16) -> nil
-	bucketBindings = []byte("bindings")  // home address(16) -> binding
-	bucketPAD      = []byte("pad")       // identity 0x00 address(16) -> PAD entry
-	bucketMeta     = []byte("meta")      // "schema" -> 1; free-form keys for users
-	allBuckets     = [][]byte{bucketLeases, bucketLeaseIDs, bucketBindings, bucketPAD, bucketMeta}
+	boltBuckets = func() (n [numBuckets][]byte) {
+		for i, s := range bucketNames {
+			n[i] = []byte(s)
+		}
+		return n
+	}()
 	keySchema      = []byte("schema")
 	schemaVersion1 = []byte{1}
 )
@@ -66,10 +66,11 @@ func (e *OpenError) Error() string {
 
 func (e *OpenError) Unwrap() error { return e.Err }
 
-// Store is an open store file. It is safe for concurrent use; writes are
-// serialised by bbolt.
+// Store is an open store: a bbolt file (Open) or a prefix in an etcd
+// cluster shared by several home agents (OpenEtcd). It is safe for
+// concurrent use.
 type Store struct {
-	db   *bolt.DB
+	b    backend
 	path string
 }
 
@@ -92,7 +93,7 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, &OpenError{Path: path, Cause: CauseNotAStore, Err: err}
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{b: boltBackend{db}, path: path}, nil
 }
 
 // checkWritable catches what the process cannot fix itself before bbolt
@@ -133,12 +134,12 @@ func classifyOpen(path string, timeout time.Duration, err error) error {
 }
 
 func initBuckets(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
+	for _, name := range boltBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
+	meta := tx.Bucket(boltBuckets[bMeta])
 	switch v := meta.Get(keySchema); {
 	case v == nil:
 		return meta.Put(keySchema, schemaVersion1)
@@ -148,19 +149,19 @@ func initBuckets(tx *bolt.Tx) error {
 	return nil
 }
 
-// Path is the file the store lives in.
+// Path is the file the store lives in; for an etcd store,
+// "etcd:" + the endpoints + the key prefix.
 func (s *Store) Path() string { return s.path }
 
-// Close releases the file and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the file and its lock, or the etcd connection.
+func (s *Store) Close() error { return s.b.close() }
 
 // Update runs fn in a read-write transaction: everything fn writes is
-// committed if it returns nil and discarded otherwise.
-func (s *Store) Update(fn func(*Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
-}
+// committed if it returns nil and discarded otherwise. On etcd fn may run
+// more than once (the transaction is retried when another home agent
+// changed what fn read), so fn must not have effects outside the Tx
+// except setting results that each run overwrites.
+func (s *Store) Update(fn func(*Tx) error) error { return s.b.update(fn) }
 
-// View runs fn in a read-only transaction.
-func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
-}
+// View runs fn in a read-only transaction; it sees one consistent state.
+func (s *Store) View(fn func(*Tx) error) error { return s.b.view(fn) }

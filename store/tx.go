@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Tx is a transaction handed to Update or View. It is valid only inside
 // that callback.
 type Tx struct {
-	tx *bolt.Tx
+	kv  kv
+	err error // a failed read of a method that returns no error (Meta)
 }
 
 // ConflictError is returned when a lease would give an address that is
@@ -77,9 +76,9 @@ func checkID(rec, id string) error {
 // Lease returns the lease of address a, live or not.
 func (t *Tx) Lease(a netip.Addr) (Lease, bool, error) {
 	var l Lease
-	v := t.tx.Bucket(bucketLeases).Get(addrKey(a))
-	if v == nil {
-		return l, false, nil
+	v, err := t.kv.get(bLeases, addrKey(a))
+	if v == nil || err != nil {
+		return l, false, err
 	}
 	return l, true, DecodeLease(v, &l)
 }
@@ -87,19 +86,19 @@ func (t *Tx) Lease(a netip.Addr) (Lease, bool, error) {
 // LeasesOf returns every lease (live or not) held by identity.
 func (t *Tx) LeasesOf(identity string) ([]Lease, error) {
 	var out []Lease
-	c := t.tx.Bucket(bucketLeaseIDs).Cursor()
 	p := idPrefix(identity)
-	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+	err := t.kv.scan(bLeaseIDs, p, func(k, _ []byte) error {
 		if len(k) != len(p)+16 {
-			continue
+			return nil
 		}
 		l, ok, err := t.Lease(netip.AddrFrom16([16]byte(k[len(p):])))
-		if err != nil {
-			return nil, err
-		}
 		if ok {
 			out = append(out, l)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -129,10 +128,10 @@ func (t *Tx) PutLease(l Lease, now time.Time) error {
 			return err
 		}
 	}
-	if err := t.tx.Bucket(bucketLeases).Put(addrKey(l.Address), AppendLease(nil, &l)); err != nil {
+	if err := t.kv.put(bLeases, addrKey(l.Address), AppendLease(nil, &l)); err != nil {
 		return err
 	}
-	return t.tx.Bucket(bucketLeaseIDs).Put(idKey(l.Identity, l.Address), nil)
+	return t.kv.put(bLeaseIDs, idKey(l.Identity, l.Address), nil)
 }
 
 // DeleteLease removes the lease of a, its identity index and the PAD entry
@@ -142,10 +141,10 @@ func (t *Tx) DeleteLease(a netip.Addr) error {
 	if err != nil || !ok {
 		return err
 	}
-	if err := t.tx.Bucket(bucketLeases).Delete(addrKey(a)); err != nil {
+	if err := t.kv.del(bLeases, addrKey(a)); err != nil {
 		return err
 	}
-	if err := t.tx.Bucket(bucketLeaseIDs).Delete(idKey(old.Identity, a)); err != nil {
+	if err := t.kv.del(bLeaseIDs, idKey(old.Identity, a)); err != nil {
 		return err
 	}
 	return t.DeletePAD(old.Identity, a)
@@ -154,7 +153,7 @@ func (t *Tx) DeleteLease(a netip.Addr) error {
 // ForEachLease calls fn for every lease in address order; fn must not
 // modify the store.
 func (t *Tx) ForEachLease(fn func(Lease) error) error {
-	return t.tx.Bucket(bucketLeases).ForEach(func(_, v []byte) error {
+	return t.kv.scan(bLeases, nil, func(_, v []byte) error {
 		var l Lease
 		if err := DecodeLease(v, &l); err != nil {
 			return err
@@ -171,27 +170,27 @@ func (t *Tx) PutBinding(b Binding) error {
 	if len(b.Identity) > MaxIdentityLen {
 		return &InvalidError{"binding", "identity too long"}
 	}
-	return t.tx.Bucket(bucketBindings).Put(addrKey(b.HomeAddress), AppendBinding(nil, &b))
+	return t.kv.put(bBindings, addrKey(b.HomeAddress), AppendBinding(nil, &b))
 }
 
 // Binding returns the binding of home address hoa.
 func (t *Tx) Binding(hoa netip.Addr) (Binding, bool, error) {
 	var b Binding
-	v := t.tx.Bucket(bucketBindings).Get(addrKey(hoa))
-	if v == nil {
-		return b, false, nil
+	v, err := t.kv.get(bBindings, addrKey(hoa))
+	if v == nil || err != nil {
+		return b, false, err
 	}
 	return b, true, DecodeBinding(v, &b)
 }
 
 // DeleteBinding removes the binding of hoa.
 func (t *Tx) DeleteBinding(hoa netip.Addr) error {
-	return t.tx.Bucket(bucketBindings).Delete(addrKey(hoa))
+	return t.kv.del(bBindings, addrKey(hoa))
 }
 
 // ForEachBinding calls fn for every binding.
 func (t *Tx) ForEachBinding(fn func(Binding) error) error {
-	return t.tx.Bucket(bucketBindings).ForEach(func(_, v []byte) error {
+	return t.kv.scan(bBindings, nil, func(_, v []byte) error {
 		var b Binding
 		if err := DecodeBinding(v, &b); err != nil {
 			return err
@@ -208,35 +207,38 @@ func (t *Tx) PutPAD(p PADEntry) error {
 	if err := checkID("pad", p.Identity); err != nil {
 		return err
 	}
-	return t.tx.Bucket(bucketPAD).Put(idKey(p.Identity, p.HomeAddress), AppendPAD(nil, &p))
+	return t.kv.put(bPAD, idKey(p.Identity, p.HomeAddress), AppendPAD(nil, &p))
 }
 
 // PAD returns the PAD entries of identity.
 func (t *Tx) PAD(identity string) ([]PADEntry, error) {
 	var out []PADEntry
-	c := t.tx.Bucket(bucketPAD).Cursor()
 	p := idPrefix(identity)
-	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+	err := t.kv.scan(bPAD, p, func(k, v []byte) error {
 		if len(k) != len(p)+16 {
-			continue
+			return nil
 		}
 		var e PADEntry
 		if err := DecodePAD(v, &e); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // DeletePAD removes identity's PAD entry for hoa.
 func (t *Tx) DeletePAD(identity string, hoa netip.Addr) error {
-	return t.tx.Bucket(bucketPAD).Delete(idKey(identity, hoa))
+	return t.kv.del(bPAD, idKey(identity, hoa))
 }
 
 // ForEachPAD calls fn for every PAD entry.
 func (t *Tx) ForEachPAD(fn func(PADEntry) error) error {
-	return t.tx.Bucket(bucketPAD).ForEach(func(_, v []byte) error {
+	return t.kv.scan(bPAD, nil, func(_, v []byte) error {
 		var e PADEntry
 		if err := DecodePAD(v, &e); err != nil {
 			return err
@@ -246,13 +248,17 @@ func (t *Tx) ForEachPAD(fn func(PADEntry) error) error {
 }
 
 // Meta returns a copy of the value stored under key in the meta bucket
-// (for users' small bookkeeping, such as an allocation cursor).
+// (for users' small bookkeeping, such as an allocation cursor). A failed
+// read (etcd unreachable) returns nil and fails the whole transaction.
 func (t *Tx) Meta(key string) []byte {
-	v := t.tx.Bucket(bucketMeta).Get([]byte("u:" + key))
+	v, err := t.kv.get(bMeta, []byte("u:"+key))
+	if err != nil && t.err == nil {
+		t.err = err
+	}
 	return bytes.Clone(v)
 }
 
 // SetMeta stores value under key in the meta bucket.
 func (t *Tx) SetMeta(key string, value []byte) error {
-	return t.tx.Bucket(bucketMeta).Put([]byte("u:"+key), value)
+	return t.kv.put(bMeta, []byte("u:"+key), value)
 }
