@@ -67,7 +67,8 @@ type HomeAgentConfig struct {
 	IKE  IKEHandler
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag;
 	// after a transport-form BU (raw ESP, no port) the port is the one the
-	// tunnel had at that care-of address, else 4500.
+	// tunnel had at that care-of address, else 4500. Port 0: the tunnel is
+	// raw ESP, the IKE SA keeps its port (the peer's IKE runs on 500).
 	MoveIKE func(ikeSA uint64, to netip.AddrPort)
 	// Raw sends Binding Acknowledgements in the RFC 3776 transport form
 	// (answers to HandleRaw); nil: they are counted as drop_send_failed.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"mip6/esp"
 	"mip6/ha"
 	"mip6/internal/control"
 	"mip6/wire/ipv6"
@@ -121,7 +122,7 @@ func (h *HomeAgent) sendTunnelledAck(c *Child, a ha.BindingAck, body []byte) err
 	to := c.Out.SA.Endpoints().Remote
 	if a.CareOf.IsValid() {
 		to = netip.AddrPortFrom(a.CareOf, h.remoteOf(a.HomeAddress).Port())
-		if to.Port() == 0 {
+		if to.Port() == 0 && c.Out.SA.Endpoints().Carrier != esp.CarrierESP {
 			to = netip.AddrPortFrom(a.CareOf, 4500)
 		}
 	}
@@ -131,8 +132,12 @@ func (h *HomeAgent) sendTunnelledAck(c *Child, a ha.BindingAck, body []byte) err
 // carePort is the UDP port of a home address's care-of endpoint at coa:
 // port when the BU came in UDP; after a raw ESP BU, the port the endpoint
 // or the tunnel SAs had at that address, else 4500, the mobile node's own
-// (RFC 3948: a raw ESP BU crossed no NAT). h.mu is held.
+// (RFC 3948: a raw ESP BU crossed no NAT); 0 when the tunnel itself is raw
+// ESP. h.mu is held.
 func (h *HomeAgent) carePort(hoa, coa netip.Addr, port uint16) uint16 {
+	if list := h.byHoA[hoa]; len(list) > 0 && list[len(list)-1].Out.SA.Endpoints().Carrier == esp.CarrierESP {
+		return 0
+	}
 	if port != 0 {
 		return port
 	}
@@ -250,11 +255,13 @@ func (h *HomeAgent) Status(s *control.Status) {
 
 func childStatus(c *Child) control.ChildSA {
 	in, out := c.In.SA.Stats(), c.Out.SA.Stats()
-	mode := "tunnel"
+	// The carrier goes with the mode: udp (ESP in UDP, RFC 3948) or esp
+	// (raw ESP, IP protocol 50).
+	mode := "tunnel, " + carrierName(c)
 	if c.signalling() {
-		mode = "transport (BU/BA)"
+		mode = "transport (BU/BA), " + carrierName(c)
 	} else if !c.active.Load() {
-		mode = "tunnel (inactive)"
+		mode = "tunnel (inactive), " + carrierName(c)
 	}
 	return control.ChildSA{Identity: c.In.Identity, Name: c.In.HomeAddress.String(),
 		SPIIn: fmt.Sprintf("%08x", c.In.SPI()), SPIOut: fmt.Sprintf("%08x", c.Out.SPI()), Mode: mode,

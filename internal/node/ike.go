@@ -11,16 +11,20 @@ import (
 
 // ChildFromIKE turns a CHILD_SA that IKE negotiated into the SAD entries of
 // a Child, remembering the identity and home address it was created for
-// (RFC 4877 §4.2). Tunnel-mode ESP travels in UDP on port 4500 (RFC 3948);
-// a transport-mode CHILD_SA protects Binding Updates and Acknowledgements
-// in the RFC 3776 transport form, raw ESP (IP protocol 50, port 0).
+// (RFC 4877 §4.2). A tunnel-mode CHILD_SA travels as IKE decided, the
+// same on both ends (c.Encap, RFC 7296 §2.23): in UDP on port 4500 (RFC 3948;
+// a NAT's mapping is learnt from the Binding Update) when a NAT was detected or IKE ran on port 4500,
+// else as raw ESP (IP protocol 50, port 0). A transport-mode CHILD_SA
+// protects Binding Updates and Acknowledgements in the RFC 3776 transport
+// form, always raw ESP. (A node without a data plane has only its UDP
+// socket and installs tunnel pairs in UDP: see Install.)
 func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr) (*Child, error) {
 	t := esp.Transform{Encryption: esp.EncryptionID(c.Suite.Encr.ID), KeyBits: c.Suite.Encr.KeyLen,
 		Integrity: esp.IntegrityID(c.Suite.Integ)}
 	local := netip.AddrPortFrom(c.Local.Addr(), ike.PortNATT)
 	remote := netip.AddrPortFrom(c.Remote.Addr(), ike.PortNATT)
 	carrier := esp.CarrierUDP
-	if c.Transport {
+	if c.Transport || !c.Encap {
 		local, remote, carrier = netip.AddrPortFrom(local.Addr(), 0), netip.AddrPortFrom(remote.Addr(), 0), esp.CarrierESP
 	}
 	mk := func(spi uint32, dir esp.Direction, encr, integ []byte) (*ipsec.SAEntry, error) {

@@ -160,11 +160,31 @@ func (h *HomeAgent) removeSignalling(c *Child) {
 // paired SA. pkt is decrypted in place and not kept after the call.
 func (h *HomeAgent) HandleRaw(pkt []byte, now time.Time) {
 	var p ipv6.Packet
-	if err := ipv6.ParsePacket(pkt, &p); err != nil || p.Header.Dst != h.core.Address() || p.RoutingHomeAddress.IsValid() {
+	if err := ipv6.ParsePacket(pkt, &p); err != nil {
 		h.t.counters.inc(cDropRawMalformed)
 		return
 	}
-	e, msg := h.t.openTransport(&p)
+	h.handleRaw(&p, now)
+}
+
+// HandleTransportESP is HandleRaw for a packet whose IPv6 header is gone:
+// ESP (from the SPI on) that a raw ESP socket read, right behind an IPv6
+// header from src to dst; a data plane on the raw ESP carrier hands the
+// transport-mode ones over (dataplane.Config.Transport). That is the
+// transport form at home: a Binding Update from the home address itself,
+// with no Home Address option. esp is decrypted in place and not kept.
+func (h *HomeAgent) HandleTransportESP(esp []byte, src, dst netip.Addr, now time.Time) {
+	p := ipv6.Packet{Header: ipv6.Header{Src: src, Dst: dst, NextHeader: ipv6.ProtoESP}, Proto: ipv6.ProtoESP, Payload: esp}
+	h.handleRaw(&p, now)
+}
+
+// handleRaw checks and processes a parsed transport-form packet.
+func (h *HomeAgent) handleRaw(p *ipv6.Packet, now time.Time) {
+	if p.Header.Dst != h.core.Address() || p.RoutingHomeAddress.IsValid() {
+		h.t.counters.inc(cDropRawMalformed)
+		return
+	}
+	e, msg := h.t.openTransport(p)
 	if e == nil {
 		return
 	}
@@ -180,7 +200,7 @@ func (h *HomeAgent) HandleRaw(pkt []byte, now time.Time) {
 	}
 	h.mu.Unlock()
 	p.Proto, p.Payload = ipv6.ProtoMobility, msg
-	h.handleMH(now, sec, &p)
+	h.handleMH(now, sec, p)
 }
 
 // sendTransportAck sends a Binding Acknowledgement in the RFC 3776 form

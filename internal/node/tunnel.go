@@ -40,6 +40,11 @@ type tunnel struct {
 // Child's PROTECT entry (sel: the home address's side) and leaves the
 // outbound SA out until the tunnel is active.
 func (t *tunnel) addChild(c *Child, sel ipsec.Selectors, to netip.Addr) error {
+	if t.spd == nil {
+		// Without a data plane the node has only its UDP socket.
+		udpCarrier(c.In)
+		udpCarrier(c.Out)
+	}
 	if err := t.sad.Add(c.In); err != nil {
 		return err
 	}
@@ -185,14 +190,38 @@ func (t *tunnel) write(b []byte, src netip.Addr, to netip.AddrPort) (int, error)
 	return t.conn.WriteToUDPAddrPort(b, to)
 }
 
-// moveRemote points the outbound SA at a new remote endpoint.
+// moveRemote points the outbound SA at a new remote endpoint; raw ESP
+// has no port.
 func moveRemote(e *ipsec.SAEntry, remote netip.AddrPort) {
 	ep := e.SA.Endpoints()
 	ep.Remote = remote
-	if ep.Carrier == 0 {
+	switch ep.Carrier {
+	case 0:
 		ep.Carrier = esp.CarrierUDP
+	case esp.CarrierESP:
+		ep.Remote = netip.AddrPortFrom(remote.Addr(), 0)
 	}
 	e.SA.MoveEndpoints(ep)
+}
+
+// udpCarrier makes a raw ESP SA's endpoints ESP in UDP on port 4500.
+func udpCarrier(e *ipsec.SAEntry) {
+	ep := e.SA.Endpoints()
+	if ep.Carrier != esp.CarrierESP {
+		return
+	}
+	ep.Local = netip.AddrPortFrom(ep.Local.Addr(), 4500)
+	ep.Remote = netip.AddrPortFrom(ep.Remote.Addr(), 4500)
+	ep.Carrier = esp.CarrierUDP
+	e.SA.MoveEndpoints(ep)
+}
+
+// carrierName names how a Child's packets travel, for status output.
+func carrierName(c *Child) string {
+	if c.Out.SA.Endpoints().Carrier == esp.CarrierESP {
+		return "esp"
+	}
+	return "udp"
 }
 
 // moveLocal sets the local outer address of an SA.
