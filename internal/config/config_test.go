@@ -148,3 +148,35 @@ func TestWireForm(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestESPCarrier(t *testing.T) {
+	c, err := LoadHA(write(t, goodHA))
+	if err != nil || c.IKE.RawESP {
+		t.Fatalf("raw_esp off by default: %v", err)
+	}
+	c, err = LoadHA(write(t, strings.Replace(goodHA, "[ike]\n", "[ike]\nraw_esp = true\n", 1)))
+	if err != nil || !c.IKE.RawESP || len(c.IKE.Listen) != 2 {
+		t.Fatalf("raw_esp = true: %+v, %v", c.IKE, err)
+	}
+	_, err = LoadHA(write(t, strings.Replace(goodHA, "[ike]\n", "[ike]\nraw_esp = \"yes\"\n", 1)))
+	if err == nil || !strings.Contains(err.Error(), `line 7 (last key "ike.raw_esp")`) {
+		t.Fatalf("raw_esp = \"yes\": error %v", err)
+	}
+	const mn = "identity = \"alice@example.net\"\n[credential]\npsk = \"a-long-enough-secret\"\n[mobility]\n"
+	m, err := LoadMN(write(t, mn))
+	if err != nil || m.Mobility.ESPEncapsulation != "udp" || m.RawESP() {
+		t.Fatalf("default carrier: %+v, %v", m.Mobility, err)
+	}
+	m, err = LoadMN(write(t, mn+"esp_encapsulation = \"none\"\n"))
+	if err != nil || !m.RawESP() {
+		t.Fatalf("esp_encapsulation = none: %+v, %v", m.Mobility, err)
+	}
+	_, err = LoadMN(write(t, mn+"esp_encapsulation = \"raw\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `:5: mobility.esp_encapsulation: "raw": use "udp"`) {
+		t.Fatalf("esp_encapsulation = raw: error %v", err)
+	}
+	_, err = LoadMN(write(t, mn+"[ike]\nraw_esp = true\n"))
+	if err == nil || !strings.Contains(err.Error(), "ike.raw_esp: unknown field") {
+		t.Fatalf("raw_esp at the mobile node: error %v", err)
+	}
+}

@@ -18,7 +18,7 @@ type HA struct {
 		// that ask for it (each MN chooses; the payload tunnel is the same).
 		WireForm string `toml:"wire_form"`
 	} `toml:"home_agent"`
-	IKE         IKE          `toml:"ike"`
+	IKE         HAIKE        `toml:"ike"`
 	Addresses   AddressPool  `toml:"addresses"`
 	MobileNodes []MobileNode `toml:"mobile_node"`
 	RADIUS      RADIUS       `toml:"radius"`
@@ -47,6 +47,21 @@ type IKE struct {
 	CookieThreshold int        `toml:"cookie_threshold"` // half-open SAs before cookies are required
 	KeyLog          string     `toml:"key_log"`          // file for Wireshark-readable keys; empty = off
 	Lifetime        Duration   `toml:"lifetime"`         // IKE SA lifetime before rekeying
+}
+
+// HAIKE is the home agent's [ike] section: IKE, and the ESP carriers it
+// serves.
+type HAIKE struct {
+	IKE
+	// RawESP also serves raw ESP (IP protocol 50, no UDP header) beside ESP
+	// in UDP on port 4500 (RFC 3948), which stays on for the mobile nodes
+	// behind NATs: each mobile node's CHILD_SAs use the carrier its IKE SA
+	// negotiated (RFC 7296 §2.23: UDP when IKE runs on port 4500 or sees a
+	// NAT, raw ESP otherwise). It costs a raw socket for protocol 50 on
+	// home_agent.address (every ESP packet to it is copied there) and,
+	// with wire_form "transport", the at-home Binding Updates (plain ESP)
+	// come through that socket instead of the nftables capture.
+	RawESP bool `toml:"raw_esp"`
 }
 
 // AddressPool says where home addresses come from.

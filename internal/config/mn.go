@@ -41,6 +41,14 @@ type MN struct {
 		NATKeepalive *Duration `toml:"nat_keepalive"`
 		Lifetime     Duration  `toml:"lifetime"`
 		WireForm     string    `toml:"wire_form"`
+		// ESPEncapsulation is the carrier asked for the payload tunnel:
+		// "udp" (default) ESP in UDP on port 4500 (RFC 3948), IKE too from
+		// the first message, so any NAT on the path is crossed; "none" raw
+		// ESP (IP protocol 50, RFC 4303), 8 bytes less per packet and no
+		// keepalives, IKE on port 500; needs a home agent with
+		// ike.raw_esp and a raw socket here. A NAT on the path means UDP
+		// whatever is asked (RFC 7296 §2.23).
+		ESPEncapsulation string `toml:"esp_encapsulation"`
 	} `toml:"mobility"`
 	IKE   IKE `toml:"ike"`
 	Cache struct {
@@ -66,12 +74,18 @@ func LoadMN(path string) (*MN, error) {
 	if c.Mobility.WireForm == "" {
 		c.Mobility.WireForm = "tunnel"
 	}
+	if c.Mobility.ESPEncapsulation == "" {
+		c.Mobility.ESPEncapsulation = "udp"
+	}
 	c.Daemon.defaults("/run/mip6/mn.sock")
 	if errs := c.validate(src); len(errs) > 0 {
 		return nil, errs
 	}
 	return &c, nil
 }
+
+// RawESP reports whether the mobile node asks for raw ESP.
+func (c *MN) RawESP() bool { return c.Mobility.ESPEncapsulation == "none" }
 
 // Realm is the domain part of the NAI, or "".
 func (c *MN) Realm() string {
@@ -132,6 +146,9 @@ func (c *MN) validate(src *source) Errors {
 		add("home_address", "%s is outside home_agent.home_prefix %s", c.HomeAddress, ha.HomePrefix)
 	}
 	errs = append(errs, checkWireForm(src, "mobility.wire_form", c.Mobility.WireForm)...)
+	if e := c.Mobility.ESPEncapsulation; e != "udp" && e != "none" {
+		add("mobility.esp_encapsulation", "%q: use \"udp\" (ESP in UDP 4500, RFC 3948) or \"none\" (raw ESP, IP protocol 50)", e)
+	}
 	for _, it := range c.Cache.Items {
 		if it != "home_agent" && it != "home_address" {
 			add("cache.items", "%q: use home_agent and/or home_address", it)
