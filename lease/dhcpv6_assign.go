@@ -194,6 +194,7 @@ func (d *DHCPv6) Release(identity string, addr netip.Addr) error {
 	var l store.Lease
 	var held bool
 	err := d.cfg.Store.Update(func(tx *store.Tx) error {
+		held = false // a shared (etcd) store may run this more than once
 		var err error
 		l, err = heldBy(tx, identity, addr)
 		var nh *NotHeldError

@@ -152,6 +152,7 @@ func expired(st *store.Store, prefix netip.Prefix, now time.Time) ([]store.Lease
 func deleteIfUnchanged(st *store.Store, l store.Lease, now time.Time) (bool, error) {
 	gone := false
 	err := st.Update(func(tx *store.Tx) error {
+		gone = false // a shared (etcd) store may run this more than once
 		cur, ok, err := tx.Lease(l.Address)
 		if err != nil || !ok || cur.Identity != l.Identity || cur.Live(now) {
 			return err

@@ -97,9 +97,31 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// backendSuite runs on every backend (TestBolt, TestEtcd); open returns a
+// new Store on the same data each time it is called (a restart).
+var backendSuite = []struct {
+	name string
+	f    func(t *testing.T, open func() *Store)
+}{
+	{"UpdateAtomic", testUpdateAtomic},
+	{"LeaseConflictAndRestart", testLeaseConflictAndRestart},
+	{"Bindings", testBindings},
+	{"InvalidRecords", testInvalidRecords},
+	{"IdentityIndexAndMeta", testIdentityIndexAndMeta},
+}
+
+func TestBolt(t *testing.T) {
+	for _, c := range backendSuite {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ha.db")
+			c.f(t, func() *Store { return openT(t, path) })
+		})
+	}
+}
+
 // A lease and its PAD entry are written together or not at all.
-func TestUpdateAtomic(t *testing.T) {
-	s := openT(t, filepath.Join(t.TempDir(), "ha.db"))
+func testUpdateAtomic(t *testing.T, open func() *Store) {
+	s := open()
 	defer s.Close()
 	l := sampleLease()
 	boom := errors.New("boom")
@@ -126,9 +148,8 @@ func TestUpdateAtomic(t *testing.T) {
 	})
 }
 
-func TestLeaseConflictAndRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ha.db")
-	s := openT(t, path)
+func testLeaseConflictAndRestart(t *testing.T, open func() *Store) {
+	s := open()
 	l := sampleLease()
 	if err := s.Update(func(tx *Tx) error {
 		if err := tx.PutLease(l, t0); err != nil {
@@ -146,7 +167,7 @@ func TestLeaseConflictAndRestart(t *testing.T) {
 	}
 	s.Close()
 
-	s = openT(t, path)
+	s = open()
 	defer s.Close()
 	s.View(func(tx *Tx) error {
 		got, ok, err := tx.Lease(l.Address)
@@ -179,8 +200,8 @@ func TestLeaseConflictAndRestart(t *testing.T) {
 	})
 }
 
-func TestBindings(t *testing.T) {
-	s := openT(t, filepath.Join(t.TempDir(), "ha.db"))
+func testBindings(t *testing.T, open func() *Store) {
+	s := open()
 	defer s.Close()
 	b := Binding{HomeAddress: netip.MustParseAddr("2001:db8:1::10"), CareOfAddress: netip.MustParseAddr("2001:db8:9::1"),
 		Identity: "alice@example.net", Sequence: 3, Lifetime: time.Minute, Expiry: t0}
@@ -207,8 +228,8 @@ func TestBindings(t *testing.T) {
 	})
 }
 
-func TestInvalidRecords(t *testing.T) {
-	s := openT(t, filepath.Join(t.TempDir(), "ha.db"))
+func testInvalidRecords(t *testing.T, open func() *Store) {
+	s := open()
 	defer s.Close()
 	var ie *InvalidError
 	for _, l := range []Lease{
@@ -220,6 +241,76 @@ func TestInvalidRecords(t *testing.T) {
 		if err := s.Update(func(tx *Tx) error { return tx.PutLease(l, t0) }); !errors.As(err, &ie) {
 			t.Errorf("%+v: %v", l, err)
 		}
+	}
+}
+
+// Identities with the octets an etcd key escapes, several leases per
+// identity, deletes seen inside the same Update, and users' meta keys.
+func testIdentityIndexAndMeta(t *testing.T, open func() *Store) {
+	s := open()
+	defer s.Close()
+	ids := []string{"a/b%c@example.net", "CN=é, O=x", "a", "a/"}
+	addr := func(i int) netip.Addr { return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i + 1)}) }
+	err := s.Update(func(tx *Tx) error {
+		for i, id := range ids {
+			for j := range 2 {
+				a := addr(2*i + j)
+				if err := tx.PutLease(Lease{Address: a, Identity: id, PrefixLen: 64}, t0); err != nil {
+					return err
+				}
+				if err := tx.PutPAD(PADEntry{Identity: id, HomeAddress: a}); err != nil {
+					return err
+				}
+			}
+		}
+		// Read-your-writes inside one transaction, deletes included.
+		if err := tx.DeleteLease(addr(1)); err != nil {
+			return err
+		}
+		if ls, err := tx.LeasesOf(ids[0]); err != nil || len(ls) != 1 || ls[0].Address != addr(0) {
+			t.Errorf("inside the Update: leases of %q: %v %v", ids[0], ls, err)
+		}
+		return tx.SetMeta("cursor/2001:db8::/64", []byte{1, 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) error {
+		for i, id := range ids {
+			ls, err := tx.LeasesOf(id)
+			pad, err2 := tx.PAD(id)
+			want := 2
+			if i == 0 {
+				want = 1
+			}
+			if err != nil || err2 != nil || len(ls) != want || len(pad) != want {
+				t.Errorf("%q: leases %v pad %v (%v %v), want %d each", id, ls, pad, err, err2, want)
+			}
+			for _, l := range ls {
+				if l.Identity != id {
+					t.Errorf("%q got lease of %q", id, l.Identity)
+				}
+			}
+		}
+		var prev netip.Addr
+		n := 0
+		tx.ForEachLease(func(l Lease) error {
+			if n++; prev.IsValid() && !prev.Less(l.Address) {
+				t.Errorf("leases out of address order: %v after %v", l.Address, prev)
+			}
+			prev = l.Address
+			return nil
+		})
+		if n != 2*len(ids)-1 {
+			t.Errorf("ForEachLease saw %d leases", n)
+		}
+		if v := tx.Meta("cursor/2001:db8::/64"); string(v) != "\x01\x02" || tx.Meta("none") != nil {
+			t.Errorf("meta %x", v)
+		}
+		return nil
+	})
+	if err := s.View(func(tx *Tx) error { return tx.SetMeta("x", nil) }); err == nil {
+		t.Error("a write inside View succeeded")
 	}
 }
 

@@ -1,0 +1,341 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"mip6/internal/peers/etcd"
+)
+
+func openEtcdT(t *testing.T, srv *etcd.Server, prefix string) *Store {
+	t.Helper()
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: prefix, DialTimeout: 5 * time.Second, RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestEtcd runs the backend suite on a real etcd, each case under its own
+// prefix; "restart" is a new Store (a new connection) on the same prefix.
+func TestEtcd(t *testing.T) {
+	srv := etcd.Start(t)
+	for i, c := range backendSuite {
+		t.Run(c.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("/mip6/suite%d", i)
+			c.f(t, func() *Store { return openEtcdT(t, srv, prefix) })
+		})
+	}
+	t.Run("ConflictRetried", func(t *testing.T) { testEtcdConflictRetried(t, srv) })
+	t.Run("PhantomInRange", func(t *testing.T) { testEtcdPhantom(t, srv) })
+	t.Run("ManyReadsGuardedPerBucket", func(t *testing.T) { testEtcdManyReads(t, srv) })
+	t.Run("Contention", func(t *testing.T) { testEtcdContention(t, srv) })
+	t.Run("ViewSnapshot", func(t *testing.T) { testEtcdViewSnapshot(t, srv) })
+	t.Run("TooManyWrites", func(t *testing.T) { testEtcdTooManyWrites(t, srv) })
+	t.Run("NotAStore", func(t *testing.T) { testEtcdNotAStore(t, srv) })
+	t.Run("ServerRestart", func(t *testing.T) { testEtcdServerRestart(t, srv) })
+}
+
+func leaseAt(last byte, id string) Lease {
+	return Lease{Address: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: last}), PrefixLen: 64,
+		Identity: id, Expiry: t0.Add(time.Hour), Source: SourcePool}
+}
+
+// Home agent A reads an address as free; B leases it before A commits.
+// A's commit must fail, its function run again and see B's lease.
+func testEtcdConflictRetried(t *testing.T, srv *etcd.Server) {
+	a, b := openEtcdT(t, srv, "/mip6/conflict"), openEtcdT(t, srv, "/mip6/conflict")
+	defer a.Close()
+	defer b.Close()
+	l := leaseAt(1, "alice@example.net")
+	runs := 0
+	err := a.Update(func(tx *Tx) error {
+		runs++
+		if _, ok, err := tx.Lease(l.Address); err != nil || ok {
+			return fmt.Errorf("run %d: lease present before anyone wrote it: %v", runs, err)
+		}
+		if runs == 1 {
+			bl := l
+			bl.Identity = "bob@example.net"
+			if err := b.Update(func(tx *Tx) error { return tx.PutLease(bl, t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx.PutLease(l, t0)
+	})
+	// The second run sees bob's lease: "present" is reported by the check
+	// above, so the address was never given twice.
+	if err == nil || runs != 2 || !strings.Contains(err.Error(), "run 2: lease present") {
+		t.Fatalf("runs %d, err %v", runs, err)
+	}
+	// Without the explicit check, PutLease itself refuses on the rerun.
+	runs = 0
+	other := leaseAt(2, "alice@example.net")
+	var ce *ConflictError
+	err = a.Update(func(tx *Tx) error {
+		tx.Meta("x") // the snapshot is taken here, before bob's write
+		if runs++; runs == 1 {
+			bl := other
+			bl.Identity = "bob@example.net"
+			if err := b.Update(func(tx *Tx) error { return tx.PutLease(bl, t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx.PutLease(other, t0)
+	})
+	if !errors.As(err, &ce) || ce.Holder != "bob@example.net" || runs != 2 {
+		t.Fatalf("runs %d: %v", runs, err)
+	}
+}
+
+// A key appearing in a range read (a new lease of the identity) after the
+// snapshot makes the commit fail, although no key read changed.
+func testEtcdPhantom(t *testing.T, srv *etcd.Server) {
+	a, b := openEtcdT(t, srv, "/mip6/phantom"), openEtcdT(t, srv, "/mip6/phantom")
+	defer a.Close()
+	defer b.Close()
+	runs := 0
+	var seen int
+	err := a.Update(func(tx *Tx) error {
+		runs++
+		ls, err := tx.LeasesOf("alice@example.net")
+		if err != nil {
+			return err
+		}
+		seen = len(ls)
+		if runs == 1 {
+			if err := b.Update(func(tx *Tx) error { return tx.PutLease(leaseAt(7, "alice@example.net"), t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx.SetMeta("count", []byte{byte(len(ls))})
+	})
+	if err != nil || runs != 2 || seen != 1 {
+		t.Fatalf("runs %d, seen %d, err %v", runs, seen, err)
+	}
+}
+
+// An Update that read more keys than fit as conditions is guarded per
+// bucket: a delete of one of them (which leaves no key to compare) is
+// still noticed through the bucket's stamp.
+func testEtcdManyReads(t *testing.T, srv *etcd.Server) {
+	a, b := openEtcdT(t, srv, "/mip6/many"), openEtcdT(t, srv, "/mip6/many")
+	defer a.Close()
+	defer b.Close()
+	for batch := range 3 {
+		err := a.Update(func(tx *Tx) error {
+			for i := range 40 {
+				if err := tx.PutLease(leaseAt(byte(batch*40+i+1), fmt.Sprintf("mn%d", batch*40+i)), t0); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := 0
+	var n int
+	err := a.Update(func(tx *Tx) error {
+		runs++
+		n = 0
+		for i := range 120 {
+			if _, ok, err := tx.Lease(leaseAt(byte(i+1), "").Address); err != nil {
+				return err
+			} else if ok {
+				n++
+			}
+		}
+		if runs == 1 {
+			if err := b.Update(func(tx *Tx) error { return tx.DeleteLease(leaseAt(5, "").Address) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx.SetMeta("leases", []byte{byte(n)})
+	})
+	if err != nil || runs != 2 || n != 119 {
+		t.Fatalf("runs %d, counted %d, err %v", runs, n, err)
+	}
+}
+
+// Another writer changing the read key on every attempt exhausts
+// MaxAttempts: a *ContentionError, nothing committed.
+func testEtcdContention(t *testing.T, srv *etcd.Server) {
+	a, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/contention", MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := openEtcdT(t, srv, "/mip6/contention")
+	defer b.Close()
+	var runs atomic.Int32
+	err = a.Update(func(tx *Tx) error {
+		runs.Add(1)
+		tx.Meta("k")
+		if err := b.Update(func(tx *Tx) error { return tx.SetMeta("k", []byte{byte(runs.Load())}) }); err != nil {
+			t.Fatal(err)
+		}
+		return tx.SetMeta("mine", []byte{1})
+	})
+	var ce *ContentionError
+	if !errors.As(err, &ce) || ce.Attempts != 3 || runs.Load() != 3 {
+		t.Fatalf("runs %d: %v", runs.Load(), err)
+	}
+	t.Log(err)
+	a.View(func(tx *Tx) error {
+		if tx.Meta("mine") != nil {
+			t.Error("a contended Update committed")
+		}
+		return nil
+	})
+}
+
+// Every read of one View is at one revision.
+func testEtcdViewSnapshot(t *testing.T, srv *etcd.Server) {
+	a, b := openEtcdT(t, srv, "/mip6/view"), openEtcdT(t, srv, "/mip6/view")
+	defer a.Close()
+	defer b.Close()
+	l := leaseAt(1, "alice@example.net")
+	a.View(func(tx *Tx) error {
+		if _, ok, err := tx.Lease(l.Address); err != nil || ok {
+			t.Fatalf("%v %v", ok, err)
+		}
+		if err := b.Update(func(tx *Tx) error { return tx.PutLease(l, t0) }); err != nil {
+			t.Fatal(err)
+		}
+		if ls, err := tx.LeasesOf(l.Identity); err != nil || len(ls) != 0 {
+			t.Errorf("a View saw a write committed after its first read: %v %v", ls, err)
+		}
+		return nil
+	})
+}
+
+// One Update writing more keys than etcd accepts in a Txn is refused
+// whole with a cause that says so.
+func testEtcdTooManyWrites(t *testing.T, srv *etcd.Server) {
+	s := openEtcdT(t, srv, "/mip6/toomany")
+	defer s.Close()
+	err := s.Update(func(tx *Tx) error {
+		for i := range 130 {
+			b := Binding{HomeAddress: leaseAt(byte(i+1), "").Address, Identity: "x"}
+			if err := tx.PutBinding(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var ee *EtcdError
+	if !errors.As(err, &ee) || ee.Cause != EtcdRejected || ee.Op != "commit" {
+		t.Fatalf("%v", err)
+	}
+	t.Log(err)
+	s.View(func(tx *Tx) error {
+		if _, ok, _ := tx.Binding(leaseAt(1, "").Address); ok {
+			t.Error("part of a refused Update was written")
+		}
+		return nil
+	})
+}
+
+func testEtcdNotAStore(t *testing.T, srv *etcd.Server) {
+	s := openEtcdT(t, srv, "/mip6/schema")
+	// Corrupt the schema key through the backend's own client.
+	e := s.b.(*etcdBackend)
+	if _, err := e.cli.Put(t.Context(), e.schemaKey, "\x09"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/schema/"})
+	var ee *EtcdError
+	if !errors.As(err, &ee) || ee.Cause != EtcdNotAStore {
+		t.Fatalf("%v", err)
+	}
+	t.Log(err)
+}
+
+// Leases survive a restart of etcd itself (its data directory is kept).
+func testEtcdServerRestart(t *testing.T, srv *etcd.Server) {
+	s := openEtcdT(t, srv, "/mip6/restart")
+	l := leaseAt(1, "alice@example.net")
+	if err := s.Update(func(tx *Tx) error { return tx.PutLease(l, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	srv.Restart(t)
+	s = openEtcdT(t, srv, "/mip6/restart")
+	defer s.Close()
+	s.View(func(tx *Tx) error {
+		if got, ok, err := tx.Lease(l.Address); err != nil || !ok || got.Identity != l.Identity {
+			t.Fatalf("after etcd restart: %+v %v %v", got, ok, err)
+		}
+		return nil
+	})
+}
+
+// Nobody listens on the endpoint: OpenEtcd fails within DialTimeout and
+// names the endpoint.
+func TestOpenEtcdUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := "[::1]:" + fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	start := time.Now()
+	_, err = OpenEtcd(EtcdOptions{Endpoints: []string{ep}, DialTimeout: 300 * time.Millisecond})
+	var ee *EtcdError
+	if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), ep) {
+		t.Fatalf("%v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v", d)
+	}
+	t.Log(err)
+	if _, err := OpenEtcd(EtcdOptions{}); !errors.As(err, &ee) {
+		t.Fatalf("no endpoints: %v", err)
+	}
+}
+
+func TestEtcdKeyLayout(t *testing.T) {
+	e := &etcdBackend{prefix: "/mip6/c1"}
+	a := netip.MustParseAddr("2001:db8::10")
+	for _, c := range []struct {
+		b    bucket
+		raw  []byte
+		want string
+	}{
+		{bLeases, addrKey(a), "/mip6/c1/leases/20010db8000000000000000000000010"},
+		{bPAD, idKey("a/b%c d", a), "/mip6/c1/pad/a%2Fb%25c%20d/20010db8000000000000000000000010"},
+		{bLeaseIDs, idPrefix("alice"), "/mip6/c1/lease-ids/alice/"},
+		{bMeta, []byte("u:x/y"), "/mip6/c1/meta/u:x%2Fy"},
+	} {
+		k := e.key(c.b, c.raw)
+		if k != c.want {
+			t.Errorf("%v %q: %q, want %q", c.b, c.raw, k, c.want)
+		}
+		if raw, err := e.rawKey(c.b, k); err != nil || string(raw) != string(c.raw) {
+			t.Errorf("%q back: %q %v", k, raw, err)
+		}
+	}
+	// Distinct identities never share a prefix ("a" vs "a/").
+	if strings.HasPrefix(e.key(bPAD, idKey("a/", a)), e.key(bPAD, idPrefix("a"))) {
+		t.Error("identity a/ falls under a's prefix")
+	}
+	for _, k := range []string{"/mip6/c1/leases/zz", "/mip6/c1/pad/%4", "/other/leases/00"} {
+		var de *DecodeError
+		b := bLeases
+		if strings.Contains(k, "/pad/") {
+			b = bPAD
+		}
+		if _, err := e.rawKey(b, k); !errors.As(err, &de) {
+			t.Errorf("%q: %v", k, err)
+		}
+	}
+}
