@@ -54,7 +54,7 @@ func (lab *sharedLab) reopen() {
 }
 
 func TestEtcdSharedStore(t *testing.T) {
-	srv := etcd.Start(t)
+	srv := etcd.Start(t, etcd.Options{})
 	t.Run("TwoPoolsUnique", func(t *testing.T) { testTwoPoolsUnique(t, srv) })
 	t.Run("SameIdentityOneAddress", func(t *testing.T) { testSameIdentity(t, srv) })
 	t.Run("BindSAAndPADShared", func(t *testing.T) { testBindSAShared(t, srv) })

@@ -4,20 +4,46 @@ import (
 	"net/netip"
 	"path/filepath"
 	"testing"
+
+	"mip6/internal/peers/etcd"
 )
 
-// BenchmarkBoltUpdateLease is one lease write (lease, identity index and
-// PAD entry) per bbolt Update, fsync included.
-func BenchmarkBoltUpdateLease(b *testing.B) {
+func openBoltB(b *testing.B) *Store {
 	s, err := Open(filepath.Join(b.TempDir(), "s.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+func openEtcdB(b *testing.B) *Store {
+	srv := etcd.Start(b, etcd.Options{})
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkBoltUpdateLease is one lease write (lease, identity index and
+// PAD entry) per bbolt Update, fsync included.
+func BenchmarkBoltUpdateLease(b *testing.B) { benchUpdateLease(b, openBoltB(b)) }
+
+// BenchmarkEtcdUpdateLease is the same on a local etcd (one read, one
+// guarded Txn).
+func BenchmarkEtcdUpdateLease(b *testing.B) { benchUpdateLease(b, openEtcdB(b)) }
+
+// BenchmarkBoltViewLease is one lease lookup plus the identity's leases
+// per View.
+func BenchmarkBoltViewLease(b *testing.B) { benchViewLease(b, openBoltB(b)) }
+
+func BenchmarkEtcdViewLease(b *testing.B) { benchViewLease(b, openEtcdB(b)) }
+
+func benchUpdateLease(b *testing.B, s *Store) {
 	defer s.Close()
 	l := sampleLease()
 	base := l.Address.As16()
-	b.ResetTimer()
-	for i := range b.N {
+	for i := 0; b.Loop(); i++ {
 		a := base
 		a[14], a[15] = byte(i>>8), byte(i)
 		l.Address = netip.AddrFrom16(a)
@@ -33,21 +59,14 @@ func BenchmarkBoltUpdateLease(b *testing.B) {
 	}
 }
 
-// BenchmarkBoltViewLease is one lease lookup plus the identity's leases
-// per bbolt View.
-func BenchmarkBoltViewLease(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "s.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+func benchViewLease(b *testing.B, s *Store) {
 	defer s.Close()
 	l := sampleLease()
 	if err := s.Update(func(tx *Tx) error { return tx.PutLease(l, t0) }); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
+	for b.Loop() {
 		err := s.View(func(tx *Tx) error {
 			if _, ok, err := tx.Lease(l.Address); err != nil || !ok {
 				b.Fatal("lease missing", err)

@@ -23,4 +23,19 @@
 // Open reports an *OpenError whose Cause tells the operator what to fix:
 // the path is not writable, another process holds the file's lock (bbolt's
 // flock, waited for Options.Timeout), or the file is not a store.
+//
+// Several home agents serving one home link share their leases, PAD
+// entries and bindings through etcd instead (OpenEtcd): the same Store and
+// Tx, the records under a key prefix per cluster (see etcdkey.go). An
+// Update there is optimistic: its reads are all at one revision and
+// remembered with the revision each key had, its writes are buffered, and
+// the commit is one etcd Txn that applies them only if nothing read has
+// changed (a key read as absent is still absent, no key appeared in a
+// range read). Otherwise the function runs again on fresh data, at most
+// EtcdOptions.MaxAttempts times (*ContentionError after that). Two home
+// agents therefore never lease one address twice: both read it free, one
+// commits, the other's rerun sees the lease. A View reads at one revision.
+// Exchanges with etcd that fail report an *EtcdError whose Cause says
+// what to check. A commit whose answer is lost (*EtcdError, Op "commit",
+// EtcdUnreachable) may or may not have been applied.
 package store

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -217,4 +219,33 @@ func (e *etcdBackend) update(fn func(*Tx) error) error {
 		}
 	}
 	return &ContentionError{Attempts: e.o.MaxAttempts, Buckets: t.readBucketNames()}
+}
+
+// LoadEtcdTLS builds EtcdOptions.TLS from PEM files: caFile the CA that
+// signed the etcd servers' certificates ("" trusts the system's roots),
+// certFile and keyFile this home agent's client certificate (both or
+// neither).
+func LoadEtcdTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd TLS CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("store: etcd TLS CA: no PEM certificate in %s", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("store: etcd TLS: a client certificate needs both its certificate and key file")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd TLS client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

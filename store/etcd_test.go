@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,7 +26,7 @@ func openEtcdT(t *testing.T, srv *etcd.Server, prefix string) *Store {
 // TestEtcd runs the backend suite on a real etcd, each case under its own
 // prefix; "restart" is a new Store (a new connection) on the same prefix.
 func TestEtcd(t *testing.T) {
-	srv := etcd.Start(t)
+	srv := etcd.Start(t, etcd.Options{})
 	for i, c := range backendSuite {
 		t.Run(c.name, func(t *testing.T) {
 			prefix := fmt.Sprintf("/mip6/suite%d", i)
@@ -121,9 +122,10 @@ func testEtcdPhantom(t *testing.T, srv *etcd.Server) {
 	}
 }
 
-// An Update that read more keys than fit as conditions is guarded per
-// bucket: a delete of one of them (which leaves no key to compare) is
-// still noticed through the bucket's stamp.
+// An Update that read more keys than fit as conditions (most of them
+// from the bucket prefetched whole) is guarded per bucket: a delete of
+// one of them (which leaves no key to compare) is still noticed through
+// the bucket's stamp.
 func testEtcdManyReads(t *testing.T, srv *etcd.Server) {
 	a, b := openEtcdT(t, srv, "/mip6/many"), openEtcdT(t, srv, "/mip6/many")
 	defer a.Close()
@@ -154,7 +156,8 @@ func testEtcdManyReads(t *testing.T, srv *etcd.Server) {
 			}
 		}
 		if runs == 1 {
-			if err := b.Update(func(tx *Tx) error { return tx.DeleteLease(leaseAt(5, "").Address) }); err != nil {
+			// Lease 100 was read from the prefetched bucket.
+			if err := b.Update(func(tx *Tx) error { return tx.DeleteLease(leaseAt(100, "").Address) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -337,5 +340,45 @@ func TestEtcdKeyLayout(t *testing.T) {
 		if _, err := e.rawKey(b, k); !errors.As(err, &de) {
 			t.Errorf("%q: %v", k, err)
 		}
+	}
+}
+
+// A TLS etcd asking for client certificates: with the CA and a client
+// certificate the store works; without the certificate, or trusting
+// another CA, OpenEtcd fails and says to check TLS.
+func TestEtcdTLS(t *testing.T) {
+	srv := etcd.Start(t, etcd.Options{TLS: true})
+	f := srv.ClientTLS
+	cfg, err := LoadEtcdTLS(f.CA, f.Cert, f.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/tls", TLS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testUpdateAtomic(t, func() *Store { return s })
+	noCert, err := LoadEtcdTLS(f.CA, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := LoadEtcdTLS(f.Cert, f.Cert, f.Key) // the client's certificate is no CA
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]*tls.Config{"no client certificate": noCert, "wrong CA": otherCA, "no TLS": nil} {
+		_, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), TLS: cfg, DialTimeout: 500 * time.Millisecond})
+		var ee *EtcdError
+		if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), "TLS") {
+			t.Errorf("%s: %v", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+	if _, err := LoadEtcdTLS(f.CA, f.Cert, ""); err == nil {
+		t.Error("certificate without key accepted")
+	}
+	if _, err := LoadEtcdTLS(f.Key, "", ""); err == nil {
+		t.Error("a key file accepted as CA")
 	}
 }

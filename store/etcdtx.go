@@ -16,6 +16,16 @@ import (
 // keys is checked per bucket instead.
 const maxCompares = 96
 
+// prefetchAfter: after this many point reads of one bucket in one
+// transaction (a pool scanning for a free address) the whole bucket is
+// read at once, so a scan costs one round trip, not one per address.
+const prefetchAfter = 16
+
+type etcdCached struct {
+	value []byte
+	rev   int64
+}
+
 type etcdWrite struct {
 	b     bucket
 	value []byte
@@ -33,6 +43,8 @@ type etcdTx struct {
 	readB    [numBuckets]bool // buckets read
 	writes   map[string]etcdWrite
 	delB     [numBuckets]bool // buckets with a delete
+	gets     [numBuckets]int
+	loaded   [numBuckets]map[string]etcdCached // whole buckets read at rev
 }
 
 func (t *etcdTx) range_(key string, prefix bool) (*clientv3.GetResponse, error) {
@@ -66,20 +78,48 @@ func (t *etcdTx) get(b bucket, raw []byte) ([]byte, error) {
 		}
 		return nonNil(w.value), nil
 	}
-	r, err := t.range_(k, false)
-	if err != nil {
-		return nil, err
+	if t.gets[b]++; t.gets[b] > prefetchAfter && t.loaded[b] == nil {
+		if err := t.load(b); err != nil {
+			return nil, err
+		}
+	}
+	var c etcdCached
+	if t.loaded[b] != nil {
+		c = t.loaded[b][k]
+	} else {
+		r, err := t.range_(k, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Kvs) == 1 {
+			c = etcdCached{nonNil(r.Kvs[0].Value), r.Kvs[0].ModRevision}
+		}
 	}
 	t.readB[b] = true
-	var rev int64
-	var v []byte
-	if len(r.Kvs) == 1 {
-		rev, v = r.Kvs[0].ModRevision, nonNil(r.Kvs[0].Value)
-	}
 	if t.reads != nil {
-		t.reads[k] = rev
+		t.reads[k] = c.rev
 	}
-	return v, nil
+	return c.value, nil
+}
+
+// load reads bucket b whole at the snapshot. The range is guarded like a
+// scan (nothing may appear or change in it); the keys fn then reads are
+// guarded one by one as usual.
+func (t *etcdTx) load(b bucket) error {
+	p := t.e.bucketPrefix(b)
+	r, err := t.range_(p, true)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]etcdCached, len(r.Kvs))
+	for _, kv := range r.Kvs {
+		m[string(kv.Key)] = etcdCached{nonNil(kv.Value), kv.ModRevision}
+	}
+	t.loaded[b] = m
+	if t.reads != nil {
+		t.ranges = append(t.ranges, p)
+	}
+	return nil
 }
 
 // nonNil: a present key with an empty value must not read as absent.

@@ -2,7 +2,8 @@
 // package) for tests: one member listening on loopback [::1], client and
 // peer ports picked free, data directory in a temporary directory. The
 // server stops at test cleanup and its log is printed when the test
-// failed. A missing etcd binary fails the test; it never skips.
+// failed. With Options.TLS, clients must speak TLS and show a certificate
+// of the test CA. A missing etcd binary fails the test; it never skips.
 package etcd
 
 import (
@@ -19,27 +20,48 @@ import (
 	"time"
 )
 
+// Options configure the server.
+type Options struct {
+	// TLS serves clients over TLS only (https:// endpoint) and requires
+	// a client certificate (Server.ClientTLS).
+	TLS bool
+}
+
 // Server is a running single-member etcd.
 type Server struct {
-	// Endpoint is the client URL, "http://[::1]:port".
+	// Endpoint is the client URL, "http://[::1]:port" (https with TLS).
 	Endpoint string
 	Dir      string
-	peerURL  string
-	bin      string
-	cmd      *exec.Cmd
-	done     chan struct{}
-	out      syncBuffer
-	waitErr  error
+	// ClientTLS holds the CA and a client certificate when Options.TLS.
+	ClientTLS TLSFiles
+	serverTLS TLSFiles
+	probe     *http.Client
+	peerURL   string
+	bin       string
+	cmd       *exec.Cmd
+	done      chan struct{}
+	out       syncBuffer
+	waitErr   error
 }
 
 // Start starts etcd and waits until it serves (at most 10 s).
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		t.Fatalf("etcd: binary not in PATH (run scripts/install-deps.sh: Debian package etcd-server): %v", err)
 	}
-	s := &Server{Dir: t.TempDir(), bin: bin}
+	s := &Server{Dir: t.TempDir(), bin: bin, probe: &http.Client{Timeout: 500 * time.Millisecond}}
+	scheme := "http"
+	if o.TLS {
+		scheme = "https"
+		s.serverTLS, s.ClientTLS = makeTLS(t, t.TempDir())
+		cfg, err := s.ClientTLS.clientTLS()
+		if err != nil {
+			t.Fatalf("etcd: %v", err)
+		}
+		s.probe.Transport = &http.Transport{TLSClientConfig: cfg}
+	}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
@@ -50,7 +72,7 @@ func Start(t testing.TB) *Server {
 	// binds it: try again with new ports, a bounded number of times.
 	for try := 0; ; try++ {
 		ports := freePorts(t, 2)
-		s.Endpoint = fmt.Sprintf("http://[::1]:%d", ports[0])
+		s.Endpoint = fmt.Sprintf("%s://[::1]:%d", scheme, ports[0])
 		s.peerURL = fmt.Sprintf("http://[::1]:%d", ports[1])
 		s.start(t)
 		err := s.waitReady(10 * time.Second)
@@ -72,14 +94,17 @@ func (s *Server) start(t testing.TB) {
 	t.Helper()
 	s.out.reset()
 	s.done = make(chan struct{})
-	s.cmd = exec.Command(s.bin,
-		"--name", "mip6-test", "--data-dir", s.Dir,
+	args := []string{"--name", "mip6-test", "--data-dir", s.Dir,
 		"--listen-client-urls", s.Endpoint, "--advertise-client-urls", s.Endpoint,
 		"--listen-peer-urls", s.peerURL, "--initial-advertise-peer-urls", s.peerURL,
-		"--initial-cluster", "mip6-test="+s.peerURL, "--initial-cluster-state", "new",
+		"--initial-cluster", "mip6-test=" + s.peerURL, "--initial-cluster-state", "new",
 		// One member: elect it at once, not after the default second.
 		"--heartbeat-interval", "10", "--election-timeout", "100",
-		"--logger", "zap", "--log-outputs", "stderr")
+		"--logger", "zap", "--log-outputs", "stderr"}
+	if f := s.serverTLS; f.CA != "" {
+		args = append(args, "--cert-file", f.Cert, "--key-file", f.Key, "--trusted-ca-file", f.CA, "--client-cert-auth")
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s.cmd.WaitDelay = time.Second
@@ -91,7 +116,7 @@ func (s *Server) start(t testing.TB) {
 
 // waitReady polls /health until the member has a leader and serves.
 func (s *Server) waitReady(limit time.Duration) error {
-	c := &http.Client{Timeout: 500 * time.Millisecond}
+	c := s.probe
 	deadline := time.Now().Add(limit)
 	for {
 		select {

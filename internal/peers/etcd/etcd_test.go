@@ -13,7 +13,7 @@ import (
 // put, a guarded Txn that must fail and one that must succeed, a read at
 // an old revision, and the data surviving a restart.
 func TestServerKVTxn(t *testing.T) {
-	s := Start(t)
+	s := Start(t, Options{})
 	cli, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
