@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -84,7 +85,7 @@ func TestStrongSwanMobileNode(t *testing.T) {
 	bob.bindingUpdate(t, swLifetime) // his own registration works: his tunnel delivers
 	requireBinding(t, bin, haSock, "bob@example.net", bob.hoa, swBobCoA)
 
-	forgeries(t, bin, haSock, bob, alice)
+	forgeries(t, bin, haSock, pcap, bob, alice)
 	if got := requireBinding(t, bin, haSock, "alice@example.net", alice.hoa, swAliceCoA); got.Sequence != aliceBinding.Sequence ||
 		!got.Expires.Equal(aliceBinding.Expires) {
 		t.Fatalf("alice's binding changed under bob's forgeries: %+v, was %+v", got, aliceBinding)
@@ -122,8 +123,8 @@ func registerAlice(t *testing.T, l *lab, bin, sock string, alice *swanMN) contro
 
 // deregisterAlice sends alice's de-registration (lifetime 0, from the
 // care-of address): her binding goes, her home address is unreachable
-// again, bob's binding stays, and nothing was dropped for a bad checksum,
-// a bad ICV or a replay along the way.
+// again, bob's binding stays, and nothing but bob's forgeries was dropped
+// along the way (no bad checksum, bad ICV, unknown SPI...).
 func deregisterAlice(t *testing.T, l *lab, bin, sock string, alice, bob *swanMN) {
 	t.Helper()
 	ba, rtt := alice.bindingUpdate(t, 0)
@@ -145,10 +146,13 @@ func deregisterAlice(t *testing.T, l *lab, bin, sock string, alice, bob *swanMN)
 		t.Fatalf("home address still reachable after de-registration:\n%s", out)
 	}
 	for _, c := range []string{"bu_drop_bad-checksum", "bu_drop_malformed", "bu_drop_unprotected", "bu_drop_identity-mismatch",
-		"dataplane_drop_bad_icv", "dataplane_drop_replay", "dataplane_drop_too_old", "dataplane_drop_unknown_spi"} {
+		"dataplane_drop_bad_icv", "dataplane_drop_too_old", "dataplane_drop_unknown_spi"} {
 		if s.Counters[c] != 0 {
 			t.Errorf("home agent counter %s = %d", c, s.Counters[c])
 		}
+	}
+	if n := s.Counters["dataplane_drop_replay"]; n != 1 {
+		t.Errorf("home agent counter dataplane_drop_replay = %d, want 1 (bob's replay)", n)
 	}
 	t.Logf("home agent: %d BUs in, %d BAs out, status 0 x%d", s.Counters["binding_updates_in"], s.Counters["binding_acks_out"],
 		s.Counters["binding_ack_status_0"])
@@ -354,8 +358,9 @@ func (m *swanMN) refreshes(t *testing.T, n int) {
 
 // forgeries sends what bob, a subscriber holding his own keys, can send to
 // take over or disturb alice's binding. Each must reach the home agent and
-// be dropped there for its reason, counted once.
-func forgeries(t *testing.T, bin, sock string, bob, alice *swanMN) {
+// be dropped there for its reason, counted once. pcap is the home link's
+// capture so far, where bob finds alice's last Binding Update to replay.
+func forgeries(t *testing.T, bin, sock, pcap string, bob, alice *swanMN) {
 	t.Helper()
 	forged := func(hoa netip.Addr, altCoA netip.Addr, lifetime uint16) mh.BindingUpdate {
 		bob.seq++
@@ -391,6 +396,11 @@ func forgeries(t *testing.T, bin, sock string, bob, alice *swanMN) {
 		// with his outbound key around a BU from alice's home address.
 		"ESP sealed with bob's key around a BU from alice's home address", "dataplane_drop_selector",
 		func() { bob.sealInsider(t, alice.hoa, forged(alice.hoa, bob.coa, swLifetime)) },
+	}, {
+		// On the path: alice's last BU as it crossed the home link, sent
+		// again from bob's address (to pull her binding back later).
+		"alice's last Binding Update, captured and replayed", "dataplane_drop_replay",
+		func() { sendMarkedUDP(t, bob.ns, bob.coa, capturedBU(t, pcap, alice)) },
 	}} {
 		before, err := status(t, bin, sock)
 		if err != nil {
@@ -468,7 +478,15 @@ func (m *swanMN) sealInsider(t *testing.T, hoa netip.Addr, bu mh.BindingUpdate) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.ns.Do(func() error {
+	sendMarkedUDP(t, m.ns, m.coa, pkt)
+}
+
+// sendMarkedUDP sends payload from an ephemeral port of from, in ns, to
+// the home agent's port 4500, with charon's fwmark so that it bypasses
+// table 220 (libipsec's TUN) like charon's own ESP in UDP.
+func sendMarkedUDP(t *testing.T, ns *netns.NS, from netip.Addr, payload []byte) {
+	t.Helper()
+	err := ns.Do(func() error {
 		lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			if err := c.Control(func(fd uintptr) {
@@ -478,17 +496,53 @@ func (m *swanMN) sealInsider(t *testing.T, hoa netip.Addr, bu mh.BindingUpdate) 
 			}
 			return serr
 		}}
-		c, err := lc.ListenPacket(context.Background(), "udp6", net.JoinHostPort(m.coa.String(), "0"))
+		c, err := lc.ListenPacket(context.Background(), "udp6", net.JoinHostPort(from.String(), "0"))
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		_, err = c.WriteTo(pkt, net.UDPAddrFromAddrPort(netip.AddrPortFrom(swHA, 4500)))
+		_, err = c.WriteTo(payload, net.UDPAddrFromAddrPort(netip.AddrPortFrom(swHA, 4500)))
 		return err
 	})
 	if err != nil {
-		t.Fatalf("%s: sending sealed forgery: %v", m.identity, err)
+		t.Fatalf("sending ESP in UDP from %s: %v", from, err)
 	}
+}
+
+// capturedBU returns the ESP packet (UDP payload) that carried m's latest
+// Binding Update across the home link, found in the capture so far by
+// decrypting it with m's logged keys.
+func capturedBU(t *testing.T, pcap string, m *swanMN) []byte {
+	t.Helper()
+	o := tshark.Options{Prefs: []string{"udp.check_checksum:FALSE", "esp.enable_encryption_decode:TRUE"}, UAT: espRows(t, m),
+		Filter: fmt.Sprintf("mip6.mhtype == 5 && ipv6.src == %s && mip6.bu.seqnr == %d", m.coa, m.seq)}
+	pkts := tshark.Run(t, pcap, o, "udp.payload")
+	if len(pkts) != 1 {
+		t.Fatalf("%d captured Binding Updates from %s with sequence number %d", len(pkts), m.identity, m.seq)
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(pkts[0].Get("udp.payload"), ":", ""))
+	if err != nil || len(b) < 16 {
+		t.Fatalf("captured BU payload %q: %v", pkts[0].Get("udp.payload"), err)
+	}
+	return b
+}
+
+// espRows are the tshark esp_sa rows for every ESP SA m's charon logged.
+func espRows(t *testing.T, m *swanMN) []tshark.UATRecord {
+	t.Helper()
+	keys, err := m.charon.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []tshark.UATRecord
+	for _, k := range keys.ESP {
+		row, ok := k.TsharkESPSA()
+		if !ok {
+			t.Fatalf("tshark cannot decrypt %s", k.Encr)
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // checkStrongSwanCapture decrypts the home link's capture with the keys
@@ -499,19 +553,7 @@ func (m *swanMN) sealInsider(t *testing.T, hoa netip.Addr, bu mh.BindingUpdate) 
 func checkStrongSwanCapture(t *testing.T, pcap string, alice, bob *swanMN) {
 	t.Helper()
 	opts := tshark.Options{Prefs: []string{"udp.check_checksum:FALSE", "esp.enable_encryption_decode:TRUE"}}
-	for _, m := range []*swanMN{alice, bob} {
-		keys, err := m.charon.Keys()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys.ESP {
-			row, ok := k.TsharkESPSA()
-			if !ok {
-				t.Fatalf("tshark cannot decrypt %s", k.Encr)
-			}
-			opts.UAT = append(opts.UAT, row)
-		}
-	}
+	opts.UAT = append(espRows(t, alice), espRows(t, bob)...)
 	tshark.RequireClean(t, pcap, opts)
 	o := opts
 	o.Filter = "mip6.mhtype == 5"
