@@ -15,6 +15,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -127,6 +129,12 @@ func OpenEtcd(o EtcdOptions) (*Store, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
 		Username: o.Username, Password: o.Password, Logger: zap.NewNop(),
+		// gRPC's default reconnect backoff grows to 2 minutes: a home
+		// agent would keep failing that long after etcd came back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: o.DialTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, e.fail("open", err)
@@ -152,6 +160,9 @@ func (e *etcdBackend) initSchema() error {
 		ee := e.fail("open", err)
 		if ee.Cause == EtcdUnreachable {
 			ee.Timeout = e.o.DialTimeout
+			if d := e.diagnose(); d != nil {
+				ee.Err = fmt.Errorf("%w; %w", err, d)
+			}
 		}
 		return ee
 	}
@@ -177,7 +188,8 @@ func (e *etcdBackend) fail(op string, err error) *EtcdError {
 	case errors.Is(err, context.DeadlineExceeded), code == codes.DeadlineExceeded, code == codes.Unavailable:
 		ee.Cause, ee.Timeout = EtcdUnreachable, e.o.RequestTimeout
 	case code == codes.Unauthenticated, code == codes.PermissionDenied,
-		errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrPermissionDenied):
+		errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrPermissionDenied),
+		errors.Is(err, rpctypes.ErrUserEmpty), errors.Is(err, rpctypes.ErrInvalidAuthToken):
 		ee.Cause = EtcdDenied
 	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge),
 		code == codes.InvalidArgument, code == codes.ResourceExhausted:
@@ -188,8 +200,17 @@ func (e *etcdBackend) fail(op string, err error) *EtcdError {
 
 func (e *etcdBackend) close() error { return e.cli.Close() }
 
+// view runs fn once: a rerun would repeat fn's effects on its results.
 func (e *etcdBackend) view(fn func(*Tx) error) error {
-	return runTx(&etcdTx{e: e, readOnly: true}, fn)
+	t := &etcdTx{e: e, readOnly: true}
+	err := runTx(t, fn)
+	if errors.Is(t.failed, errStale) {
+		return &EtcdError{Endpoints: e.o.Endpoints, Prefix: e.o.Prefix, Op: "read", Err: errors.New("revision compacted during a View; try again")}
+	}
+	if t.failed != nil {
+		return t.failed
+	}
+	return err
 }
 
 // update runs fn optimistically: reads at one revision, writes buffered,
@@ -207,8 +228,11 @@ func (e *etcdBackend) update(fn func(*Tx) error) error {
 		}
 		t = &etcdTx{e: e, reads: map[string]int64{}, writes: map[string]etcdWrite{}}
 		err := runTx(t, fn)
-		if errors.Is(err, errStale) {
+		if t.failed == errStale {
 			continue
+		}
+		if t.failed != nil {
+			return t.failed
 		}
 		if err != nil {
 			return err

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"mip6/internal/peers/etcd"
 )
 
@@ -40,7 +43,80 @@ func TestEtcd(t *testing.T) {
 	t.Run("ViewSnapshot", func(t *testing.T) { testEtcdViewSnapshot(t, srv) })
 	t.Run("TooManyWrites", func(t *testing.T) { testEtcdTooManyWrites(t, srv) })
 	t.Run("NotAStore", func(t *testing.T) { testEtcdNotAStore(t, srv) })
+	t.Run("Compacted", func(t *testing.T) { testEtcdCompacted(t, srv) })
+	t.Run("ReadFailureNotCommitted", func(t *testing.T) { testEtcdReadFailure(t, srv) })
 	t.Run("ServerRestart", func(t *testing.T) { testEtcdServerRestart(t, srv) })
+}
+
+// etcd compacting away the snapshot's revision in the middle of an Update
+// makes the attempt start again on the newest revision.
+func testEtcdCompacted(t *testing.T, srv *etcd.Server) {
+	a, b := openEtcdT(t, srv, "/mip6/compact"), openEtcdT(t, srv, "/mip6/compact")
+	defer a.Close()
+	defer b.Close()
+	runs := 0
+	err := a.Update(func(tx *Tx) error {
+		runs++
+		tx.Meta("first")
+		if runs == 1 {
+			if err := b.Update(func(tx *Tx) error { return tx.SetMeta("x", []byte{1}) }); err != nil {
+				t.Fatal(err)
+			}
+			e := b.b.(*etcdBackend)
+			r, err := e.cli.Get(t.Context(), e.schemaKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.cli.Compact(t.Context(), r.Header.Revision); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v := tx.Meta("x"); len(v) != 1 {
+			return fmt.Errorf("run %d: x is %x", runs, v)
+		}
+		return tx.SetMeta("y", []byte{2})
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("runs %d: %v", runs, err)
+	}
+}
+
+// A read that fails (etcd went away) fails the Update even when fn drops
+// the error, and nothing of it is written.
+func testEtcdReadFailure(t *testing.T, srv *etcd.Server) {
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/readfail", RequestTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := leaseAt(1, "alice@example.net")
+	err = s.Update(func(tx *Tx) error {
+		srv.Stop()
+		tx.Lease(l.Address) // error dropped
+		srv.Restart(t)
+		return tx.PutBinding(Binding{HomeAddress: l.Address, Identity: l.Identity})
+	})
+	var ee *EtcdError
+	if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || ee.Op != "read" {
+		t.Fatalf("%v", err)
+	}
+	t.Log(err)
+	// The same Store reconnects within its backoff (at most a second).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := s.View(func(tx *Tx) error {
+			if _, ok, err := tx.Binding(l.Address); ok || err != nil {
+				return fmt.Errorf("binding present %v: %w", ok, err)
+			}
+			return nil
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart: %v", err)
+		}
+	}
 }
 
 func leaseAt(last byte, id string) Lease {
@@ -294,7 +370,8 @@ func TestOpenEtcdUnreachable(t *testing.T) {
 	start := time.Now()
 	_, err = OpenEtcd(EtcdOptions{Endpoints: []string{ep}, DialTimeout: 300 * time.Millisecond})
 	var ee *EtcdError
-	if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), ep) {
+	if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), ep) ||
+		!strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("%v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -369,7 +446,8 @@ func TestEtcdTLS(t *testing.T) {
 	for name, cfg := range map[string]*tls.Config{"no client certificate": noCert, "wrong CA": otherCA, "no TLS": nil} {
 		_, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), TLS: cfg, DialTimeout: 500 * time.Millisecond})
 		var ee *EtcdError
-		if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), "TLS") {
+		// The reason comes from OpenEtcd's own probe of the endpoint.
+		if !errors.As(err, &ee) || ee.Cause != EtcdUnreachable || !strings.Contains(err.Error(), "certificate") {
 			t.Errorf("%s: %v", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
@@ -380,5 +458,54 @@ func TestEtcdTLS(t *testing.T) {
 	}
 	if _, err := LoadEtcdTLS(f.Key, "", ""); err == nil {
 		t.Error("a key file accepted as CA")
+	}
+}
+
+// An etcd with authentication on: the right user works within its
+// prefix; a wrong password, or a user without rights on the prefix, gets
+// EtcdDenied.
+func TestEtcdAuth(t *testing.T) {
+	srv := etcd.Start(t, etcd.Options{})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := t.Context()
+	steps := []func() error{
+		func() error { _, err := cli.UserAdd(ctx, "root", "rootpw"); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := cli.RoleAdd(ctx, "ha"); return err },
+		func() error {
+			_, err := cli.RoleGrantPermission(ctx, "ha", "/mip6/c1/", clientv3.GetPrefixRangeEnd("/mip6/c1/"), clientv3.PermissionType(clientv3.PermReadWrite))
+			return err
+		},
+		func() error { _, err := cli.UserAdd(ctx, "ha1", "ha1pw"); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, "ha1", "ha"); return err },
+		func() error { _, err := cli.AuthEnable(ctx); return err },
+	}
+	for i, f := range steps {
+		if err := f(); err != nil {
+			t.Fatalf("auth setup step %d: %v", i, err)
+		}
+	}
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/c1", Username: "ha1", Password: "ha1pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testUpdateAtomic(t, func() *Store { return s })
+	for name, o := range map[string]EtcdOptions{
+		"wrong password":   {Prefix: "/mip6/c1", Username: "ha1", Password: "nope"},
+		"prefix not given": {Prefix: "/mip6/c2", Username: "ha1", Password: "ha1pw"},
+		"no user":          {Prefix: "/mip6/c1"},
+	} {
+		o.Endpoints = srv.Endpoints()
+		_, err := OpenEtcd(o)
+		var ee *EtcdError
+		if !errors.As(err, &ee) || ee.Cause != EtcdDenied {
+			t.Errorf("%s: %v", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
 	}
 }

@@ -45,6 +45,9 @@ type etcdTx struct {
 	delB     [numBuckets]bool // buckets with a delete
 	gets     [numBuckets]int
 	loaded   [numBuckets]map[string]etcdCached // whole buckets read at rev
+	// failed is the first failed read: the attempt neither commits nor
+	// returns anything else, even if fn dropped the error.
+	failed error
 }
 
 func (t *etcdTx) range_(key string, prefix bool) (*clientv3.GetResponse, error) {
@@ -55,14 +58,20 @@ func (t *etcdTx) range_(key string, prefix bool) (*clientv3.GetResponse, error) 
 	if t.rev != 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
 	}
+	if t.failed != nil {
+		return nil, t.failed
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.e.o.RequestTimeout)
 	defer cancel()
 	r, err := t.e.cli.Get(ctx, key, opts...)
-	if errors.Is(err, rpctypes.ErrCompacted) {
-		return nil, errStale
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		t.failed = errStale
+	case err != nil:
+		t.failed = t.e.fail("read", err)
 	}
-	if err != nil {
-		return nil, t.e.fail("read", err)
+	if t.failed != nil {
+		return nil, t.failed
 	}
 	if t.rev == 0 {
 		t.rev = r.Header.Revision
