@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/net/ipv6"
@@ -319,3 +320,7 @@ func (b *UDPBind) WriteToUDPAddrPort(p []byte, to netip.AddrPort) (int, error) {
 
 // Close closes the socket.
 func (b *UDPBind) Close() error { return b.conn.Close() }
+
+// SetReadDeadline sets the socket's read deadline: a reader other than a
+// plane (a mobile node's IKE before its plane starts) stops with it.
+func (b *UDPBind) SetReadDeadline(t time.Time) error { return b.conn.SetReadDeadline(t) }

@@ -40,6 +40,7 @@ type HomeAgent struct {
 	link     *hostnet.HomeLink
 	conns    []*net.UDPConn     // IKE-only ports (500)
 	bind     *dataplane.UDPBind // port 4500 until the plane owns it
+	rawESP   *dataplane.ESPBind // ike.raw_esp: raw ESP until the plane owns it
 	plane    *dataplane.Plane
 	raw      *hostnet.RawMobility // wire_form "transport": RFC 3776 BUs in, BAs out
 	keyLog   io.WriteCloser
@@ -183,6 +184,9 @@ func (h *HomeAgent) Close() {
 	}
 	if h.bind != nil {
 		h.bind.Close()
+	}
+	if h.rawESP != nil {
+		h.rawESP.Close()
 	}
 	if h.link != nil {
 		h.link.Close() // releases the routes, then removes the TUN

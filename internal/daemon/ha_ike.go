@@ -60,11 +60,22 @@ func (h *HomeAgent) openIKE() error {
 	if natt == nil {
 		return fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
 	}
+	haAddr := h.cfg.HomeAgent.Address.Addr
+	if h.cfg.IKE.RawESP {
+		// Raw ESP beside ESP in UDP: bound to the home agent's address, so
+		// what it reads was sent there.
+		if h.rawESP, err = dataplane.ListenESP(haAddr, 0); err != nil {
+			return fmt.Errorf("ike.raw_esp: %w", err)
+		}
+	}
 	if h.bha.TransportForm {
 		// RFC 3776 BUs carry a Home Address option (and, from home, are plain
-		// ESP) that this kernel would drop: take them before it does.
+		// ESP) that this kernel would drop: take them before it does. With
+		// the raw ESP carrier the plain ESP ones must reach its socket
+		// (a drop rule would take the tunnels' ESP too): the plane hands
+		// them over (Transport below).
 		h.raw, err = hostnet.OpenRawMobility(hostnet.RawConfig{Role: hostnet.RawHomeAgent,
-			HomeAgent: h.cfg.HomeAgent.Address.Addr, PlainESP: true})
+			HomeAgent: haAddr, PlainESP: h.rawESP == nil})
 		if err != nil {
 			return fmt.Errorf("home_agent.wire_form transport: %w", err)
 		}
@@ -73,7 +84,7 @@ func (h *HomeAgent) openIKE() error {
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
 	nc := node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad,
 		SAD: sad, SPD: spd, Link: h.link, Log: h.log,
-		MoveIKE:   func(spi uint64, to netip.AddrPort) { h.ep.MoveEndpoints(spi, netip.AddrPort{}, to) },
+		MoveIKE:   h.moveIKE,
 		OnBinding: h.accounting}
 	if h.raw != nil {
 		nc.Raw = h.raw
@@ -81,17 +92,22 @@ func (h *HomeAgent) openIKE() error {
 	if h.node, err = node.NewHomeAgent(nc); err != nil {
 		return err
 	}
-	h.plane, err = dataplane.New(dataplane.Config{TUN: h.link.TUN().Device(), Bind: natt, SPD: spd, SAD: sad,
+	pc := dataplane.Config{TUN: h.link.TUN().Device(), Bind: natt, SPD: spd, SAD: sad,
 		IKE: node.PlaneIKEHandler(h.ep, nattLocal), Local: h.node.PlaneLocal,
 		Unprotected: func(pkt []byte) {
 			if !h.node.FromHomeLink(pkt) {
 				h.link.Unclaimed.Add(1)
 			}
-		}})
+		}}
+	if h.rawESP != nil {
+		pc.RawESP = h.rawESP
+		pc.Transport = func(esp []byte, from netip.Addr) { h.node.HandleTransportESP(esp, from, haAddr, time.Now()) }
+	}
+	h.plane, err = dataplane.New(pc)
 	if err != nil {
 		return err
 	}
-	h.bind = nil // the plane closes it
+	h.bind, h.rawESP = nil, nil // the plane closes them
 	h.node.AttachPlane(h.plane)
 	for i, l := range ike500 {
 		go node.ServeIKE(h.conns[i], l.AddrPort, h.ep)
@@ -100,6 +116,23 @@ func (h *HomeAgent) openIKE() error {
 		go h.raw.Serve(func(pkt []byte) { h.node.HandleRaw(pkt, time.Now()) })
 	}
 	return nil
+}
+
+// moveIKE moves an IKE SA's peer to a mobile node's care-of address (a
+// Binding Update with the K flag). Port 0 (a raw ESP tunnel, IKE on 500):
+// the IKE SA keeps the port it has.
+func (h *HomeAgent) moveIKE(spi uint64, to netip.AddrPort) {
+	if to.Port() == 0 {
+		h.mu.Lock()
+		sa, ok := h.ikeSAs[spi]
+		h.mu.Unlock()
+		port := uint16(ike.PortIKE)
+		if ok && sa.Remote.Port() != 0 {
+			port = sa.Remote.Port()
+		}
+		to = netip.AddrPortFrom(to.Addr(), port)
+	}
+	h.ep.MoveEndpoints(spi, netip.AddrPort{}, to)
 }
 
 func (h *HomeAgent) localID() ike.Identity {
@@ -121,6 +154,15 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		h.mu.Unlock()
 		log.Info("IKE SA established", "peer", ev.IKESA.Remote, "suite", ev.IKESA.Suite)
 	case ike.EventChildEstablished, ike.EventChildRekeyed:
+		if !ev.Child.Transport && !node.Encapsulated(ev.Child) && !h.cfg.IKE.RawESP {
+			// IKE on port 500 and no NAT: both ends chose raw ESP, which
+			// this home agent does not carry. Refused, so that the mobile
+			// node learns it rather than tunnelling into the void.
+			log.Error("CHILD_SA refused: raw ESP (the mobile node runs IKE on port 500, no NAT on the path) but ike.raw_esp is off; set it, or mobility.esp_encapsulation = \"udp\" at the mobile node",
+				"child", ev.Child.String())
+			h.ep.DeleteChildSA(ev.IKESA.LocalSPI(), ev.Child.InboundSPI)
+			return
+		}
 		c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), id, ev.IKESA.AssignedAddress.Addr())
 		if err == nil {
 			err = h.node.Install(c)

@@ -63,16 +63,22 @@ func (m *MobileNode) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bc, err := m.bootstrapConfig(netip.AddrPortFrom(coa, ike.PortIKE))
+	// UDP encapsulation asked: IKE runs on 4500 from the start, so both
+	// ends choose ESP in UDP (ike.ChildSA.Encap); raw ESP asked: IKE on
+	// 500, and without a NAT on the path the CHILD_SA is raw ESP.
+	var port uint16 = ike.PortNATT
+	if m.cfg.RawESP() {
+		port = ike.PortIKE
+	}
+	bc, err := m.bootstrapConfig(netip.AddrPortFrom(coa, port))
 	if err != nil {
 		return err
 	}
 	bc.OnEvent = m.onIKEEvent
-	hc, err := node.ListenHost(ike.PortIKE)
+	tr, err := openIKETransport(coa, port == ike.PortIKE)
 	if err != nil {
-		return fmt.Errorf("UDP port %d for IKE: %w", ike.PortIKE, err)
+		return err
 	}
-	tr := &node.IKETransport{Conn: hc}
 	defer tr.Close()
 	bc.Transport = tr
 	res, err := bootstrap.Run(ctx, bc)
@@ -80,8 +86,10 @@ func (m *MobileNode) session(ctx context.Context) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	defer res.Close()
-	m.log.Info("bootstrapped", "home_agent", res.HomeAgent.Addr, "hoa", res.HomeAddress, "took", res.Total)
-	if err := m.start(res, coa); err != nil {
+	m.log.Info("bootstrapped", "home_agent", res.HomeAgent.Addr, "hoa", res.HomeAddress, "took", res.Total,
+		"esp", carrierOf(res.Child), "nat", res.IKESA.NATDetected)
+	tr.handOver()
+	if err := m.start(res, coa, tr.bind); err != nil {
 		return err
 	}
 	defer m.stop()
@@ -130,76 +138,67 @@ func (m *MobileNode) session(ctx context.Context) error {
 }
 
 // start installs the CHILD_SA and brings the home address up on the TUN.
-func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
+// The plane takes over bind (UDP 4500: IKE and ESP in UDP) and, when the
+// tunnel CHILD_SA is raw ESP, a raw ESP socket.
+func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr, bind *dataplane.UDPBind) error {
 	hoa := res.HomeAddress.Addr()
 	host, err := hostnet.NewMobileHost(hostnet.MobileHostConfig{HomeAddress: hoa, Interface: m.cfg.Mobility.Interfaces[0], Log: m.log})
 	if err != nil {
 		return err
 	}
-	bind, err := dataplane.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT), 0)
-	if err != nil {
-		host.Close()
-		return fmt.Errorf("UDP port %d for ESP: %w", ike.PortNATT, err)
-	}
-	core, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: res.HomeAgent.Addr, HomePrefix: res.HomeAddress.Masked(),
-		KeyMgmt: true, Lifetime: m.cfg.Mobility.Lifetime.Duration})
-	if err != nil {
-		host.Close()
-		bind.Close()
-		return err
-	}
-	ep, spi, ha := res.Endpoint, res.IKESA.LocalSPI(), res.HomeAgent.Addr
+	var rawESP *dataplane.ESPBind
 	var raw *hostnet.RawMobility
+	var n *node.MobileNode
+	var plane *dataplane.Plane
+	closeAll := func() {
+		host.Close()
+		if plane != nil {
+			plane.Close() // the binds too
+		} else if rawESP != nil {
+			rawESP.Close()
+		}
+		if raw != nil {
+			raw.Close()
+		}
+	}
+	if !node.Encapsulated(res.Child) {
+		if rawESP, err = dataplane.ListenESP(netip.IPv6Unspecified(), 0); err != nil {
+			closeAll()
+			return fmt.Errorf("mobility.esp_encapsulation none: %w", err)
+		}
+	}
 	if res.Signalling != nil {
 		// The RFC 3776 form: BAs carry a type 2 routing header (and, at
 		// home, plain ESP to the home address) that this kernel would drop.
+		// The raw ESP socket never needs those: the tunnel's ESP goes to
+		// the care-of address.
 		raw, err = hostnet.OpenRawMobility(hostnet.RawConfig{Role: hostnet.RawMobileNode, HomeAddress: hoa, PlainESP: true})
 		if err != nil {
-			host.Close()
-			bind.Close()
+			closeAll()
 			return fmt.Errorf("wire_form transport: %w", err)
 		}
 	}
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
-	nc := node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
-		Core: core, SAD: sad, SPD: spd, Host: host, Log: m.log,
-		MoveIKE: func(local netip.Addr) {
-			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(ha, ike.PortIKE))
-		},
-		Rebootstrap: func(reason string) {
-			select {
-			case m.rebootstrap <- reason:
-			default:
-			}
-		}}
-	if raw != nil {
-		nc.TransportForm, nc.Raw = true, raw
-	}
-	n, err := node.NewMobileNode(nc)
-	var plane *dataplane.Plane
+	n, err = m.newNode(res, host, raw, spd, sad)
 	if err == nil {
-		plane, err = dataplane.New(dataplane.Config{TUN: host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
-			IKE: node.PlaneIKEHandler(ep, netip.AddrPortFrom(coa, ike.PortNATT)), Local: n.PlaneLocal,
+		pc := dataplane.Config{TUN: host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
+			IKE: node.PlaneIKEHandler(res.Endpoint, netip.AddrPortFrom(coa, ike.PortNATT)), Local: n.PlaneLocal,
 			Unprotected: func(pkt []byte) {
 				if !n.FromHost(pkt) {
 					host.NotTunnelled.Add(1)
 				}
-			}})
+			}}
+		if rawESP != nil {
+			pc.RawESP = rawESP
+		}
+		plane, err = dataplane.New(pc)
 	}
 	if err == nil {
 		n.AttachPlane(plane)
 		err = installChildren(n, res, m.cfg.Identity)
 	}
 	if err != nil {
-		host.Close()
-		if plane != nil {
-			plane.Close()
-		} else {
-			bind.Close()
-		}
-		if raw != nil {
-			raw.Close()
-		}
+		closeAll()
 		return err
 	}
 	if raw != nil {
@@ -212,6 +211,42 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr) error {
 	go n.Timers(stopTimers)
 	m.follow(res.HomeAddress)
 	return nil
+}
+
+// newNode makes the mobile node's packet path for a bootstrap's result.
+func (m *MobileNode) newNode(res *bootstrap.Result, host *hostnet.MobileHost, raw *hostnet.RawMobility, spd *ipsec.SPD, sad *ipsec.SAD) (*node.MobileNode, error) {
+	hoa, ha := res.HomeAddress.Addr(), res.HomeAgent.Addr
+	core, err := mn.New(mn.Config{HomeAddress: hoa, HomeAgent: ha, HomePrefix: res.HomeAddress.Masked(),
+		KeyMgmt: true, Lifetime: m.cfg.Mobility.Lifetime.Duration})
+	if err != nil {
+		return nil, err
+	}
+	// The IKE SA keeps its ports when it moves with the care-of address.
+	ep, spi := res.Endpoint, res.IKESA.LocalSPI()
+	localPort, remote := res.IKESA.Local.Port(), res.IKESA.Remote
+	nc := node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
+		Core: core, SAD: sad, SPD: spd, Host: host, Log: m.log,
+		MoveIKE: func(local netip.Addr) {
+			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, localPort), remote)
+		},
+		Rebootstrap: func(reason string) {
+			select {
+			case m.rebootstrap <- reason:
+			default:
+			}
+		}}
+	if raw != nil {
+		nc.TransportForm, nc.Raw = true, raw
+	}
+	return node.NewMobileNode(nc)
+}
+
+// carrierOf names how a CHILD_SA's ESP travels.
+func carrierOf(c *ike.ChildSA) string {
+	if node.Encapsulated(c) {
+		return "udp"
+	}
+	return "esp"
 }
 
 // installChildren installs the payload tunnel's CHILD_SA and, in the RFC
@@ -340,8 +375,8 @@ func (m *MobileNode) sendKeepalive(res *bootstrap.Result) {
 	m.mu.Lock()
 	bind, coa := m.bind, m.coa
 	m.mu.Unlock()
-	if bind == nil || !coa.IsValid() || coa == res.HomeAddress.Addr() {
-		return
+	if bind == nil || !coa.IsValid() || coa == res.HomeAddress.Addr() || !node.Encapsulated(res.Child) {
+		return // raw ESP: no NAT on the path
 	}
 	if _, err := bind.WriteToUDPAddrPort([]byte{0xff}, netip.AddrPortFrom(res.HomeAgent.Addr, ike.PortNATT)); err != nil {
 		m.log.Debug("NAT keepalive", "err", err)

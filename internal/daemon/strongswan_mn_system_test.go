@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"os/exec"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,7 @@ import (
 var (
 	swHA       = netip.MustParseAddr("2001:db8:1::2")
 	swAliceCoA = netip.MustParseAddr("2001:db8:a::100")
+	swAliceB   = netip.MustParseAddr("2001:db8:b::100") // after the move
 	swBobCoA   = netip.MustParseAddr("2001:db8:d::100")
 )
 
@@ -92,9 +94,14 @@ func TestStrongSwanMobileNode(t *testing.T) {
 	}
 	l.cn.Run(t, "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", alice.hoa.String())
 
+	moveAlice(t, l, bin, haSock, alice)
 	deregisterAlice(t, l, bin, haSock, alice, bob)
 	ha.Stop()
 	dump.Stop()
+	exec.Command("cp", pcap, "/tmp/sw-debug.pcap").Run()
+	for _, r := range append(espRows(t, alice), espRows(t, bob)...) {
+		t.Logf("ROW %v", r)
+	}
 	checkStrongSwanCapture(t, pcap, alice, bob)
 }
 
@@ -119,6 +126,30 @@ func registerAlice(t *testing.T, l *lab, bin, sock string, alice *swanMN) contro
 	// HA proxy ND -> ESP in UDP -> libipsec -> alice's kernel, and back.
 	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", alice.hoa.String())
 	return b
+}
+
+// moveAlice moves alice to access network B: charon moves its IKE SA with
+// MOBIKE (RFC 4555) and libipsec its ESP SAs; then alice's BU from the new
+// care-of address moves the home agent's tunnel, and the correspondent
+// reaches her there.
+func moveAlice(t *testing.T, l *lab, bin, sock string, alice *swanMN) {
+	t.Helper()
+	start := time.Now()
+	l.attach(t, "b0", swAliceB.String(), "2001:db8:b::1")
+	netns.Eventually(t, 20*time.Second, func() error {
+		sas, err := alice.charon.ListSAs()
+		if err == nil && (len(sas) != 1 || sas[0].LocalHost != swAliceB.String() || sas[0].State != "ESTABLISHED") {
+			err = fmt.Errorf("charon's IKE SA not moved yet: %+v", sas)
+		}
+		return err
+	})
+	mobike := time.Since(start)
+	alice.coa = swAliceB
+	ba, rtt := alice.bindingUpdate(t, swLifetime)
+	t.Logf("alice: moved to %s: MOBIKE done %v after the new address, BU/BA %v (%d attempts), %v in all; BA %+v",
+		swAliceB, mobike, rtt, alice.attempts, time.Since(start), ba)
+	requireBinding(t, bin, sock, "alice@example.net", alice.hoa, swAliceB)
+	l.cn.Run(t, "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", alice.hoa.String())
 }
 
 // deregisterAlice sends alice's de-registration (lifetime 0, from the
@@ -221,7 +252,8 @@ func startSwanMN(t *testing.T, ns *netns.NS, identity, psk string, coa netip.Add
 	m.charon = strongswan.Start(t, ns, strongswan.Options{KeyLog: true})
 	err := m.charon.Load(strongswan.Config{
 		Connections: []strongswan.Conn{{
-			Name: "ha", LocalAddrs: []string{coa.String()}, RemoteAddrs: []string{swHA.String()},
+			// No local_addrs: charon follows the care-of address (MOBIKE).
+			Name: "ha", RemoteAddrs: []string{swHA.String()},
 			Proposals: []string{"aes128gcm16-prfsha256-x25519"}, Encap: true, Vips: []string{vip},
 			Local:  []strongswan.Auth{{Auth: "psk", ID: identity}},
 			Remote: []strongswan.Auth{{Auth: "psk", ID: "ha.example.net"}},
@@ -527,7 +559,8 @@ func capturedBU(t *testing.T, pcap string, m *swanMN) []byte {
 	return b
 }
 
-// espRows are the tshark esp_sa rows for every ESP SA m's charon logged.
+// espRows are the tshark esp_sa rows for every ESP SA m's charon logged,
+// matched by SPI alone.
 func espRows(t *testing.T, m *swanMN) []tshark.UATRecord {
 	t.Helper()
 	keys, err := m.charon.Keys()
@@ -540,6 +573,8 @@ func espRows(t *testing.T, m *swanMN) []tshark.UATRecord {
 		if !ok {
 			t.Fatalf("tshark cannot decrypt %s", k.Encr)
 		}
+		// Any addresses: the SAs move with alice (MOBIKE); SPIs are unique.
+		row.Fields[1], row.Fields[2] = "*", "*"
 		rows = append(rows, row)
 	}
 	return rows
@@ -566,7 +601,7 @@ func checkStrongSwanCapture(t *testing.T, pcap string, alice, bob *swanMN) {
 			continue
 		}
 		switch {
-		case src[0] == alice.coa.String() && src[1] == alice.hoa.String() && p.Get("udp.srcport") == "4500":
+		case (src[0] == swAliceCoA.String() || src[0] == swAliceB.String()) && src[1] == alice.hoa.String() && p.Get("udp.srcport") == "4500":
 			fromAlice++
 			seqs = append(seqs, p.Get("mip6.bu.seqnr"))
 		case src[0] == bob.coa.String() && p.Get("ipv6.opt.mipv6.home_address") == alice.hoa.String():
@@ -583,8 +618,8 @@ func checkStrongSwanCapture(t *testing.T, pcap string, alice, bob *swanMN) {
 		t.Errorf("%d echo replies from alice's home address in ESP on the home link, want 5", len(replies))
 	}
 	t.Logf("home link: %d of alice's BUs and %d acks decrypted from ESP in UDP 4500, %d of bob's HAO forgeries", fromAlice, len(acks), hao)
-	if fromAlice < 12 || len(acks) < 12 || hao != 2 {
-		t.Fatalf("capture: %d BUs from alice (seq %v), %d acks to her (%v), %d HAO forgeries from bob; want 12, 12, 2",
+	if fromAlice < 13 || len(acks) < 13 || hao != 2 {
+		t.Fatalf("capture: %d BUs from alice (seq %v), %d acks to her (%v), %d HAO forgeries from bob; want 13, 13, 2",
 			fromAlice, seqs, len(acks), acks, hao)
 	}
 }

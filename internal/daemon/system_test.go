@@ -122,7 +122,9 @@ func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter, wireF
 	t.Helper()
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 	pcap = filepath.Join(dir, "home.pcap")
-	dump := l.ha.Start(t, "tcpdump", "-i", "ha0", "-U", "-w", pcap, filter)
+	// --immediate-mode: packets reach the file as they come, none wait in a
+	// ring block that stopping tcpdump would lose.
+	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, filter)
 	netns.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(dump.Output(), "listening on") {
 			return fmt.Errorf("tcpdump not capturing yet")

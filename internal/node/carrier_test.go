@@ -21,8 +21,12 @@ import (
 func TestChildCarrierFromIKE(t *testing.T) {
 	mk := func(encap, transport bool) *Child {
 		t.Helper()
+		port := uint16(500)
+		if encap {
+			port = 4500
+		}
 		c := &ike.ChildSA{Name: "home", InboundSPI: 0x100, OutboundSPI: 0x200, Encap: encap, Transport: transport,
-			Local: netip.MustParseAddrPort("[2001:db8:1::1]:500"), Remote: netip.MustParseAddrPort("[2001:db8:2::1]:500"),
+			Local: netip.AddrPortFrom(netip.MustParseAddr("2001:db8:1::1"), port), Remote: netip.MustParseAddrPort("[2001:db8:2::1]:500"),
 			InEncr: make([]byte, 20), OutEncr: make([]byte, 20)}
 		c.Suite.Encr.ID, c.Suite.Encr.KeyLen = 20, 128 // AES-GCM-16
 		ch, err := ChildFromIKE(c, 1, alice, hoa)
@@ -45,6 +49,11 @@ func TestChildCarrierFromIKE(t *testing.T) {
 		if got, want := childStatus(c).Mode, map[esp.Carrier]string{esp.CarrierUDP: "udp", esp.CarrierESP: "esp"}[tc.want]; got[len(got)-len(want):] != want {
 			t.Errorf("status mode %q does not end in %q", got, want)
 		}
+	}
+	// IKE on port 500 with a NAT reported: our responder's NAT detection
+	// always says so; the mobile node, which saw none, stayed on 500.
+	if Encapsulated(&ike.ChildSA{Encap: true, Local: netip.MustParseAddrPort("[2001:db8:1::1]:500")}) {
+		t.Error("encapsulated on port 500")
 	}
 	// Without a data plane: UDP 4500 whatever IKE said.
 	tn := tunnel{sad: ipsec.NewSAD(), counters: newCounters(allCounters...)}

@@ -1,0 +1,128 @@
+package daemon_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mip6/internal/control"
+	"mip6/internal/demo"
+	"mip6/internal/netns"
+	"mip6/internal/tshark"
+)
+
+// The raw ESP carrier with the real daemons: a home agent with
+// ike.raw_esp serves a mobile node that asks for esp_encapsulation
+// "none" over raw ESP (IP protocol 50, no UDP header; IKE on port 500)
+// and one with the default over ESP in UDP 4500 (IKE on 4500 from the
+// start), each through the scenario: register, pings from the
+// correspondent, move, pings, de-register. The home link's capture,
+// decrypted with the key log, shows where the tunnelled pings went.
+func TestDaemonsRawESP(t *testing.T) {
+	netns.Require(t, "ping", "tcpdump", "tshark", "nft")
+	bin := buildMIP6(t)
+	for _, tc := range []struct {
+		name, encap, wireForm string
+	}{
+		{"raw", "none", "tunnel"},
+		{"udp beside raw", "udp", "tunnel"},
+		{"raw with the transport form", "none", "transport"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { rawESPScenario(t, bin, tc.encap, tc.wireForm) })
+	}
+}
+
+func rawESPScenario(t *testing.T, bin, encap, wireForm string) {
+	dir := t.TempDir()
+	l := newLab(t)
+	haConf, mnConf := writePSKConfigs(t, dir)
+	keyLog := filepath.Join(dir, "keys.log")
+	editFile(t, haConf, "identity = \"ha.example.net\"\n", fmt.Sprintf("identity = \"ha.example.net\"\nraw_esp = true\nkey_log = %q\n", keyLog))
+	editFile(t, mnConf, "[mobility]\n", fmt.Sprintf("[mobility]\nesp_encapsulation = %q\nwire_form = %q\n", encap, wireForm))
+	if wireForm == "transport" {
+		editFile(t, haConf, "home_interface = \"ha0\"\n", "home_interface = \"ha0\"\nwire_form = \"transport\"\n")
+	}
+	carrier := map[string]string{"none": "esp", "udp": "udp"}[encap]
+	_, pcap := l.moveScenario(t, bin, dir, haConf, mnConf, "ip6", wireForm, func(haSock string) {
+		s, err := status(t, bin, haSock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCarrier(t, "home agent", s, carrier)
+		if ms, err := status(t, bin, filepath.Join(dir, "mn.sock")); err != nil {
+			t.Fatal(err)
+		} else {
+			checkCarrier(t, "mobile node", ms, carrier)
+		}
+		read := map[string]string{"esp": "dataplane_esp_read", "udp": "dataplane_udp_read"}[carrier]
+		if s.Counters[read] == 0 || s.Counters["dataplane_drop_unsupported"] != 0 || s.Counters["dataplane_drop_not_tunnel"] != 0 {
+			t.Errorf("home agent data plane counters: %v", s.Counters)
+		}
+	})
+
+	profile := t.TempDir()
+	if err := demo.WriteWiresharkKeys(profile, readFile(t, keyLog)); err != nil {
+		t.Fatal(err)
+	}
+	opts := tshark.Options{ConfigDir: profile, Prefs: []string{"udp.check_checksum:FALSE", "esp.enable_encryption_decode:TRUE"}}
+	tshark.RequireClean(t, pcap, opts)
+	count := func(filter string) int {
+		o := opts
+		o.Filter = filter
+		return len(tshark.Run(t, pcap, o, "frame.number"))
+	}
+	defer func() {
+		if t.Failed() {
+			o := opts
+			o.Filter = "esp || udp"
+			for _, p := range tshark.Run(t, pcap, o, "frame.number", "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport", "esp.spi", "icmpv6.type", "_ws.col.Info") {
+				t.Logf("%+v", p)
+			}
+		}
+	}()
+	raw, inUDP := count("esp && !udp && icmpv6.type == 128"), count("udp.port == 4500 && esp && icmpv6.type == 128")
+	switch carrier {
+	case "esp":
+		if raw < 6 || inUDP != 0 {
+			t.Fatalf("echo requests tunnelled in raw ESP: %d (want 6), in UDP 4500: %d (want 0)", raw, inUDP)
+		}
+		if n := count("udp.port == 4500"); n != 0 {
+			t.Errorf("%d datagrams on UDP 4500: IKE must stay on 500 and ESP raw", n)
+		}
+	case "udp":
+		if inUDP < 6 || raw != 0 {
+			t.Fatalf("echo requests tunnelled in UDP 4500: %d (want 6), in raw ESP: %d (want 0)", inUDP, raw)
+		}
+		if n := count("udp.port == 500"); n != 0 {
+			t.Errorf("%d datagrams on UDP 500: IKE must run on 4500 from the start", n)
+		}
+	}
+	if wireForm == "transport" {
+		// BUs in the RFC 3776 form reached the home agent: raw ESP behind
+		// a Home Address option, the tunnel beside them raw as well.
+		if n := count("mip6.mhtype == 5 && ipv6.opt.mipv6.home_address && !udp"); n < 2 {
+			t.Errorf("%d transport-form Binding Updates on the home link", n)
+		}
+		if n := count("icmpv6.type == 4"); n != 0 {
+			t.Errorf("%d ICMPv6 Parameter Problems on the home link", n)
+		}
+	}
+}
+
+// checkCarrier wants every tunnel CHILD_SA of s on carrier.
+func checkCarrier(t *testing.T, who string, s *control.Status, carrier string) {
+	t.Helper()
+	tunnels := 0
+	for _, c := range s.ChildSAs {
+		if strings.HasPrefix(c.Mode, "tunnel") {
+			tunnels++
+			if !strings.HasSuffix(c.Mode, ", "+carrier) {
+				t.Errorf("%s: CHILD_SA %s mode %q, want carrier %s", who, c.SPIIn, c.Mode, carrier)
+			}
+		}
+	}
+	if tunnels == 0 {
+		t.Errorf("%s: no tunnel CHILD_SA in %+v", who, s.ChildSAs)
+	}
+}
