@@ -3,7 +3,10 @@
 // read and written in batches with the kernel's TCP segmentation and
 // receive offloads, a UDP socket on port 4500 (RFC 3948) read and written
 // with recvmmsg/sendmmsg, and encryption and decryption spread over all
-// cores while each direction's packet order is kept.
+// cores while each direction's packet order is kept. Raw ESP (IP protocol
+// 50, ESPBind) is the other carrier: a plane has a bind for one carrier or
+// both (a home agent serving mobile nodes on each), and each SA's packets
+// leave on the bind of its carrier (esp.Endpoints.Carrier).
 //
 // Outbound: TUN batch -> SPD lookup per packet (protect, bypass, discard;
 // package ipsec) -> SAD outbound SA -> ESP tunnel mode seal (package esp;
