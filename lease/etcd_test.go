@@ -195,3 +195,59 @@ func testBindSAShared(t *testing.T, srv *etcd.Server) {
 		return nil
 	})
 }
+
+// Two home agents on a three-member etcd keep assigning unique addresses
+// when one member dies: the client moves to the others. An Assign that
+// was in flight on the dead member may fail (*store.EtcdError, as when an
+// IKE exchange is lost); the MN's retry then succeeds.
+func TestEtcdMemberDown(t *testing.T) {
+	srv := etcd.Start(t, etcd.Options{Members: 3})
+	lab := newSharedLab(t, srv, "/mip6/memberdown", "2001:db8:1::2", "2001:db8:1::21")
+	got := map[netip.Addr]string{}
+	assignAll := func(round int) {
+		type res struct {
+			id  string
+			a   netip.Addr
+			err error
+		}
+		out := make(chan res, 10)
+		for h, p := range lab.pool {
+			go func() {
+				for i := range 5 {
+					id := fmt.Sprintf("mn-ha%d-%d-%d@example.net", h, round, i)
+					var err error
+					var pr netip.Prefix
+					for try := 0; try < 3; try++ {
+						if pr, err = p.Assign(id, netip.Addr{}); err == nil {
+							break
+						}
+						t.Logf("%s try %d: %v", id, try, err)
+						var ee *store.EtcdError
+						if !errors.As(err, &ee) {
+							break
+						}
+					}
+					out <- res{id, pr.Addr(), err}
+				}
+			}()
+		}
+		for range cap(out) {
+			r := <-out
+			if r.err != nil {
+				t.Fatalf("%s: %v", r.id, r.err)
+			}
+			if got[r.a] != "" {
+				t.Fatalf("%v assigned to %s and %s", r.a, got[r.a], r.id)
+			}
+			got[r.a] = r.id
+		}
+	}
+	assignAll(0)
+	srv.Kill(0)
+	assignAll(1)
+	for i, st := range lab.st {
+		if m := leases(t, st); len(m) != 20 {
+			t.Fatalf("home agent %d sees %d leases, want 20", i, len(m))
+		}
+	}
+}

@@ -1,9 +1,11 @@
-// Package etcd runs a private etcd server (etcd from Debian's etcd-server
-// package) for tests: one member listening on loopback [::1], client and
-// peer ports picked free, data directory in a temporary directory. The
-// server stops at test cleanup and its log is printed when the test
-// failed. With Options.TLS, clients must speak TLS and show a certificate
-// of the test CA. A missing etcd binary fails the test; it never skips.
+// Package etcd runs a private etcd cluster (etcd from Debian's
+// etcd-server package) for tests: one member by default, or three for
+// tests of a member failing; every member listens on loopback [::1] on
+// client and peer ports picked free, with its data directory in a
+// temporary directory. The members stop at test cleanup and their logs
+// are printed when the test failed. With Options.TLS, clients must speak
+// TLS and show a certificate of the test CA. A missing etcd binary fails
+// the test; it never skips.
 package etcd
 
 import (
@@ -13,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,41 +23,49 @@ import (
 	"time"
 )
 
-// Options configure the server.
+// Options configure the cluster.
 type Options struct {
-	// TLS serves clients over TLS only (https:// endpoint) and requires
+	// Members is the cluster's size (default 1).
+	Members int
+	// TLS serves clients over TLS only (https:// endpoints) and requires
 	// a client certificate (Server.ClientTLS).
 	TLS bool
 }
 
-// Server is a running single-member etcd.
+// Server is a running etcd cluster.
 type Server struct {
-	// Endpoint is the client URL, "http://[::1]:port" (https with TLS).
+	// Endpoint is the first member's client URL, "http://[::1]:port"
+	// (https with TLS); Endpoints lists every member's.
 	Endpoint string
 	Dir      string
 	// ClientTLS holds the CA and a client certificate when Options.TLS.
 	ClientTLS TLSFiles
 	serverTLS TLSFiles
 	probe     *http.Client
-	peerURL   string
 	bin       string
-	cmd       *exec.Cmd
-	done      chan struct{}
-	out       syncBuffer
-	waitErr   error
+	members   []*member
 }
 
-// Start starts etcd and waits until it serves (at most 10 s).
+type member struct {
+	name, dir, clientURL, peerURL string
+	cmd                           *exec.Cmd
+	done                          chan struct{}
+	out                           syncBuffer
+	waitErr                       error
+}
+
+// Start starts the members and waits until each serves (at most 10 s).
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		t.Fatalf("etcd: binary not in PATH (run scripts/install-deps.sh: Debian package etcd-server): %v", err)
 	}
+	if o.Members <= 0 {
+		o.Members = 1
+	}
 	s := &Server{Dir: t.TempDir(), bin: bin, probe: &http.Client{Timeout: 500 * time.Millisecond}}
-	scheme := "http"
 	if o.TLS {
-		scheme = "https"
 		s.serverTLS, s.ClientTLS = makeTLS(t, t.TempDir())
 		cfg, err := s.ClientTLS.clientTLS()
 		if err != nil {
@@ -65,17 +76,14 @@ func Start(t testing.TB, o Options) *Server {
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			t.Logf("etcd log:\n%s", s.Log())
+			t.Logf("etcd logs:\n%s", s.Log())
 		}
 	})
 	// A port picked free may be taken by another process before etcd
 	// binds it: try again with new ports, a bounded number of times.
 	for try := 0; ; try++ {
-		ports := freePorts(t, 2)
-		s.Endpoint = fmt.Sprintf("%s://[::1]:%d", scheme, ports[0])
-		s.peerURL = fmt.Sprintf("http://[::1]:%d", ports[1])
-		s.start(t)
-		err := s.waitReady(10 * time.Second)
+		s.layout(t, o)
+		err := s.startAll()
 		if err == nil {
 			return s
 		}
@@ -87,44 +95,92 @@ func Start(t testing.TB, o Options) *Server {
 	}
 }
 
-// Endpoints is the client URL list for clientv3 or store.EtcdOptions.
-func (s *Server) Endpoints() []string { return []string{s.Endpoint} }
+// layout picks ports and directories for every member.
+func (s *Server) layout(t testing.TB, o Options) {
+	scheme := "http"
+	if o.TLS {
+		scheme = "https"
+	}
+	ports := freePorts(t, 2*o.Members)
+	s.members = nil
+	for i := range o.Members {
+		name := fmt.Sprintf("mip6-test%d", i)
+		s.members = append(s.members, &member{
+			name: name, dir: filepath.Join(s.Dir, name),
+			clientURL: fmt.Sprintf("%s://[::1]:%d", scheme, ports[2*i]),
+			peerURL:   fmt.Sprintf("http://[::1]:%d", ports[2*i+1]),
+		})
+	}
+	s.Endpoint = s.members[0].clientURL
+}
 
-func (s *Server) start(t testing.TB) {
-	t.Helper()
-	s.out.reset()
-	s.done = make(chan struct{})
-	args := []string{"--name", "mip6-test", "--data-dir", s.Dir,
-		"--listen-client-urls", s.Endpoint, "--advertise-client-urls", s.Endpoint,
-		"--listen-peer-urls", s.peerURL, "--initial-advertise-peer-urls", s.peerURL,
-		"--initial-cluster", "mip6-test=" + s.peerURL, "--initial-cluster-state", "new",
-		// One member: elect it at once, not after the default second.
-		"--heartbeat-interval", "10", "--election-timeout", "100",
+func (s *Server) startAll() error {
+	for _, m := range s.members {
+		if err := s.start(m); err != nil {
+			return err
+		}
+	}
+	for _, m := range s.members {
+		if err := s.waitReady(m, 10*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Endpoints is every member's client URL, for clientv3 or
+// store.EtcdOptions.
+func (s *Server) Endpoints() []string {
+	var eps []string
+	for _, m := range s.members {
+		eps = append(eps, m.clientURL)
+	}
+	return eps
+}
+
+func (s *Server) start(m *member) error {
+	var cluster []string
+	for _, p := range s.members {
+		cluster = append(cluster, p.name+"="+p.peerURL)
+	}
+	// One member: elect it at once, not after the default second; three:
+	// still fast, yet calm enough for a busy machine.
+	hb, el := "10", "100"
+	if len(s.members) > 1 {
+		hb, el = "50", "500"
+	}
+	args := []string{"--name", m.name, "--data-dir", m.dir,
+		"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
+		"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
+		"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", "new",
+		"--heartbeat-interval", hb, "--election-timeout", el,
 		"--logger", "zap", "--log-outputs", "stderr"}
 	if f := s.serverTLS; f.CA != "" {
 		args = append(args, "--cert-file", f.Cert, "--key-file", f.Key, "--trusted-ca-file", f.CA, "--client-cert-auth")
 	}
-	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.cmd.WaitDelay = time.Second
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("etcd: start: %v", err)
+	m.out.reset()
+	m.done = make(chan struct{})
+	m.cmd = exec.Command(s.bin, args...)
+	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.out
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	m.cmd.WaitDelay = time.Second
+	if err := m.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %v", m.name, err)
 	}
-	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
+	go func() { m.waitErr = m.cmd.Wait(); close(m.done) }()
+	return nil
 }
 
-// waitReady polls /health until the member has a leader and serves.
-func (s *Server) waitReady(limit time.Duration) error {
-	c := s.probe
+// waitReady polls the member's /health until it has a leader and serves.
+func (s *Server) waitReady(m *member, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("etcd exited: %v", s.waitErr)
+		case <-m.done:
+			return fmt.Errorf("%s exited: %v", m.name, m.waitErr)
 		default:
 		}
-		r, err := c.Get(s.Endpoint + "/health")
+		r, err := s.probe.Get(m.clientURL + "/health")
 		if err == nil {
 			b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
 			r.Body.Close()
@@ -134,46 +190,73 @@ func (s *Server) waitReady(limit time.Duration) error {
 			err = fmt.Errorf("health %s", b)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not serving at %s within %v: %v", s.Endpoint, limit, err)
+			return fmt.Errorf("%s not serving at %s within %v: %v", m.name, m.clientURL, limit, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// Stop ends etcd: SIGTERM, SIGKILL after two seconds.
+// Stop ends every member.
 func (s *Server) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	pid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(2 * time.Second):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-s.done
+	for _, m := range s.members {
+		m.stop()
 	}
 }
 
-// Restart stops etcd and starts it again on the same ports and data, as
-// after a reboot of the store's host.
+// Kill ends member i at once with SIGKILL (a crashed host).
+func (s *Server) Kill(i int) {
+	m := s.members[i]
+	if m.cmd == nil {
+		return
+	}
+	select {
+	case <-m.done:
+	default:
+		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+		<-m.done
+	}
+}
+
+// stop: SIGTERM, SIGKILL after two seconds.
+func (m *member) stop() {
+	if m.cmd == nil {
+		return
+	}
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	pid := m.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(2 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-m.done
+	}
+}
+
+// Restart stops every member and starts them again on the same ports
+// and data, as after a reboot of the store's hosts.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	s.start(t)
-	if err := s.waitReady(10 * time.Second); err != nil {
+	if err := s.startAll(); err != nil {
 		t.Fatalf("etcd: restart: %v\n%s", err, s.Log())
 	}
 }
 
-// Log returns etcd's output since it was last started.
-func (s *Server) Log() string { return s.out.String() }
+// Log returns every member's output since it was last started.
+func (s *Server) Log() string {
+	var b strings.Builder
+	for _, m := range s.members {
+		fmt.Fprintf(&b, "--- %s:\n%s", m.name, m.out.String())
+	}
+	return b.String()
+}
 
+// freePorts returns n distinct ports free on [::1] right now.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int

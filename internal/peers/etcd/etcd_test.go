@@ -44,3 +44,30 @@ func TestServerKVTxn(t *testing.T) {
 		t.Fatalf("after restart: %v %v", g, err)
 	}
 }
+
+// TestCluster: three members; with one killed the other two still
+// commit through a client that knows every endpoint.
+func TestCluster(t *testing.T) {
+	s := Start(t, Options{Members: 3})
+	if len(s.Endpoints()) != 3 {
+		t.Fatalf("endpoints %v", s.Endpoints())
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, "/t/a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Kill(0)
+	if _, err := cli.Put(ctx, "/t/a", "2"); err != nil {
+		t.Fatalf("with one member of three down: %v", err)
+	}
+	g, err := cli.Get(ctx, "/t/a")
+	if err != nil || len(g.Kvs) != 1 || string(g.Kvs[0].Value) != "2" {
+		t.Fatalf("%v %v", g, err)
+	}
+}
