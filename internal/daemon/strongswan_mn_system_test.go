@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"os/exec"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -98,10 +97,6 @@ func TestStrongSwanMobileNode(t *testing.T) {
 	deregisterAlice(t, l, bin, haSock, alice, bob)
 	ha.Stop()
 	dump.Stop()
-	exec.Command("cp", pcap, "/tmp/sw-debug.pcap").Run()
-	for _, r := range append(espRows(t, alice), espRows(t, bob)...) {
-		t.Logf("ROW %v", r)
-	}
 	checkStrongSwanCapture(t, pcap, alice, bob)
 }
 

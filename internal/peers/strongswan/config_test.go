@@ -133,3 +133,41 @@ func TestParseKeys(t *testing.T) {
 		t.Error("missing key not reported")
 	}
 }
+
+// A CHILD_SA rekeyed by us (here after a MOBIKE move, charon 5.9.8): the
+// outbound SA is registered with the inbound one, the inbound half
+// established, then the outbound SA added and established.
+const rekeySample = `15:09:16 08[IKE] <ha|1> establishing CHILD_SA home{2} reqid 1
+15:09:16 09[CHD] <ha|1>   using AES_GCM_16 for encryption
+15:09:16 09[CHD] <ha|1> encryption initiator key => 4 bytes @ 0x7f4f5c00cc30
+15:09:16 09[CHD] <ha|1>    0: A8 2D CF D7                                      .-..
+15:09:16 09[CHD] <ha|1> encryption responder key => 4 bytes @ 0x7f4f5c00b5e0
+15:09:16 09[CHD] <ha|1>    0: D5 08 AC 8A                                      ....
+15:09:16 09[CHD] <ha|1> adding inbound ESP SA
+15:09:16 09[CHD] <ha|1>   SPI 0x4640c893, src 2001:db8:1::2 dst 2001:db8:b::100
+15:09:16 09[CHD] <ha|1> registering outbound ESP SA
+15:09:16 09[CHD] <ha|1>   SPI 0x15c3c8c1, src 2001:db8:b::100 dst 2001:db8:1::2
+15:09:16 09[IKE] <ha|1> inbound CHILD_SA home{2} established with SPIs 4640c893_i 15c3c8c1_o and TS 2001:db8:1::1000/128 === ::/0
+15:09:16 09[CHD] <ha|1> CHILD_SA home{2} state change: INSTALLING => INSTALLED
+15:09:16 09[CHD] <ha|1> adding outbound ESP SA
+15:09:16 09[CHD] <ha|1>   SPI 0x15c3c8c1, src 2001:db8:b::100 dst 2001:db8:1::2
+15:09:16 09[IKE] <ha|1> outbound CHILD_SA home{2} established with SPIs 4640c893_i 15c3c8c1_o and TS 2001:db8:1::1000/128 === ::/0
+`
+
+func TestParseKeysRekey(t *testing.T) {
+	k, err := ParseKeys(keySample + rekeySample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.ESP) != 4 {
+		t.Fatalf("%d ESP SAs, want 4: %+v", len(k.ESP), k.ESP)
+	}
+	in, ok := k.Find(0x4640c893)
+	if !ok || !in.Inbound || in.EncKey[0] != 0xd5 || in.Child != "home" || in.ChildID != 2 || !in.Initiator {
+		t.Fatalf("rekeyed inbound: %+v", in)
+	}
+	out, ok := k.Find(0x15c3c8c1)
+	if !ok || out.Inbound || out.EncKey[0] != 0xa8 || out.ChildID != 2 || out.Src.String() != "2001:db8:b::100" {
+		t.Fatalf("rekeyed outbound: %+v", out)
+	}
+}

@@ -56,7 +56,9 @@ var (
 	dumpHead = regexp.MustCompile(`^(.+?) => (\d+) bytes @ 0x[0-9a-f]+$`)
 	dumpRow  = regexp.MustCompile(`^\s*\d+: ((?:[0-9A-F]{2} ?)+)`)
 	espSPI   = regexp.MustCompile(`^\s*SPI 0x([0-9a-f]{8}), src (\S+) dst (\S+)$`)
-	estab    = regexp.MustCompile(`^CHILD_SA (.+)\{(\d+)\} established`)
+	// A rekeyed CHILD_SA is installed in two steps, "inbound CHILD_SA x{n}
+	// established" then "outbound CHILD_SA x{n} established" (5.9).
+	estab    = regexp.MustCompile(`^(?:inbound |outbound )?CHILD_SA (.+)\{(\d+)\} established`)
 	creating = regexp.MustCompile(`^establishing CHILD_SA (.+)\{(\d+)\}`)
 	usingEnc = regexp.MustCompile(`^\s*using (\S+) for encryption`)
 )
@@ -142,7 +144,10 @@ func (p *keyParser) event(n int, conn string, id int, rest string) error {
 		p.encr[id] = usingEnc.FindStringSubmatch(rest)[1]
 	case rest == "adding inbound ESP SA":
 		p.dir[id] = true
-	case rest == "adding outbound ESP SA":
+	case rest == "adding outbound ESP SA", rest == "registering outbound ESP SA":
+		// A rekey registers the outbound SA with the inbound one and adds
+		// it after the inbound half is established: the first sighting
+		// counts (espSA skips the second).
 		p.dir[id] = false
 	case espSPI.MatchString(rest):
 		return p.espSA(n, conn, id, espSPI.FindStringSubmatch(rest))
@@ -181,6 +186,9 @@ func (p *keyParser) espSA(n int, conn string, id int, m []string) error {
 		return &KeyError{n, "bad SPI addresses " + m[2] + " " + m[3]}
 	}
 	in, init := p.dir[id], p.childI[id]
+	if p.seen(id, uint32(spi), in) {
+		return nil
+	}
 	side := "responder"
 	if in != init { // outbound of the initiator or inbound of the responder
 		side = "initiator"
@@ -193,6 +201,18 @@ func (p *keyParser) espSA(n int, conn string, id int, m []string) error {
 	}
 	p.pending[id] = append(p.pending[id], e)
 	return nil
+}
+
+// seen reports whether the SA (IKE SA id, SPI, direction) was recorded.
+func (p *keyParser) seen(id int, spi uint32, in bool) bool {
+	for _, l := range [][]ESPKeys{p.keys.ESP, p.pending[id]} {
+		for _, e := range l {
+			if e.UniqueID == id && e.SPI == spi && e.Inbound == in {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Find returns the ESP SA with the given SPI.
