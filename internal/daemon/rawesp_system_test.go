@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mip6/internal/control"
 	"mip6/internal/demo"
@@ -124,5 +125,124 @@ func checkCarrier(t *testing.T, who string, s *control.Status, carrier string) {
 	}
 	if tunnels == 0 {
 		t.Errorf("%s: no tunnel CHILD_SA in %+v", who, s.ChildSAs)
+	}
+}
+
+// Both carriers at once at one home agent: alice asks for raw ESP, bob
+// keeps the default (ESP in UDP 4500); both register, the correspondent
+// reaches both home addresses, alice moves while bob stays, both
+// de-register. Each one's tunnelled pings travel on its own carrier.
+func TestDaemonsBothCarriersAtOnce(t *testing.T) {
+	netns.Require(t, "ping", "tcpdump", "tshark", "nft")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	l := newLab(t)
+	haConf, aliceConf := writePSKConfigs(t, dir)
+	keyLog := filepath.Join(dir, "keys.log")
+	editFile(t, haConf, "identity = \"ha.example.net\"\n", fmt.Sprintf("identity = \"ha.example.net\"\nraw_esp = true\nkey_log = %q\n", keyLog))
+	editFile(t, haConf, "[store]\n", "[[mobile_node]]\nidentity = \"bob@example.net\"\nauth = \"psk\"\npsk = \"bob's system test pre-shared key\"\n[store]\n")
+	editFile(t, aliceConf, "[mobility]\n", "[mobility]\nesp_encapsulation = \"none\"\n")
+	bobConf := filepath.Join(dir, "bob.conf")
+	write(t, bobConf, fmt.Sprintf(`
+identity = "bob@example.net"
+[credential]
+psk = "bob's system test pre-shared key"
+[home_agent]
+address = "2001:db8:1::2"
+identity = "ha.example.net"
+[mobility]
+interfaces = ["e0"]
+[daemon]
+control_socket = "%s/bob.sock"
+log_level = "debug"
+`, dir))
+	bobNS := netns.New(t, "bob")
+	netns.Link(t, bobNS, "e0", l.router, "re")
+	l.router.AddAddr(t, "re", "2001:db8:e::1/64")
+	bobNS.AddAddr(t, "e0", "2001:db8:e::100/64")
+	bobNS.AddRoute(t, "default", "via", "2001:db8:e::1")
+	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
+
+	pcap := filepath.Join(dir, "home.pcap")
+	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, "ip6")
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(dump.Output(), "listening on") {
+			return fmt.Errorf("tcpdump not capturing yet")
+		}
+		return nil
+	})
+	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
+	haSock := filepath.Join(dir, "ha.sock")
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
+	alice := l.mn.Start(t, bin, "mn", "-c", aliceConf)
+	bob := bobNS.Start(t, bin, "mn", "-c", bobConf)
+	defer func() {
+		if t.Failed() {
+			t.Logf("home agent:\n%s\nalice:\n%s\nbob:\n%s", ha.Output(), alice.Output(), bob.Output())
+		}
+	}()
+	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:e::100"))
+	s, err := status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoas := map[string]string{}
+	for _, b := range s.Bindings {
+		hoas[b.Identity] = b.HomeAddress
+	}
+	carriers := map[string]string{}
+	for _, c := range s.ChildSAs {
+		if strings.HasPrefix(c.Mode, "tunnel") {
+			carriers[c.Identity] = c.Mode[strings.LastIndex(c.Mode, " ")+1:]
+		}
+	}
+	if carriers["alice@example.net"] != "esp" || carriers["bob@example.net"] != "udp" {
+		t.Fatalf("carriers %v, want alice esp and bob udp (CHILD_SAs %+v)", carriers, s.ChildSAs)
+	}
+	ping := func() {
+		for _, hoa := range hoas {
+			l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+		}
+	}
+	ping()
+	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
+	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
+	ping()
+	alice.Stop()
+	bob.Stop()
+	netns.Eventually(t, 10*time.Second, func() error {
+		s, err := status(t, bin, haSock)
+		if err == nil && len(s.Bindings) > 0 {
+			err = fmt.Errorf("bindings still there: %+v", s.Bindings)
+		}
+		return err
+	})
+	ha.Stop()
+	dump.Stop()
+
+	profile := t.TempDir()
+	if err := demo.WriteWiresharkKeys(profile, readFile(t, keyLog)); err != nil {
+		t.Fatal(err)
+	}
+	opts := tshark.Options{ConfigDir: profile, Prefs: []string{"udp.check_checksum:FALSE", "esp.enable_encryption_decode:TRUE"}}
+	tshark.RequireClean(t, pcap, opts)
+	count := func(filter string) int {
+		o := opts
+		o.Filter = filter
+		return len(tshark.Run(t, pcap, o, "frame.number"))
+	}
+	for _, c := range []struct {
+		who, filter string
+		want        int
+	}{
+		{"alice, raw ESP", fmt.Sprintf("esp && !udp && icmpv6.type == 128 && ipv6.dst == %s", hoas["alice@example.net"]), 6},
+		{"alice, in UDP", fmt.Sprintf("udp && esp && ipv6.dst == %s", hoas["alice@example.net"]), 0},
+		{"bob, in UDP 4500", fmt.Sprintf("udp.port == 4500 && esp && icmpv6.type == 128 && ipv6.dst == %s", hoas["bob@example.net"]), 6},
+		{"bob, raw ESP", fmt.Sprintf("esp && !udp && ipv6.dst == %s", hoas["bob@example.net"]), 0},
+	} {
+		if n := count(c.filter); (c.want == 0) != (n == 0) || n < c.want {
+			t.Errorf("%s: %d tunnelled packets (%s), want %d", c.who, n, c.filter, c.want)
+		}
 	}
 }
