@@ -27,7 +27,6 @@ type etcdCached struct {
 }
 
 type etcdWrite struct {
-	b     bucket
 	value []byte
 	del   bool
 }
@@ -50,16 +49,18 @@ type etcdTx struct {
 	failed error
 }
 
-func (t *etcdTx) range_(key string, prefix bool) (*clientv3.GetResponse, error) {
+// fetch reads key (or every key under it) at the snapshot revision, the
+// first read fixing it.
+func (t *etcdTx) fetch(key string, prefix bool) (*clientv3.GetResponse, error) {
+	if t.failed != nil {
+		return nil, t.failed
+	}
 	opts := make([]clientv3.OpOption, 0, 2)
 	if prefix {
 		opts = append(opts, clientv3.WithPrefix())
 	}
 	if t.rev != 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
-	}
-	if t.failed != nil {
-		return nil, t.failed
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.e.o.RequestTimeout)
 	defer cancel()
@@ -96,7 +97,7 @@ func (t *etcdTx) get(b bucket, raw []byte) ([]byte, error) {
 	if t.loaded[b] != nil {
 		c = t.loaded[b][k]
 	} else {
-		r, err := t.range_(k, false)
+		r, err := t.fetch(k, false)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func (t *etcdTx) get(b bucket, raw []byte) ([]byte, error) {
 // guarded one by one as usual.
 func (t *etcdTx) load(b bucket) error {
 	p := t.e.bucketPrefix(b)
-	r, err := t.range_(p, true)
+	r, err := t.fetch(p, true)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func (t *etcdTx) put(b bucket, raw, value []byte) error {
 	if t.readOnly {
 		return errReadOnly
 	}
-	t.writes[t.e.key(b, raw)] = etcdWrite{b: b, value: value}
+	t.writes[t.e.key(b, raw)] = etcdWrite{value: value}
 	return nil
 }
 
@@ -151,7 +152,7 @@ func (t *etcdTx) del(b bucket, raw []byte) error {
 	if t.readOnly {
 		return errReadOnly
 	}
-	t.writes[t.e.key(b, raw)] = etcdWrite{b: b, del: true}
+	t.writes[t.e.key(b, raw)] = etcdWrite{del: true}
 	t.delB[b] = true
 	return nil
 }
@@ -165,7 +166,7 @@ type etcdKV struct {
 // writes, and calls fn in key order.
 func (t *etcdTx) scan(b bucket, rawPrefix []byte, fn func(k, v []byte) error) error {
 	p := t.e.key(b, rawPrefix)
-	r, err := t.range_(p, true)
+	r, err := t.fetch(p, true)
 	if err != nil {
 		return err
 	}

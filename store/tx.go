@@ -12,6 +12,15 @@ import (
 type Tx struct {
 	kv  kv
 	err error // a failed read of a method that returns no error (Meta)
+	// lookup is the key of a point read; bbolt keeps the keys of writes
+	// for the transaction's life, so those get their own.
+	lookup [16]byte
+}
+
+// lookupKey is a's key for a read, without allocating.
+func (t *Tx) lookupKey(a netip.Addr) []byte {
+	t.lookup = a.As16()
+	return t.lookup[:]
 }
 
 // ConflictError is returned when a lease would give an address that is
@@ -76,7 +85,7 @@ func checkID(rec, id string) error {
 // Lease returns the lease of address a, live or not.
 func (t *Tx) Lease(a netip.Addr) (Lease, bool, error) {
 	var l Lease
-	v, err := t.kv.get(bLeases, addrKey(a))
+	v, err := t.kv.get(bLeases, t.lookupKey(a))
 	if v == nil || err != nil {
 		return l, false, err
 	}
@@ -176,7 +185,7 @@ func (t *Tx) PutBinding(b Binding) error {
 // Binding returns the binding of home address hoa.
 func (t *Tx) Binding(hoa netip.Addr) (Binding, bool, error) {
 	var b Binding
-	v, err := t.kv.get(bBindings, addrKey(hoa))
+	v, err := t.kv.get(bBindings, t.lookupKey(hoa))
 	if v == nil || err != nil {
 		return b, false, err
 	}
