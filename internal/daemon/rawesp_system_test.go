@@ -246,3 +246,34 @@ log_level = "debug"
 		}
 	}
 }
+
+// A mobile node that asks for raw ESP at a home agent without
+// ike.raw_esp: the home agent refuses the CHILD_SA, saying why, rather
+// than install a tunnel it cannot carry; no binding comes of it.
+func TestDaemonsRawESPRefused(t *testing.T) {
+	netns.Require(t, "ping")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	l := newLab(t)
+	haConf, mnConf := writePSKConfigs(t, dir)
+	editFile(t, mnConf, "[mobility]\n", "[mobility]\nesp_encapsulation = \"none\"\n")
+	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
+	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
+	haSock := filepath.Join(dir, "ha.sock")
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
+	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(ha.Output(), "CHILD_SA refused: raw ESP") {
+			return fmt.Errorf("no refusal in the home agent's log")
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // a BU would have been answered by now
+	s, err := status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Bindings) != 0 || len(s.ChildSAs) != 0 {
+		t.Fatalf("home agent: bindings %+v, CHILD_SAs %+v\nmobile node:\n%s", s.Bindings, s.ChildSAs, mn.Output())
+	}
+}
