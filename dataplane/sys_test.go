@@ -31,7 +31,7 @@ func startPlane(t *testing.T, ns *netns.NS, dev string, inner netip.Addr, wrap f
 }
 
 // startPlaneOn is startPlane with a choice of carrier: UDP 4500 or raw ESP.
-func startPlaneOn(t *testing.T, ns *netns.NS, dev string, inner netip.Addr, carrier esp.Carrier, wrap func(*UDPBind) Bind) *nsPlane {
+func startPlaneOn(t testing.TB, ns *netns.NS, dev string, inner netip.Addr, carrier esp.Carrier, wrap func(*UDPBind) Bind) *nsPlane {
 	t.Helper()
 	var (
 		tn   TUN
@@ -147,14 +147,29 @@ func TestSystemTwoPlanes(t *testing.T) {
 }
 
 func twoPlanes(t *testing.T, carrier esp.Carrier, port int) {
+	a, b, pa, pb, innerA, innerB := setupTwoPlanes(t, carrier, port)
+	ping(t, a, innerA, innerB)
+	tcpEcho(t, a, innerA, b, innerB, 4<<20)
+	sa, sb := pa.Stats(), pb.Stats()
+	if sa.Sealed < 100 || sb.Opened < 100 || sb.Sealed < 100 || sa.Opened < 100 {
+		t.Fatalf("tunnel counters too low: A %v / B %v", sa, sb)
+	}
+	t.Logf("A: %v\nB: %v", sa, sb)
+}
+
+// setupTwoPlanes joins two namespaces with a veth pair and runs a plane
+// in each, with one tunnel between 2001:db8:a::/64 and 2001:db8:b::/64 on
+// carrier.
+func setupTwoPlanes(t testing.TB, carrier esp.Carrier, port int) (a, b *netns.NS, pa, pb *nsPlane, innerA, innerB netip.Addr) {
+	t.Helper()
 	netns.Require(t, "ping")
-	a, b := netns.New(t, "dpa"), netns.New(t, "dpb")
+	a, b = netns.New(t, "dpa"), netns.New(t, "dpb")
 	netns.Link(t, a, "va", b, "vb")
 	a.AddAddr(t, "va", "2001:db8:1::1/64")
 	b.AddAddr(t, "vb", "2001:db8:1::2/64")
-	innerA, innerB := netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
-	pa := startPlaneOn(t, a, "mip6t", innerA, carrier, nil)
-	pb := startPlaneOn(t, b, "mip6t", innerB, carrier, nil)
+	innerA, innerB = netip.MustParseAddr("2001:db8:a::1"), netip.MustParseAddr("2001:db8:b::1")
+	pa = startPlaneOn(t, a, "mip6t", innerA, carrier, nil)
+	pb = startPlaneOn(t, b, "mip6t", innerB, carrier, nil)
 	a.AddRoute(t, "2001:db8:b::/64", "dev", "mip6t", "src", innerA.String())
 	b.AddRoute(t, "2001:db8:a::/64", "dev", "mip6t", "src", innerB.String())
 	for _, s := range []struct {
@@ -174,11 +189,61 @@ func twoPlanes(t *testing.T, carrier esp.Carrier, port int) {
 			t.Fatal(err)
 		}
 	}
-	ping(t, a, innerA, innerB)
-	tcpEcho(t, a, innerA, b, innerB, 4<<20)
-	sa, sb := pa.Stats(), pb.Stats()
-	if sa.Sealed < 100 || sb.Opened < 100 || sb.Sealed < 100 || sa.Opened < 100 {
-		t.Fatalf("tunnel counters too low: A %v / B %v", sa, sb)
+	return a, b, pa, pb, innerA, innerB
+}
+
+// BenchmarkSystemThroughput is one TCP stream through two planes in
+// namespaces, ESP in UDP 4500 against raw ESP (no offloads on the raw
+// socket: no UDP GSO/GRO there).
+//
+//	go test -run '^$' -bench SystemThroughput -benchtime 3s ./dataplane
+func BenchmarkSystemThroughput(b *testing.B) {
+	b.Run("udp", func(b *testing.B) { throughput(b, esp.CarrierUDP, 4500) })
+	b.Run("raw-esp", func(b *testing.B) { throughput(b, esp.CarrierESP, 0) })
+}
+
+func throughput(b *testing.B, carrier esp.Carrier, port int) {
+	na, nb, _, _, innerA, innerB := setupTwoPlanes(b, carrier, port)
+	var ln net.Listener
+	if err := nb.Do(func() (err error) {
+		ln, err = net.Listen("tcp6", netip.AddrPortFrom(innerB, 5002).String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
 	}
-	t.Logf("A: %v\nB: %v", sa, sb)
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	var c net.Conn
+	if err := na.Do(func() (err error) {
+		d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(innerA, 0)), Timeout: 5 * time.Second}
+		c, err = d.Dial("tcp6", netip.AddrPortFrom(innerB, 5002).String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	n := <-got
+	b.StopTimer()
+	c.Close()
+	if n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
+	}
 }
