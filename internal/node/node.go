@@ -19,7 +19,11 @@
 // entry per CHILD_SA in the plane's SPD, whose outbound SA is in the SAD
 // only while the tunnel is active, take their signalling out of the plane
 // (PlaneLocal), and seal theirs through it (AttachPlane). The protocol
-// logic is the same on both paths.
+// logic is the same on both paths. Each CHILD_SA travels on the carrier
+// IKE chose for it (ChildFromIKE): ESP in UDP, or raw ESP (IP protocol 50)
+// on a plane that has a raw ESP bind; a home agent's plane may carry both,
+// and hands it the transport-form packets a raw ESP socket read
+// (HandleTransportESP).
 package node
 
 import (
