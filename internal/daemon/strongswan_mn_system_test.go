@@ -115,6 +115,7 @@ func registerAlice(t *testing.T, l *lab, bin, sock string, alice *swanMN) contro
 		t.Errorf("Binding Ack lifetime %d (asked %d), options %+v", ba.Lifetime, swLifetime, ba.Options)
 	}
 	alice.refreshes(t, 10)
+	alice.staleSequence(t)
 	b := requireBinding(t, bin, sock, "alice@example.net", alice.hoa, swAliceCoA)
 	if b.Sequence != alice.seq {
 		t.Errorf("binding sequence %d, last BU %d", b.Sequence, alice.seq)
@@ -352,6 +353,24 @@ func (m *swanMN) bindingUpdate(t *testing.T, lifetime uint16) (mh.BindingAck, ti
 	}
 	t.Fatalf("%s: no Binding Ack for BU seq %d through charon's tunnel", m.identity, m.seq)
 	return mh.BindingAck{}, 0
+}
+
+// staleSequence sends a BU whose sequence number is behind the binding's
+// (as from a mobile node that lost its state): the home agent answers
+// status 135 with the last accepted number (RFC 6275 §10.3.1), through
+// the tunnel, and the binding does not change.
+func (m *swanMN) staleSequence(t *testing.T) {
+	t.Helper()
+	bu := m.nextBU(m.hoa, m.coa, swLifetime)
+	m.seq-- // a refused BU leaves the node's sequence number where it was
+	bu.Sequence = m.seq - 5
+	if _, err := m.mh.WriteToIP(bu.Append(nil, m.hoa, swHA), &net.IPAddr{IP: swHA.AsSlice()}); err != nil {
+		t.Fatal(err)
+	}
+	ba, ok := m.readAck(t, m.seq, 2*time.Second)
+	if !ok || ba.Status != mh.StatusSequenceNumberOutOfWindow {
+		t.Fatalf("%s: BU seq %d behind %d answered %+v (%v), want status 135 seq %d", m.identity, bu.Sequence, m.seq, ba, ok, m.seq)
+	}
 }
 
 // readAck reads Mobility Header messages addressed to the home address
