@@ -32,7 +32,10 @@ type EtcdOptions struct {
 	// DialTimeout bounds OpenEtcd's first exchange with the cluster
 	// (default 2 s).
 	DialTimeout time.Duration
-	// RequestTimeout bounds each request of a transaction (default 5 s).
+	// RequestTimeout bounds each request of a transaction (default 2 s).
+	// An Update whose request got no answer runs once more (a leader
+	// may have died), so it fails after about twice this when etcd is
+	// down.
 	RequestTimeout time.Duration
 	// MaxAttempts bounds how often Update runs its function when other
 	// home agents keep changing what it read (default 32).
@@ -117,7 +120,7 @@ func OpenEtcd(o EtcdOptions) (*Store, error) {
 		o.DialTimeout = 2 * time.Second
 	}
 	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 5 * time.Second
+		o.RequestTimeout = 2 * time.Second
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 32
@@ -184,7 +187,12 @@ func (e *etcdBackend) initSchema() error {
 // fail wraps err with where it happened and what the operator can do.
 func (e *etcdBackend) fail(op string, err error) *EtcdError {
 	ee := &EtcdError{Endpoints: e.o.Endpoints, Prefix: e.o.Prefix, Op: op, Err: err}
-	switch code := status.Code(err); {
+	code := status.Code(err)
+	var server rpctypes.EtcdError // the client's form of the server's errors
+	if errors.As(err, &server) {
+		code = server.Code() // no leader, leader changed, ...: Unavailable
+	}
+	switch {
 	case errors.Is(err, context.DeadlineExceeded), code == codes.DeadlineExceeded, code == codes.Unavailable:
 		ee.Cause, ee.Timeout = EtcdUnreachable, e.o.RequestTimeout
 	case code == codes.Unauthenticated, code == codes.PermissionDenied,
@@ -220,29 +228,58 @@ func (e *etcdBackend) update(fn func(*Tx) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var t *etcdTx
+	var lost lostAttempts
 	for attempt := 1; attempt <= e.o.MaxAttempts; attempt++ {
-		if attempt > 1 {
-			// Random backoff so two home agents racing for the same
-			// records stop colliding; bounded by 50 ms a try.
-			time.Sleep(rand.N(min(time.Millisecond<<attempt, 50*time.Millisecond)))
-		}
 		t = &etcdTx{e: e, reads: map[string]int64{}, writes: map[string]etcdWrite{}}
 		err := runTx(t, fn)
-		if t.failed == errStale {
-			continue
+		ok := false
+		if t.failed == nil && err == nil {
+			ok, err = t.commit()
 		}
 		if t.failed != nil {
-			return t.failed
+			err = t.failed
 		}
-		if err != nil {
+		switch {
+		case t.failed == errStale:
+		case lost.retry(err):
+			// The cluster elects a leader: wait for it, not for a peer.
+			time.Sleep(100 * time.Millisecond << min(lost.n, 3))
+			continue
+		case err != nil || ok:
 			return err
 		}
-		ok, err := t.commit()
-		if err != nil || ok {
-			return err
-		}
+		// Random backoff so two home agents racing for the same records
+		// stop colliding; bounded by 50 ms a try.
+		time.Sleep(rand.N(min(time.Millisecond<<attempt, 50*time.Millisecond)))
 	}
 	return &ContentionError{Attempts: e.o.MaxAttempts, Buckets: t.readBucketNames()}
+}
+
+// lostAttempts counts an Update's attempts lost to a leader election or a
+// member going away. Such an attempt may or may not have been applied; a
+// new one reads everything again, so it decides on what is really there.
+type lostAttempts struct {
+	n, timeouts int
+}
+
+// At most 5 attempts are lost (about 3 s of waiting), and at most one of
+// them to a request without any answer in RequestTimeout (a proposal to a
+// leader that died gets none; a second silence means etcd is down).
+const maxLost, maxLostTimeouts = 5, 1
+
+func (l *lostAttempts) retry(err error) bool {
+	var ee *EtcdError
+	if l.n >= maxLost || !errors.As(err, &ee) || ee.Cause != EtcdUnreachable {
+		return false
+	}
+	if errors.Is(ee.Err, context.DeadlineExceeded) || status.Code(ee.Err) == codes.DeadlineExceeded {
+		if l.timeouts >= maxLostTimeouts {
+			return false
+		}
+		l.timeouts++
+	}
+	l.n++
+	return true
 }
 
 // LoadEtcdTLS builds EtcdOptions.TLS from PEM files: caFile the CA that

@@ -509,3 +509,35 @@ func TestEtcdAuth(t *testing.T) {
 		}
 	}
 }
+
+// The leader of a three-member cluster dies between an Update's reads and
+// its commit: the commit gets no answer, the Update runs again once the
+// cluster has a new leader, and succeeds (within about 2 RequestTimeouts).
+func TestEtcdLeaderDies(t *testing.T) {
+	srv := etcd.Start(t, etcd.Options{Members: 3})
+	s, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/leader", RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs := 0
+	start := time.Now()
+	err = s.Update(func(tx *Tx) error {
+		runs++
+		tx.Meta("a")
+		if runs == 1 {
+			srv.Kill(srv.Leader(t))
+		}
+		return tx.SetMeta("a", []byte{byte(runs)})
+	})
+	t.Logf("%d runs, %v", runs, time.Since(start))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) error {
+		if v := tx.Meta("a"); len(v) != 1 || int(v[0]) != runs {
+			t.Errorf("a = %x after %d runs", v, runs)
+		}
+		return nil
+	})
+}

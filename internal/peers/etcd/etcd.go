@@ -6,14 +6,21 @@
 // are printed when the test failed. With Options.TLS, clients must speak
 // TLS and show a certificate of the test CA. A missing etcd binary fails
 // the test; it never skips.
+//
+// With Options.NS the members run inside that network namespace instead,
+// on Options.Addr (ports 2379 + 2i for clients, 2380 + 2i for peers), so
+// daemons in the test's other namespaces reach them over its links.
 package etcd
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mip6/internal/netns"
 )
 
 // Options configure the cluster.
@@ -30,6 +39,10 @@ type Options struct {
 	// TLS serves clients over TLS only (https:// endpoints) and requires
 	// a client certificate (Server.ClientTLS).
 	TLS bool
+	// NS runs the members in this namespace, listening on Addr (default
+	// ::1 of the namespace, reachable only from inside it).
+	NS   *netns.NS
+	Addr netip.Addr
 }
 
 // Server is a running etcd cluster.
@@ -43,6 +56,7 @@ type Server struct {
 	serverTLS TLSFiles
 	probe     *http.Client
 	bin       string
+	ns        *netns.NS
 	members   []*member
 }
 
@@ -64,14 +78,15 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Members <= 0 {
 		o.Members = 1
 	}
-	s := &Server{Dir: t.TempDir(), bin: bin, probe: &http.Client{Timeout: 500 * time.Millisecond}}
+	s := &Server{Dir: t.TempDir(), bin: bin, ns: o.NS}
+	s.probe = &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DialContext: s.dial}}
 	if o.TLS {
 		s.serverTLS, s.ClientTLS = makeTLS(t, t.TempDir())
 		cfg, err := s.ClientTLS.clientTLS()
 		if err != nil {
 			t.Fatalf("etcd: %v", err)
 		}
-		s.probe.Transport = &http.Transport{TLSClientConfig: cfg}
+		s.probe.Transport.(*http.Transport).TLSClientConfig = cfg
 	}
 	t.Cleanup(func() {
 		s.Stop()
@@ -101,14 +116,25 @@ func (s *Server) layout(t testing.TB, o Options) {
 	if o.TLS {
 		scheme = "https"
 	}
-	ports := freePorts(t, 2*o.Members)
+	addr := netip.IPv6Loopback()
+	var ports []int
+	if s.ns == nil {
+		ports = freePorts(t, 2*o.Members)
+	} else {
+		if o.Addr.IsValid() {
+			addr = o.Addr
+		}
+		for i := range 2 * o.Members {
+			ports = append(ports, 2379+i)
+		}
+	}
 	s.members = nil
 	for i := range o.Members {
 		name := fmt.Sprintf("mip6-test%d", i)
 		s.members = append(s.members, &member{
 			name: name, dir: filepath.Join(s.Dir, name),
-			clientURL: fmt.Sprintf("%s://[::1]:%d", scheme, ports[2*i]),
-			peerURL:   fmt.Sprintf("http://[::1]:%d", ports[2*i+1]),
+			clientURL: fmt.Sprintf("%s://%s", scheme, netip.AddrPortFrom(addr, uint16(ports[2*i]))),
+			peerURL:   fmt.Sprintf("http://%s", netip.AddrPortFrom(addr, uint16(ports[2*i+1]))),
 		})
 	}
 	s.Endpoint = s.members[0].clientURL
@@ -161,6 +187,9 @@ func (s *Server) start(m *member) error {
 	m.out.reset()
 	m.done = make(chan struct{})
 	m.cmd = exec.Command(s.bin, args...)
+	if s.ns != nil {
+		m.cmd = exec.Command("ip", append([]string{"netns", "exec", s.ns.Name, s.bin}, args...)...)
+	}
 	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.out
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	m.cmd.WaitDelay = time.Second
@@ -194,6 +223,60 @@ func (s *Server) waitReady(m *member, limit time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// dial opens the readiness probe's connections, from inside the
+// members' namespace when they run in one.
+func (s *Server) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if s.ns == nil {
+		return d.DialContext(ctx, network, addr)
+	}
+	var c net.Conn
+	err := s.ns.Do(func() error {
+		var err error
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// Leader returns the index of the member that leads the cluster now, as
+// the live members see it.
+func (s *Server) Leader(t testing.TB) int {
+	t.Helper()
+	ids := make([]string, len(s.members))
+	leader := ""
+	for i, m := range s.members {
+		ids[i], leader = s.status(m, leader)
+	}
+	for i, id := range ids {
+		if id != "" && id == leader {
+			return i
+		}
+	}
+	t.Fatalf("etcd: no live member leads (ids %v, leader %q)\n%s", ids, leader, s.Log())
+	return -1
+}
+
+// status asks m (through etcd's JSON gateway) its ID and whom it follows;
+// leader is kept when m does not answer.
+func (s *Server) status(m *member, leader string) (id, leaderOut string) {
+	r, err := s.probe.Post(m.clientURL+"/v3/maintenance/status", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return "", leader
+	}
+	defer r.Body.Close()
+	var st struct {
+		Header struct {
+			MemberID string `json:"member_id"`
+		} `json:"header"`
+		Leader string `json:"leader"`
+	}
+	if json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&st) != nil || st.Leader == "" {
+		return "", leader
+	}
+	return st.Header.MemberID, st.Leader
 }
 
 // Stop ends every member.

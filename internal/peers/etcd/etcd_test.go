@@ -2,11 +2,16 @@ package etcd
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"mip6/internal/netns"
 )
 
 // TestServerKVTxn checks that the v3 client speaks to Debian's etcd: a
@@ -45,7 +50,7 @@ func TestServerKVTxn(t *testing.T) {
 	}
 }
 
-// TestCluster: three members; with one killed the other two still
+// TestCluster: three members; with a follower killed the other two still
 // commit through a client that knows every endpoint.
 func TestCluster(t *testing.T) {
 	s := Start(t, Options{Members: 3})
@@ -62,12 +67,52 @@ func TestCluster(t *testing.T) {
 	if _, err := cli.Put(ctx, "/t/a", "1"); err != nil {
 		t.Fatal(err)
 	}
-	s.Kill(0)
+	leader := s.Leader(t)
+	s.Kill((leader + 1) % 3)
 	if _, err := cli.Put(ctx, "/t/a", "2"); err != nil {
-		t.Fatalf("with one member of three down: %v", err)
+		t.Fatalf("with a follower of three down: %v", err)
+	}
+	if l := s.Leader(t); l != leader {
+		t.Fatalf("leader %d, was %d", l, leader)
 	}
 	g, err := cli.Get(ctx, "/t/a")
 	if err != nil || len(g.Kvs) != 1 || string(g.Kvs[0].Value) != "2" {
+		t.Fatalf("%v %v", g, err)
+	}
+}
+
+// TestInNamespace: members inside a test namespace, on one of its
+// addresses, reached by a client whose connections are opened there.
+func TestInNamespace(t *testing.T) {
+	netns.Require(t, "etcd")
+	ns := netns.New(t, "etcd")
+	addr := netip.MustParseAddr("2001:db8:e::1")
+	ns.Run(t, "ip", "-6", "addr", "add", addr.String()+"/128", "dev", "lo")
+	s := Start(t, Options{NS: ns, Addr: addr, Members: 3})
+	if want := "http://[2001:db8:e::1]:2381"; s.Endpoints()[1] != want {
+		t.Fatalf("endpoints %v, want %s second", s.Endpoints(), want)
+	}
+	dial := func(ctx context.Context, a string) (net.Conn, error) {
+		var c net.Conn
+		err := ns.Do(func() error {
+			var err error
+			c, err = (&net.Dialer{}).DialContext(ctx, "tcp", a)
+			return err
+		})
+		return c, err
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithContextDialer(dial)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, "/t/ns", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := cli.Get(ctx, "/t/ns"); err != nil || len(g.Kvs) != 1 {
 		t.Fatalf("%v %v", g, err)
 	}
 }
