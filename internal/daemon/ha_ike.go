@@ -118,6 +118,10 @@ func (h *HomeAgent) openIKE() error {
 	return nil
 }
 
+// refuseDelay separates the Delete of a refused CHILD_SA from the
+// exchange that created it.
+const refuseDelay = 500 * time.Millisecond
+
 // moveIKE moves an IKE SA's peer to a mobile node's care-of address (a
 // Binding Update with the K flag). Port 0 (a raw ESP tunnel, IKE on 500):
 // the IKE SA keeps the port it has.
@@ -160,7 +164,11 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 			// node learns it rather than tunnelling into the void.
 			log.Error("CHILD_SA refused: raw ESP (the mobile node runs IKE on port 500, no NAT on the path) but ike.raw_esp is off; set it, or mobility.esp_encapsulation = \"udp\" at the mobile node",
 				"child", ev.Child.String())
-			h.ep.DeleteChildSA(ev.IKESA.LocalSPI(), ev.Child.InboundSPI)
+			// The engine reports the CHILD_SA before its IKE_AUTH response
+			// leaves; a Delete sent now would reach the mobile node before
+			// the CHILD_SA exists there.
+			spi, in := ev.IKESA.LocalSPI(), ev.Child.InboundSPI
+			time.AfterFunc(refuseDelay, func() { h.ep.DeleteChildSA(spi, in) })
 			return
 		}
 		c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), id, ev.IKESA.AssignedAddress.Addr())

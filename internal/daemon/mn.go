@@ -41,12 +41,13 @@ type MobileNode struct {
 	raw         *hostnet.RawMobility // RFC 3776 form: BU out, BA in, past the kernel
 	stopTimers  chan struct{}
 	coa         netip.Addr
+	retired     map[uint32]bool // inbound SPIs of CHILD_SAs a rekey replaced
 	rebootstrap chan string
 }
 
 // NewMobileNode checks the credential files; Run does the rest.
 func NewMobileNode(cfg *config.MN, log *slog.Logger) (*MobileNode, error) {
-	m := &MobileNode{cfg: cfg, log: log, started: time.Now(), rebootstrap: make(chan string, 1)}
+	m := &MobileNode{cfg: cfg, log: log, started: time.Now(), rebootstrap: make(chan string, 1), retired: map[uint32]bool{}}
 	if _, err := m.bootstrapConfig(netip.AddrPort{}); err != nil {
 		return nil, err
 	}

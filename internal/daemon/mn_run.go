@@ -59,6 +59,13 @@ func (m *MobileNode) keyLogClose() {
 // session is one bootstrap and the registration that follows, until the
 // home agent refuses or vanishes, or ctx ends.
 func (m *MobileNode) session(ctx context.Context) error {
+	select {
+	case <-m.rebootstrap: // left over from the previous session
+	default:
+	}
+	m.mu.Lock()
+	m.retired = map[uint32]bool{}
+	m.mu.Unlock()
 	coa, _, err := m.careOf(netip.Prefix{})
 	if err != nil {
 		return err
@@ -309,11 +316,36 @@ func (m *MobileNode) onIKEEvent(ev ike.Event) {
 		case m.rebootstrap <- fmt.Sprintf("IKE SA %s (%v)", ev.Kind, ev.Err):
 		default:
 		}
+	case ike.EventChildDeleted:
+		m.mu.Lock()
+		retired := m.retired[ev.Child.InboundSPI]
+		delete(m.retired, ev.Child.InboundSPI)
+		m.mu.Unlock()
+		if retired || ev.Child.Transport {
+			return
+		}
+		// The home agent took the tunnel's CHILD_SA away without a
+		// successor (e.g. it refused raw ESP): start over.
+		reason := fmt.Sprintf("the home agent deleted CHILD_SA %s", ev.Child)
+		if !node.Encapsulated(ev.Child) {
+			reason += " (raw ESP: does the home agent have ike.raw_esp?)"
+		}
+		select {
+		case m.rebootstrap <- reason:
+		default:
+		}
 	case ike.EventChildRekeyed:
 		m.mu.Lock()
-		n, hoa := m.node, m.res.HomeAddress.Addr()
+		if ev.OldChild != nil {
+			m.retired[ev.OldChild.InboundSPI] = true
+		}
+		n := m.node
+		var hoa netip.Addr
+		if m.res != nil {
+			hoa = m.res.HomeAddress.Addr()
+		}
 		m.mu.Unlock()
-		if c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), m.cfg.Identity, hoa); err == nil && n != nil {
+		if c, err := node.ChildFromIKE(ev.Child, ev.IKESA.LocalSPI(), m.cfg.Identity, hoa); err == nil && n != nil && hoa.IsValid() {
 			n.Install(c)
 		}
 	}

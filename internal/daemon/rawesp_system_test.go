@@ -249,7 +249,8 @@ log_level = "debug"
 
 // A mobile node that asks for raw ESP at a home agent without
 // ike.raw_esp: the home agent refuses the CHILD_SA, saying why, rather
-// than install a tunnel it cannot carry; no binding comes of it.
+// than install a tunnel it cannot carry; no binding comes of it, and the
+// mobile node, seeing its CHILD_SA deleted, starts over at once.
 func TestDaemonsRawESPRefused(t *testing.T) {
 	netns.Require(t, "ping")
 	bin := buildMIP6(t)
@@ -268,7 +269,12 @@ func TestDaemonsRawESPRefused(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(time.Second) // a BU would have been answered by now
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(mn.Output(), "re-bootstrapping") || !strings.Contains(mn.Output(), "does the home agent have ike.raw_esp?") {
+			return fmt.Errorf("the mobile node did not start over")
+		}
+		return nil
+	})
 	s, err := status(t, bin, haSock)
 	if err != nil {
 		t.Fatal(err)
