@@ -25,7 +25,14 @@
 // flock, waited for Options.Timeout), or the file is not a store.
 //
 // Several home agents serving one home link share their leases, PAD
-// entries and bindings through etcd instead (OpenEtcd): the same Store and
+// entries and bindings through etcd instead:
+//
+//	st, err := store.OpenEtcd(store.EtcdOptions{
+//		Endpoints: []string{"https://[2001:db8::e1]:2379", "https://[2001:db8::e2]:2379"},
+//		Prefix:    "/mip6/homelink1", TLS: tlsCfg, // store.LoadEtcdTLS(ca, cert, key)
+//	})
+//
+// the same Store and
 // Tx, the records under a key prefix per cluster (see etcdkey.go). An
 // Update there is optimistic: its reads are all at one revision and
 // remembered with the revision each key had, its writes are buffered, and

@@ -72,7 +72,7 @@ func (e *EtcdError) Error() string {
 	where := fmt.Sprintf("store: etcd %s (prefix %s): %s", strings.Join(e.Endpoints, ","), e.Prefix, e.Op)
 	switch e.Cause {
 	case EtcdUnreachable:
-		return fmt.Sprintf("%s: no answer within %v (check that etcd runs and listens on these client URLs, the routes and firewall to them, and TLS: https:// endpoints need the TLS settings): %v", where, e.Timeout, e.Err)
+		return fmt.Sprintf("%s: unavailable: no answer within %v, or no leader (check that etcd runs and listens on these client URLs, that a majority of its members is up, the routes and firewall to them, and TLS: https:// endpoints need the TLS settings): %v", where, e.Timeout, e.Err)
 	case EtcdDenied:
 		return fmt.Sprintf("%s: refused (check the etcd user, password and its role's permissions on the prefix): %v", where, e.Err)
 	case EtcdRejected:
