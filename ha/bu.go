@@ -197,6 +197,12 @@ func (h *HomeAgent) deregister(now time.Time, sec SecurityContext, bu *BindingUp
 	r := Result{Verdict: Accepted, Effects: EffectReleaseHomeAddress | EffectTunnelInactive,
 		Binding: gone, PrevCareOf: gone.CareOf, SendAck: true}
 	r.Ack = h.ack(sec, bu, coa, StatusAccepted, bu.Sequence)
+	// RFC 6275 §10.3.2: K as in §10.3.1, the home address being the key
+	// management connection's new endpoint.
+	r.Ack.KeyMgmt = h.cfg.KeyMgmtMobility && bu.KeyMgmt
+	if r.Ack.KeyMgmt && sec.IKESA != 0 && coa != gone.CareOf {
+		r.Effects |= EffectMoveIKE
+	}
 	return r
 }
 

@@ -108,8 +108,9 @@ func TestRegisterMoveDeregister(t *testing.T) {
 	bu := buFor(hoaA, netip.Addr{}, 13, 0)
 	r = h.ProcessBU(t0.Add(3*time.Minute), secAlice(hoaA), bu)
 	mustAccept(t, r)
-	if r.Effects != EffectReleaseHomeAddress|EffectTunnelInactive || r.Ack.CareOf != hoaA || r.Ack.Lifetime != 0 {
-		t.Fatalf("deregistration: %+v", r)
+	if r.Effects != EffectReleaseHomeAddress|EffectTunnelInactive|EffectMoveIKE || r.Ack.CareOf != hoaA || r.Ack.Lifetime != 0 ||
+		!r.Ack.KeyMgmt || r.Binding.IKESA != 7 {
+		t.Fatalf("deregistration (K: the IKE SA moves to the home address, RFC 6275 §10.3.2): %+v", r)
 	}
 	if _, ok := h.cache.Lookup(hoaA); ok {
 		t.Fatal("binding survives deregistration")

@@ -107,7 +107,9 @@ const (
 	// EffectMoveTunnel: move the outer remote endpoint of the ESP tunnel
 	// SAs bound to Binding.HomeAddress to Binding.CareOf (RFC 4877 §4.3).
 	EffectMoveTunnel Effect = 1 << iota
-	// EffectMoveIKE: move the IKE SA (Binding.IKESA) endpoint too (K flag).
+	// EffectMoveIKE: move the IKE SA (Binding.IKESA) endpoint too (K flag):
+	// to the binding's care-of address, or on de-registration to the home
+	// address (Ack.CareOf).
 	EffectMoveIKE
 	// EffectClaimHomeAddress: start proxy ND for the home address on the
 	// home link and intercept its traffic (RFC 6275 §10.4.1).
