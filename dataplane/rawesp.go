@@ -40,8 +40,9 @@ func ListenESP(local netip.Addr, batch int) (*ESPBind, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataplane: raw ESP socket on %v: %w", local, err)
 	}
-	_ = c.SetReadBuffer(socketBuffer)
-	_ = c.SetWriteBuffer(socketBuffer)
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { forceBuffers(int(fd)) })
+	}
 	b := &ESPBind{conn: c, pc: ipv6.NewPacketConn(c), batch: batch, rmsgs: make([]ipv6.Message, batch),
 		wmsgs: make([]ipv6.Message, batch), waddr: make([]net.IPAddr, batch), wip: make([][16]byte, batch),
 		woob: make([][]byte, batch)}
