@@ -43,6 +43,9 @@
 // agents therefore never lease one address twice: both read it free, one
 // commits, the other's rerun sees the lease. A View reads at one revision.
 // Exchanges with etcd that fail report an *EtcdError whose Cause says
-// what to check. A commit whose answer is lost (*EtcdError, Op "commit",
-// EtcdUnreachable) may or may not have been applied.
+// what to check. An attempt lost to a leader election or a dead member
+// (no leader, connection gone, one request unanswered) runs again too, a
+// bounded number of times: it may or may not have been applied, and the
+// new run decides on what is really there. So on etcd an Update's
+// function must be safe to run more than once.
 package store
