@@ -2,6 +2,9 @@ package daemon_test
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -281,5 +284,81 @@ func TestDaemonsRawESPRefused(t *testing.T) {
 	}
 	if len(s.Bindings) != 0 || len(s.ChildSAs) != 0 {
 		t.Fatalf("home agent: bindings %+v, CHILD_SAs %+v\nmobile node:\n%s", s.Bindings, s.ChildSAs, mn.Output())
+	}
+}
+
+// BenchmarkDaemonThroughput is one TCP stream from the correspondent to
+// the mobile node's home address through the real daemons (home agent
+// forwarding, tunnel to the care-of address), ESP in UDP 4500 against raw
+// ESP.
+//
+//	go test -run '^$' -bench DaemonThroughput -benchtime 3s ./internal/daemon
+func BenchmarkDaemonThroughput(b *testing.B) {
+	netns.Require(b, "ping")
+	bin := buildMIP6(b)
+	for _, encap := range []string{"udp", "none"} {
+		b.Run("esp_encapsulation="+encap, func(b *testing.B) { daemonThroughput(b, bin, encap) })
+	}
+}
+
+func daemonThroughput(b *testing.B, bin, encap string) {
+	dir := b.TempDir()
+	l := newLab(b)
+	haConf, mnConf := writePSKConfigs(b, dir)
+	editFile(b, haConf, "identity = \"ha.example.net\"\n", "identity = \"ha.example.net\"\nraw_esp = true\n")
+	editFile(b, haConf, "log_level = \"debug\"", "log_level = \"info\"")
+	editFile(b, mnConf, "log_level = \"debug\"", "log_level = \"info\"")
+	editFile(b, mnConf, "[mobility]\n", fmt.Sprintf("[mobility]\nesp_encapsulation = %q\n", encap))
+	l.attach(b, "a0", "2001:db8:a::100", "2001:db8:a::1")
+	l.ha.Start(b, bin, "ha", "-c", haConf)
+	haSock := filepath.Join(dir, "ha.sock")
+	netns.Eventually(b, 10*time.Second, func() error { _, err := status(b, bin, haSock); return err })
+	l.mn.Start(b, bin, "mn", "-c", mnConf)
+	netns.Eventually(b, 20*time.Second, bindingTo(b, bin, haSock, "2001:db8:a::100"))
+	s, err := status(b, bin, haSock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hoa := netip.MustParseAddr(s.Bindings[0].HomeAddress)
+	var ln net.Listener
+	if err := l.mn.Do(func() (err error) {
+		ln, err = net.Listen("tcp6", netip.AddrPortFrom(hoa, 5003).String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	var c net.Conn
+	if err := l.cn.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp6", netip.AddrPortFrom(hoa, 5003).String(), 5*time.Second)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	n := <-got
+	b.StopTimer()
+	c.Close()
+	if n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
 	}
 }
