@@ -18,7 +18,7 @@ type nopRaw struct{}
 func (nopRaw) SendRaw([]byte) error { return nil }
 
 // FuzzHandleRaw feeds arbitrary packets to both roles' transport-form
-// input: nothing panics, and no change to a genuine BU (the first seed)
+// input (and the home agent's raw ESP socket input): nothing panics, and no change to a genuine BU (the first seed)
 // registers anything but its own binding.
 func FuzzHandleRaw(f *testing.F) {
 	t := f
@@ -29,6 +29,12 @@ func FuzzHandleRaw(f *testing.F) {
 	ba := mh.BindingAck{Sequence: 1, Lifetime: 100}
 	f.Add(rawPacket(t, haSig.Out, vnet.HAAddr, coa, netip.Addr{}, hoa, ipv6.ProtoMobility, ba.Append(nil, vnet.HAAddr, hoa)))
 	f.Add(ipv6.AppendPacket(nil, coa, vnet.HAAddr, ipv6.ProtoESP, []byte{0, 0, 0x50, 0, 0, 0, 0, 1}))
+	// ESP alone, as a raw ESP socket reads it (HandleTransportESP, from the home address).
+	sealed, err := mnSig.Out.SA.Seal(nil, buMsg(2, hoa, coa), ipv6.ProtoMobility)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		core, err := ha.New(ha.Config{Address: vnet.HAAddr, HomePrefixes: []netip.Prefix{vnet.HomePrefix}},
 			padFunc(func(id string, a netip.Addr) bool { return id == alice && a == hoa }))
@@ -57,6 +63,7 @@ func FuzzHandleRaw(f *testing.F) {
 			t.Fatal(err)
 		}
 		h.HandleRaw(append([]byte(nil), pkt...), time.Now())
+		h.HandleTransportESP(append([]byte(nil), pkt...), hoa, vnet.HAAddr, time.Now())
 		m.HandleRaw(append([]byte(nil), pkt...), time.Now())
 		for _, b := range h.Bindings() {
 			if b.HomeAddress != hoa || b.CareOf != coa {
