@@ -92,14 +92,16 @@ func (m *MobileNode) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	defer res.Close()
 	m.log.Info("bootstrapped", "home_agent", res.HomeAgent.Addr, "hoa", res.HomeAddress, "took", res.Total,
 		"esp", carrierOf(res.Child), "nat", res.IKESA.NATDetected)
 	tr.handOver()
 	if err := m.start(res, coa, tr.bind); err != nil {
+		res.Close()
 		return err
 	}
 	defer m.stop()
+	// Before the plane closes: the IKE SA's Delete may leave on its bind.
+	defer res.Close()
 	var keepalive <-chan time.Time
 	if d := m.cfg.Mobility.NATKeepalive.Duration; d > 0 {
 		t := time.NewTicker(d)

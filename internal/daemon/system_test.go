@@ -162,11 +162,15 @@ func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter, wireF
 		t.Fatalf("mobile node status %+v, %v", ms, err)
 	}
 
-	mn.Stop() // SIGTERM: de-register first
+	mn.Stop() // SIGTERM: de-register first, then delete the IKE SA
 	netns.Eventually(t, 10*time.Second, func() error {
 		s, err := status(t, bin, haSock)
-		if err == nil && len(s.Bindings) > 0 {
+		switch {
+		case err != nil:
+		case len(s.Bindings) > 0:
 			err = fmt.Errorf("binding still there: %+v", s.Bindings)
+		case len(s.IKESAs) > 0:
+			err = fmt.Errorf("IKE SA still there: %+v", s.IKESAs)
 		}
 		return err
 	})
