@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -41,6 +42,7 @@ type MobileNode struct {
 	raw         *hostnet.RawMobility // RFC 3776 form: BU out, BA in, past the kernel
 	stopTimers  chan struct{}
 	coa         netip.Addr
+	ikeLocal    atomic.Pointer[netip.Addr] // coa, for the plane's workers
 	retired     map[uint32]bool // inbound SPIs of CHILD_SAs a rekey replaced
 	rebootstrap chan string
 }

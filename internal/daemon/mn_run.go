@@ -170,6 +170,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr, bind *dataplan
 			raw.Close()
 		}
 	}
+	m.ikeLocal.Store(&coa)
 	if !node.Encapsulated(res.Child) {
 		if rawESP, err = dataplane.ListenESP(netip.IPv6Unspecified(), 0); err != nil {
 			closeAll()
@@ -191,7 +192,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr, bind *dataplan
 	n, err = m.newNode(res, host, raw, spd, sad)
 	if err == nil {
 		pc := dataplane.Config{TUN: host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
-			IKE: node.PlaneIKEHandler(res.Endpoint, netip.AddrPortFrom(coa, ike.PortNATT)), Local: n.PlaneLocal,
+			IKE: m.planeIKE(res.Endpoint), Local: n.PlaneLocal,
 			Unprotected: func(pkt []byte) {
 				if !n.FromHost(pkt) {
 					host.NotTunnelled.Add(1)
@@ -220,6 +221,16 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr, bind *dataplan
 	go n.Timers(stopTimers)
 	m.follow(res.HomeAddress)
 	return nil
+}
+
+// planeIKE hands the IKE messages the plane finds on port 4500 to ep as
+// arriving at the current care-of address: an IKE request's answer leaves
+// from where it came to (RFC 7296 §2.11). It runs on the plane's workers:
+// no lock of m.
+func (m *MobileNode) planeIKE(ep *ike.Endpoint) func([]byte, netip.AddrPort) {
+	return func(msg []byte, from netip.AddrPort) {
+		ep.Receive(netip.AddrPortFrom(*m.ikeLocal.Load(), ike.PortNATT), from, append([]byte{0, 0, 0, 0}, msg...))
+	}
 }
 
 // newNode makes the mobile node's packet path for a bootstrap's result.
@@ -287,6 +298,7 @@ func (m *MobileNode) follow(hoa netip.Prefix) {
 	m.mu.Lock()
 	same := coa == m.coa
 	m.coa = coa
+	m.ikeLocal.Store(&coa)
 	m.mu.Unlock()
 	if same {
 		return
