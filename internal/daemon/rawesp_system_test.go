@@ -362,3 +362,107 @@ func daemonThroughput(b *testing.B, bin, encap string) {
 		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
 	}
 }
+
+// The RFC 3776 transport form with the raw ESP carrier, back home: the
+// mobile node registers from A, then attaches to the home link (a bridge
+// in the router joins it to the home agent's link) and de-registers with
+// plain ESP from its home address, which the home agent's raw ESP socket
+// reads and its plane hands over (no nftables capture of protocol 50
+// there: it would take the raw tunnels' ESP too). The correspondent then
+// reaches the home address on the home link directly.
+func TestDaemonsRawESPTransportFormAtHome(t *testing.T) {
+	netns.Require(t, "ping", "tcpdump", "tshark", "nft")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	l := newLab(t)
+	// The home link becomes a bridge in the router: ha0's peer and the
+	// mobile node's h0 on it.
+	l.router.Run(t, "ip", "link", "add", "brh", "type", "bridge")
+	l.router.Run(t, "ip", "link", "set", "rhome", "master", "brh")
+	l.router.Run(t, "ip", "-6", "addr", "del", "2001:db8:1::1/64", "dev", "rhome")
+	l.router.Up(t, "brh")
+	l.router.AddAddr(t, "brh", "2001:db8:1::1/64")
+	netns.Link(t, l.mn, "h0", l.router, "rh")
+	l.router.Run(t, "ip", "link", "set", "rh", "master", "brh")
+
+	haConf, mnConf := writePSKConfigs(t, dir)
+	keyLog := filepath.Join(dir, "keys.log")
+	editFile(t, haConf, "identity = \"ha.example.net\"\n", fmt.Sprintf("identity = \"ha.example.net\"\nraw_esp = true\nkey_log = %q\n", keyLog))
+	editFile(t, haConf, "home_interface = \"ha0\"\n", "home_interface = \"ha0\"\nwire_form = \"transport\"\n")
+	editFile(t, mnConf, "[mobility]\n", "[mobility]\nesp_encapsulation = \"none\"\nwire_form = \"transport\"\n")
+	editFile(t, mnConf, `interfaces = ["a0", "b0"]`, `interfaces = ["a0", "b0", "h0"]`)
+	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
+
+	pcap := filepath.Join(dir, "home.pcap")
+	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, "ip6")
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(dump.Output(), "listening on") {
+			return fmt.Errorf("tcpdump not capturing yet")
+		}
+		return nil
+	})
+	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
+	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
+	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
+	defer func() {
+		if t.Failed() {
+			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
+		}
+	}()
+	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	s, err := status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoa := s.Bindings[0].HomeAddress
+	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+
+	// Home: the home address on h0 (no DAD: the home agent still defends
+	// it by proxy until the de-registration), nothing on A or B.
+	for _, d := range []string{"a0", "b0"} {
+		l.mn.Run(t, "ip", "-6", "addr", "flush", "dev", d, "scope", "global")
+	}
+	l.mn.Run(t, "ip", "-6", "addr", "add", hoa+"/64", "dev", "h0", "nodad")
+	l.mn.Run(t, "ip", "-6", "route", "replace", "default", "via", "2001:db8:1::1", "dev", "h0")
+	netns.Eventually(t, 15*time.Second, func() error {
+		s, err := status(t, bin, haSock)
+		if err == nil && len(s.Bindings) > 0 {
+			err = fmt.Errorf("binding still there: %+v", s.Bindings)
+		}
+		return err
+	})
+	netns.Eventually(t, 10*time.Second, func() error {
+		ms, err := status(t, bin, mnSock)
+		if err == nil && (len(ms.Bindings) != 1 || ms.Bindings[0].State == "registered") {
+			err = fmt.Errorf("mobile node: %+v", ms.Bindings)
+		}
+		return err
+	})
+	s, err = status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Counters["dataplane_transport"] == 0 || s.Counters["drop_raw_malformed"] != 0 || s.Counters["drop_hao_mismatch"] != 0 {
+		t.Errorf("home agent: the at-home BU did not come through the raw ESP socket: %v", s.Counters)
+	}
+	l.cn.Run(t, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", hoa)
+	mn.Stop()
+	ha.Stop()
+	dump.Stop()
+
+	profile := t.TempDir()
+	if err := demo.WriteWiresharkKeys(profile, readFile(t, keyLog)); err != nil {
+		t.Fatal(err)
+	}
+	opts := tshark.Options{ConfigDir: profile, Prefs: []string{"udp.check_checksum:FALSE", "esp.enable_encryption_decode:TRUE"}}
+	o := opts
+	o.Filter = fmt.Sprintf("mip6.mhtype == 5 && ipv6.src == %s && !ipv6.opt.mipv6.home_address && !udp", hoa)
+	if bus := tshark.Run(t, pcap, o, "frame.number"); len(bus) == 0 {
+		t.Error("no Binding Update in plain ESP from the home address on the home link")
+	}
+	o.Filter = "icmpv6.type == 4"
+	if n := len(tshark.Run(t, pcap, o, "frame.number")); n != 0 {
+		t.Errorf("%d ICMPv6 Parameter Problems on the home link", n)
+	}
+}
