@@ -185,6 +185,13 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		log.Info("CHILD_SA installed", "child", ev.Child.String())
 	case ike.EventChildDeleted:
 		h.node.RemoveSPI(ev.Child.InboundSPI)
+	case ike.EventAddressesUpdated:
+		// MOBIKE or a K-flag move: status and moveIKE see the new ends.
+		h.mu.Lock()
+		if _, ok := h.ikeSAs[ev.IKESA.LocalSPI()]; ok {
+			h.ikeSAs[ev.IKESA.LocalSPI()] = ev.IKESA
+		}
+		h.mu.Unlock()
 	case ike.EventIKERekeyed:
 		h.mu.Lock()
 		delete(h.ikeSAs, ev.PreviousIKESA.LocalSPI())

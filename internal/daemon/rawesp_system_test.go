@@ -212,6 +212,18 @@ log_level = "debug"
 	l.attach(t, "b0", "2001:db8:b::100", "2001:db8:b::1")
 	netns.Eventually(t, 15*time.Second, bindingTo(t, bin, haSock, "2001:db8:b::100"))
 	ping()
+	// The K flag moved alice's IKE SA to her new care-of address, on the
+	// port her IKE runs on (500: raw ESP); bob's stays on 4500.
+	s, err = status(t, bin, haSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"alice@example.net": "[2001:db8:b::100]:500", "bob@example.net": "[2001:db8:e::100]:4500"}
+	for _, sa := range s.IKESAs {
+		if sa.Remote != want[sa.Identity] {
+			t.Errorf("IKE SA of %s at %s, want %s", sa.Identity, sa.Remote, want[sa.Identity])
+		}
+	}
 	alice.Stop()
 	bob.Stop()
 	netns.Eventually(t, 10*time.Second, func() error {
