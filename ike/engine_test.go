@@ -17,6 +17,9 @@ type memNet struct {
 	nodes map[netip.Addr]*Endpoint
 	drop  func(d Datagram) bool
 	sent  int
+	// natInside, when valid, is rewritten to natOutside on the way out and
+	// back on the way in (ports kept), as a NAT would.
+	natInside, natOutside netip.Addr
 }
 
 // set changes the network while traffic flows.
@@ -30,6 +33,12 @@ type memConn struct{ n *memNet }
 
 func (c memConn) WriteTo(b []byte, local, remote netip.AddrPort) error {
 	c.n.mu.Lock()
+	if c.n.natInside.IsValid() && local.Addr() == c.n.natInside {
+		local = netip.AddrPortFrom(c.n.natOutside, local.Port())
+	}
+	if c.n.natInside.IsValid() && remote.Addr() == c.n.natOutside {
+		remote = netip.AddrPortFrom(c.n.natInside, remote.Port())
+	}
 	dst := c.n.nodes[remote.Addr()]
 	c.n.sent++
 	lose := c.n.drop != nil && c.n.drop(Datagram{Local: local, Remote: remote, Data: b})
@@ -166,6 +175,30 @@ func TestPSKHandshakeWithCPAndChild(t *testing.T) {
 		}
 		if dns := mc.IKESA.DNS; len(dns) != 1 {
 			t.Fatalf("DNS %v", dns)
+		}
+		if mc.IKESA.NATDetected || hc.IKESA.NATDetected || m.Encap || h.Encap {
+			t.Fatalf("a NAT seen where there is none: mn %v/%v, ha %v/%v", mc.IKESA.NATDetected, m.Encap, hc.IKESA.NATDetected, h.Encap)
+		}
+	})
+}
+
+// Both ends see a NAT that rewrites the initiator's address (RFC 7296
+// §2.23: the request's hashes use a zero responder SPI), and both put ESP
+// in UDP.
+func TestNATDetectedByBothEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, nil, nil)
+		defer p.stop()
+		p.net.set(func() { p.net.natInside, p.net.natOutside = mnAddr, netip.MustParseAddr("2001:db8:ff::1") })
+		p.start(t)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mc, hc := p.mnLog.find(EventChildEstablished), p.haLog.find(EventChildEstablished)
+		if mc == nil || hc == nil {
+			t.Fatalf("no CHILD_SA: mn %v ha %v", p.mnLog.kinds(), p.haLog.kinds())
+		}
+		if !mc.IKESA.NATDetected || !hc.IKESA.NATDetected || !mc.Child.Encap || !hc.Child.Encap {
+			t.Fatalf("NAT missed: mn %v/%v, ha %v/%v", mc.IKESA.NATDetected, mc.Child.Encap, hc.IKESA.NATDetected, hc.Child.Encap)
 		}
 	})
 }

@@ -119,7 +119,7 @@ func (initTask) process(sa *IKESA, now time.Time, h ikev2.Header, ps ikev2.Paylo
 	}
 	sa.nr = append([]byte(nil), nr.Data...)
 	sa.readCapabilities(ps)
-	sa.checkNAT(ps)
+	sa.checkNAT(ps, sa.spiR)
 	if err := sa.deriveKeys(suite, ke.Data); err != nil {
 		return err
 	}
@@ -170,16 +170,18 @@ func (sa *IKESA) readCapabilities(ps ikev2.Payloads) {
 
 // checkNAT compares the peer's NAT detection hashes with the addresses we
 // see (§2.23); any mismatch means UDP encapsulation on the NAT-T port.
-func (sa *IKESA) checkNAT(ps ikev2.Payloads) {
+// spiR is the responder SPI as the message's header carried it: zero in
+// the IKE_SA_INIT request.
+func (sa *IKESA) checkNAT(ps ikev2.Payloads, spiR uint64) {
 	dst := ps.Notify(ikev2.NotifyNATDetectionDestinationIP)
 	if dst == nil {
 		return
 	}
-	me := ikev2.NATDetectionHash(sa.spiI, sa.spiR, sa.local)
+	me := ikev2.NATDetectionHash(sa.spiI, spiR, sa.local)
 	if !bytes.Equal(dst.Data, me[:]) {
 		sa.natDetected = true
 	}
-	him := ikev2.NATDetectionHash(sa.spiI, sa.spiR, sa.remote)
+	him := ikev2.NATDetectionHash(sa.spiI, spiR, sa.remote)
 	matched := false
 	for _, p := range ps {
 		if n, ok := p.(*ikev2.Notify); ok && n.Type == ikev2.NotifyNATDetectionSourceIP && bytes.Equal(n.Data, him[:]) {

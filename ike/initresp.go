@@ -132,7 +132,7 @@ func (sa *IKESA) respondInit(now time.Time, suite crypto.Suite, chosen ikev2.Pro
 	}
 	sa.dh = ks
 	sa.readCapabilities(req)
-	sa.checkNAT(req)
+	sa.checkNAT(req, 0)
 	pub := ks.Public()
 	if err := sa.deriveKeys(suite, peerKE); err != nil {
 		return err
