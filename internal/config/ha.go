@@ -22,9 +22,7 @@ type HA struct {
 	Addresses   AddressPool  `toml:"addresses"`
 	MobileNodes []MobileNode `toml:"mobile_node"`
 	RADIUS      RADIUS       `toml:"radius"`
-	Store       struct {
-		Path string `toml:"path"`
-	} `toml:"store"`
+	Store       Store        `toml:"store"`
 	// AccessKeys is where an integrated ASP's AAA server leaves each
 	// subscriber's network access key (RFC 4640 §7.2, Parameter Set 2):
 	// one JSON file per identity, {"name": hex, "key": hex, "issued": time}.
@@ -139,6 +137,7 @@ func (c *HA) defaults() {
 	if c.RADIUS.Timeout.Duration == 0 {
 		c.RADIUS.Timeout.Duration = 3 * time.Second
 	}
+	c.Store.defaults()
 	c.Daemon.defaults("/run/mip6/ha.sock")
 }
 
@@ -185,9 +184,7 @@ func (c *HA) validate(src *source) Errors {
 	}
 	errs = append(errs, c.validateMobileNodes(src)...)
 	errs = append(errs, c.Daemon.validate(src, "daemon")...)
-	if c.Store.Path == "" {
-		add("store.path", "missing: the file where leases, bindings and PAD entries survive restarts")
-	}
+	errs = append(errs, c.Store.validate(src)...)
 	return errs
 }
 

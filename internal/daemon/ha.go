@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,7 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 			h.Close()
 		}
 	}()
-	if h.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
+	if h.st, err = openStore(&cfg.Store, log); err != nil {
 		return nil, err
 	}
 	h.pad = ipsec.NewPAD()
@@ -100,6 +101,37 @@ func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) 
 		return nil, err
 	}
 	return h, nil
+}
+
+// openStore opens the [store] the config names: this home agent's file,
+// or the etcd cluster it shares with the other home agents of its home
+// link (OpenEtcd's errors name the endpoints and what to check).
+func openStore(c *config.Store, log *slog.Logger) (*store.Store, error) {
+	if !c.Etcd() {
+		st, err := store.Open(c.Path, store.Options{})
+		if err == nil {
+			log.Info("store: local file", "path", c.Path)
+		}
+		return st, err
+	}
+	o := store.EtcdOptions{Endpoints: c.EtcdEndpoints, Prefix: c.EtcdPrefix, DialTimeout: c.EtcdDialTimeout.Duration,
+		RequestTimeout: c.EtcdRequestTimeout.Duration, Username: c.EtcdUsername}
+	var err error
+	if c.EtcdTLS() {
+		if o.TLS, err = store.LoadEtcdTLS(c.EtcdCA, c.EtcdCert, c.EtcdKey); err != nil {
+			return nil, fmt.Errorf("store.etcd_ca / etcd_cert / etcd_key: %w", err)
+		}
+	}
+	if o.Password, err = c.ReadEtcdPassword(); err != nil {
+		return nil, err
+	}
+	st, err := store.OpenEtcd(o)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("store: etcd, shared with the home agents using the same prefix", "endpoints", strings.Join(c.EtcdEndpoints, ","),
+		"prefix", c.EtcdPrefix, "tls", o.TLS != nil, "user", c.EtcdUsername)
+	return st, nil
 }
 
 func ikeAuth(a string) ike.AuthKind {
@@ -237,7 +269,7 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 		}
 	}
 	h.log.Info("home agent running", "address", h.cfg.HomeAgent.Address, "home_prefix", h.cfg.HomeAgent.HomePrefix,
-		"control", h.cfg.Daemon.ControlSocket)
+		"control", h.cfg.Daemon.ControlSocket, "store", h.st.Path())
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	leases := time.NewTicker(30 * time.Second)
