@@ -42,7 +42,13 @@ func (h *HomeAgent) apply(r ha.Result, from netip.AddrPort) {
 		}
 	}
 	if r.Effects.Has(ha.EffectMoveIKE) && h.moveIKE != nil && b.IKESA != 0 {
-		h.moveIKE(b.IKESA, h.remoteOf(b.HomeAddress))
+		to := h.remoteOf(b.HomeAddress)
+		if r.Effects.Has(ha.EffectReleaseHomeAddress) {
+			// De-registered from home: the IKE SA follows to the home address
+			// (RFC 6275 §10.3.2), keeping its port.
+			to = netip.AddrPortFrom(r.Ack.CareOf, 0)
+		}
+		h.moveIKE(b.IKESA, to)
 	}
 	if r.Effects.Has(ha.EffectTunnelActive) {
 		for _, c := range children {
