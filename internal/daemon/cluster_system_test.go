@@ -1,17 +1,24 @@
 package daemon_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mip6/internal/config"
 	"mip6/internal/control"
+	"mip6/internal/daemon"
 	"mip6/internal/netns"
 	"mip6/internal/peers/etcd"
 	"mip6/internal/peers/knot"
+	"mip6/store"
 )
 
 // clusterLab: two home agents, ha1 (2001:db8:1::2) and ha2 (::3), on ONE
@@ -260,4 +267,42 @@ control_socket = "%s/bob.sock"
 	}
 	t.Logf("failover: alice left ha1 %v after the crash, registered with ha2 (same home address %s) after %v, correspondent reached it after %v",
 		left.Round(10*time.Millisecond), hoa, bound.Round(10*time.Millisecond), back.Round(10*time.Millisecond))
+}
+
+// A home agent whose etcd does not answer does not start, and says which
+// endpoints it tried and what to check (the store opens before anything
+// that needs privileges).
+func TestHomeAgentEtcdUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ha.conf")
+	write(t, p, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+[ike]
+listen = ["[2001:db8:1::2]:4500"]
+[store]
+etcd_endpoints = [%q]
+etcd_prefix = "/mip6/homelink1"
+etcd_dial_timeout = "300ms"
+[daemon]
+control_socket = "%s/ha.sock"
+`, ep, dir))
+	cfg, err := config.LoadHA(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := daemon.StartHomeAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var ee *store.EtcdError
+	if h != nil || !errors.As(err, &ee) || ee.Cause != store.EtcdUnreachable ||
+		!strings.Contains(err.Error(), ep) || !strings.Contains(err.Error(), "/mip6/homelink1") ||
+		!strings.Contains(err.Error(), "check that etcd runs") {
+		t.Fatalf("StartHomeAgent = %v, %v; want an unreachable etcd error naming %s", h, err, ep)
+	}
 }

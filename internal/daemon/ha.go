@@ -54,9 +54,10 @@ type HomeAgent struct {
 // fix. Close undoes it.
 func StartHomeAgent(cfg *config.HA, log *slog.Logger) (h *HomeAgent, err error) {
 	h = &HomeAgent{cfg: cfg, log: log, started: time.Now(), ikeSAs: map[uint64]ike.SAInfo{}}
+	partial := h // "return nil, err" clears h before the deferred call runs
 	defer func() {
 		if err != nil {
-			h.Close()
+			partial.Close()
 		}
 	}()
 	if h.st, err = openStore(&cfg.Store, log); err != nil {
