@@ -306,3 +306,49 @@ control_socket = "%s/ha.sock"
 		t.Fatalf("StartHomeAgent = %v, %v; want an unreachable etcd error naming %s", h, err, ep)
 	}
 }
+
+// The home agent reaches etcd over TLS with the files of [store]: the
+// servers' CA and its client certificate. Without the certificate etcd
+// refuses it, and it says where it tried.
+func TestDaemonsHomeAgentEtcdTLS(t *testing.T) {
+	netns.Require(t, "etcd")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	ns := netns.New(t, "ha")
+	netns.Link(t, ns, "ha0", netns.New(t, "rt"), "rhome")
+	ns.AddAddr(t, "ha0", "2001:db8:1::2/64")
+	// The test CA's server certificate names ::1: etcd listens on the
+	// namespace's loopback.
+	kv := etcd.Start(t, etcd.Options{NS: ns, TLS: true})
+	conf := func(name, tls string) string {
+		p := filepath.Join(dir, name+".conf")
+		write(t, p, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+home_interface = "ha0"
+[ike]
+listen = ["[2001:db8:1::2]:4500"]
+[store]
+etcd_endpoints = [%q]
+etcd_prefix = "/mip6/tls"
+etcd_dial_timeout = "1s"
+%s
+[daemon]
+control_socket = "%s/%s.sock"
+`, kv.Endpoint, tls, dir, name))
+		return p
+	}
+	f := kv.ClientTLS
+	noCert := ns.Start(t, bin, "ha", "-c", conf("nocert", fmt.Sprintf("etcd_ca = %q", f.CA)))
+	if err := noCert.Wait(20 * time.Second); err == nil || !strings.Contains(noCert.Output(), "store: etcd "+kv.Endpoint) ||
+		!strings.Contains(noCert.Output(), "unavailable") {
+		t.Fatalf("a home agent without a client certificate: %v\n%s", err, noCert.Output())
+	}
+	good := ns.Start(t, bin, "ha", "-c", conf("ha", fmt.Sprintf("etcd_ca = %q\netcd_cert = %q\netcd_key = %q", f.CA, f.Cert, f.Key)))
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, filepath.Join(dir, "ha.sock")); return err })
+	if out := good.Output(); !strings.Contains(out, "store: etcd") || !strings.Contains(out, "tls=true") ||
+		!strings.Contains(out, "store=etcd:"+kv.Endpoint+"/mip6/tls") {
+		t.Fatalf("the home agent does not say it uses etcd over TLS:\n%s", out)
+	}
+}
