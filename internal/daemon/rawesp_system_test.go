@@ -389,10 +389,9 @@ func TestDaemonsRawESPTransportFormAtHome(t *testing.T) {
 	l := newLab(t)
 	// The home link becomes a bridge in the router: ha0's peer and the
 	// mobile node's h0 on it.
-	l.router.Run(t, "ip", "link", "add", "brh", "type", "bridge")
+	l.router.Bridge(t, "brh")
 	l.router.Run(t, "ip", "link", "set", "rhome", "master", "brh")
 	l.router.Run(t, "ip", "-6", "addr", "del", "2001:db8:1::1/64", "dev", "rhome")
-	l.router.Up(t, "brh")
 	l.router.AddAddr(t, "brh", "2001:db8:1::1/64")
 	netns.Link(t, l.mn, "h0", l.router, "rh")
 	l.router.Run(t, "ip", "link", "set", "rh", "master", "brh")

@@ -170,6 +170,24 @@ func (h *MobileHost) Home() error {
 	})
 }
 
+// AnnounceHome multicasts unsolicited Neighbour Advertisements for the home
+// address again while at home: the mobile node calls it once the home agent
+// has acknowledged the de-registration and dropped its proxy (RFC 6275
+// §11.5.4), so that a neighbour the proxy answered meanwhile is corrected.
+func (h *MobileHost) AnnounceHome() error {
+	h.mu.Lock()
+	away := h.away
+	h.mu.Unlock()
+	if away {
+		return nil
+	}
+	return h.adv.announce(h.cfg.HomeAddress, false, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return !h.away
+	})
+}
+
 // ServeMobileNode hands the packets routed into the TUN to m.FromHost until
 // the host is closed.
 func (h *MobileHost) ServeMobileNode(m *node.MobileNode) error {

@@ -60,8 +60,7 @@ func buildTopology(t testing.TB) *topology {
 	// gains its first port gets carrier only after linkwatch's delay of up
 	// to a second, and the first Binding Update would wait for it.
 	for _, br := range []string{"brH", "brA", "brB"} {
-		rt.Run(t, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "0")
-		rt.Up(t, br)
+		rt.Bridge(t, br)
 		rt.Run(t, "ip", "link", "add", "s"+br, "type", "veth", "peer", "name", "i"+br)
 		rt.Sysctl(t, "net.ipv6.conf.i"+br+".disable_ipv6", "1")
 		rt.Run(t, "ip", "link", "set", "s"+br, "master", br)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"os"
 	"os/exec"
@@ -220,6 +221,22 @@ func (n *NS) Sysctl(t testing.TB, key, value string) {
 func (n *NS) Forwarding(t testing.TB) {
 	t.Helper()
 	n.Sysctl(t, "net.ipv6.conf.all.forwarding", "1")
+}
+
+// Bridge adds a bridge named name, up, without STP delays or multicast
+// snooping, and with a fixed MAC address of its own: otherwise a bridge
+// takes the lowest MAC of its ports, so a port that joins later (a mobile
+// node's cable moving in) can change the MAC of the bridge's addresses
+// under neighbours that cached the old one, and their packets vanish
+// until the entry is probed again.
+func (n *NS) Bridge(t testing.TB, name string) {
+	t.Helper()
+	h := fnv.New32a()
+	h.Write([]byte(n.Name + "/" + name))
+	sum := h.Sum32()
+	mac := fmt.Sprintf("02:b0:%02x:%02x:%02x:%02x", byte(sum>>24), byte(sum>>16), byte(sum>>8), byte(sum))
+	n.Run(t, "ip", "link", "add", name, "address", mac, "type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+	n.Up(t, name)
 }
 
 // Up sets a link up.

@@ -23,6 +23,13 @@ type MobileNodeHost interface {
 	Deliver(pkt []byte) error
 }
 
+// HomeAnnouncer is a MobileNodeHost on a real home link: once the home
+// agent has acknowledged the de-registration from home, the mobile node
+// advertises its home address there itself (RFC 6275 §11.5.4).
+type HomeAnnouncer interface {
+	AnnounceHome() error
+}
+
 // MobileNodeConfig configures a MobileNode's packet path.
 type MobileNodeConfig struct {
 	Identity string

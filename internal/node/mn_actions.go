@@ -39,6 +39,11 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 			m.handoverDone(now)
 			m.obs("mn", "", "de-registered", "back home: the home agent removed the binding")
 			m.log.Info("de-registered", "hoa", m.hoa)
+			if a, ok := m.cfg.Host.(HomeAnnouncer); ok && m.careOf == m.hoa {
+				if err := a.AnnounceHome(); err != nil {
+					m.log.Warn("home address not advertised on the home link", "hoa", m.hoa, "err", err)
+				}
+			}
 		case mn.SendPrefixSolicitation:
 			m.sendMPS(a)
 		case mn.Rebootstrap:

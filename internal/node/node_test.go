@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -261,6 +262,51 @@ func TestHomeAgentDiscoveryAndPrefixes(t *testing.T) {
 		time.Sleep(time.Second)
 		if _, ok := l.heard.Load("Mobile Prefix Advertisement received"); !ok {
 			t.Fatal("no Mobile Prefix Advertisement came back through the tunnel")
+		}
+		l.d.Net.Close()
+	})
+}
+
+// announcingHost records when the mobile node asks for its home address to
+// be advertised on the home link, and whether the home agent still had the
+// binding (and so its proxy) then.
+type announcingHost struct {
+	VnetMobileHost
+	ha         *HomeAgent
+	calls      atomic.Int32
+	whileBound atomic.Bool
+}
+
+func (h *announcingHost) AnnounceHome() error {
+	h.calls.Add(1)
+	if _, ok := h.ha.core.Cache().Lookup(hoa); ok {
+		h.whileBound.Store(true)
+	}
+	return nil
+}
+
+// Back home, the mobile node advertises its home address only after the
+// home agent acknowledged the de-registration (RFC 6275 §11.5.4), never
+// while the home agent's proxy might still answer for it, and not when it
+// de-registers from away.
+func TestReturnHomeAnnouncesAfterAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		host := &announcingHost{VnetMobileHost: VnetMobileHost{Node: l.mnNd}, ha: l.ha}
+		l.mn.cfg.Host = host
+		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
+		l.mn.Attach(coaA)
+		waitRegistered(t, l, coaA)
+		if n := host.calls.Load(); n != 0 {
+			t.Fatalf("%d announcements while away", n)
+		}
+		l.ifc.Detach()
+		l.ifc = l.mnNd.Attach(l.d.Home, hoa)
+		l.mn.Attach(hoa)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := host.calls.Load(); n != 1 || host.whileBound.Load() {
+			t.Fatalf("%d announcements, one while the binding was still there: %v", n, host.whileBound.Load())
 		}
 		l.d.Net.Close()
 	})
