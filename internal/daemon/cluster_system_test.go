@@ -1,11 +1,13 @@
 package daemon_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -350,5 +352,84 @@ control_socket = "%s/%s.sock"
 	if out := good.Output(); !strings.Contains(out, "store: etcd") || !strings.Contains(out, "tls=true") ||
 		!strings.Contains(out, "store=etcd:"+kv.Endpoint+"/mip6/tls") {
 		t.Fatalf("the home agent does not say it uses etcd over TLS:\n%s", out)
+	}
+}
+
+// The home agent authenticates to an etcd with auth on as etcd_username,
+// with the password from etcd_password_file; a wrong password stops its
+// start with an error that says to check the user and password.
+func TestDaemonsHomeAgentEtcdAuth(t *testing.T) {
+	netns.Require(t, "etcd")
+	bin := buildMIP6(t)
+	dir := t.TempDir()
+	ns := netns.New(t, "ha")
+	netns.Link(t, ns, "ha0", netns.New(t, "rt"), "rhome")
+	ns.AddAddr(t, "ha0", "2001:db8:1::2/64")
+	kv := etcd.Start(t, etcd.Options{NS: ns})
+	enableEtcdAuth(t, ns, kv.Endpoint, "root", "etcd root password")
+	conf := func(name, password string) string {
+		pw := filepath.Join(dir, name+".pw")
+		write(t, pw, password+"\n")
+		p := filepath.Join(dir, name+".conf")
+		write(t, p, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+home_interface = "ha0"
+[ike]
+listen = ["[2001:db8:1::2]:4500"]
+[store]
+etcd_endpoints = [%q]
+etcd_dial_timeout = "1s"
+etcd_username = "root"
+etcd_password_file = %q
+[daemon]
+control_socket = "%s/%s.sock"
+`, kv.Endpoint, pw, dir, name))
+		return p
+	}
+	wrong := ns.Start(t, bin, "ha", "-c", conf("wrong", "not the password"))
+	if err := wrong.Wait(20 * time.Second); err == nil || !strings.Contains(wrong.Output(), "check the etcd user, password") {
+		t.Fatalf("a home agent with a wrong etcd password: %v\n%s", err, wrong.Output())
+	}
+	if strings.Contains(wrong.Output(), "not the password") {
+		t.Fatalf("the password reached the log:\n%s", wrong.Output())
+	}
+	good := ns.Start(t, bin, "ha", "-c", conf("ha", "etcd root password"))
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, filepath.Join(dir, "ha.sock")); return err })
+	if out := good.Output(); !strings.Contains(out, "user=root") || strings.Contains(out, "etcd root password") {
+		t.Fatalf("the home agent's log:\n%s", out)
+	}
+}
+
+// enableEtcdAuth adds user with the root role and turns authentication
+// on, through etcd's JSON gateway inside ns.
+func enableEtcdAuth(t *testing.T, ns *netns.NS, endpoint, user, password string) {
+	t.Helper()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := ns.Do(func() error {
+			var err error
+			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: dial}}
+	for _, step := range []struct{ path, body string }{
+		{"/v3/auth/user/add", fmt.Sprintf(`{"name":%q,"password":%q}`, user, password)},
+		{"/v3/auth/role/add", `{"name":"root"}`},
+		{"/v3/auth/user/grant", fmt.Sprintf(`{"user":%q,"role":"root"}`, user)},
+		{"/v3/auth/enable", `{}`},
+	} {
+		r, err := hc.Post(endpoint+step.path, "application/json", strings.NewReader(step.body))
+		if err != nil {
+			t.Fatalf("etcd %s: %v", step.path, err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("etcd %s: %s: %s", step.path, r.Status, b)
+		}
 	}
 }
