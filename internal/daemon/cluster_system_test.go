@@ -37,14 +37,13 @@ func newClusterLab(t *testing.T) *clusterLab {
 		ha2: netns.New(t, "ha2"), bob: netns.New(t, "bob")}
 	r := l.router
 	r.Forwarding(t)
-	r.Run(t, "ip", "link", "add", "br1", "type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+	r.Bridge(t, "br1")
 	r.Sysctl(t, "net.ipv6.conf.br1.accept_dad", "0")
 	for i, ns := range []*netns.NS{l.ha, l.ha2} {
 		port := fmt.Sprintf("rhome%d", i+1)
 		netns.Link(t, ns, "ha0", r, port)
 		r.Run(t, "ip", "link", "set", port, "master", "br1")
 	}
-	r.Up(t, "br1")
 	netns.Link(t, l.cn, "c0", r, "rc")
 	netns.Link(t, l.mn, "a0", r, "ra")
 	netns.Link(t, l.bob, "d0", r, "rd")
