@@ -31,17 +31,18 @@ var malloryCoA = vnet.AddrOn(vnet.APrefix, 0x666)
 func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err error) {
 	n := l.d.Net.NewNode("mallory")
 	n.Attach(l.d.A, malloryCoA)
-	c500, err := n.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortIKE))
+	c4500, err := n.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
 	if err != nil {
 		return false, err
 	}
+	defer c4500.Close()
 	res := &discovery.Resolver{Servers: []netip.AddrPort{netip.AddrPortFrom(dnsAddr, 53)}, Timeout: time.Second,
 		Listen: func() (discovery.UDPConn, error) { return n.ListenUDP(netip.AddrPort{}) }}
 	r, err := bootstrap.Run(ctx, bootstrap.Config{Identity: malloryIdentity,
 		EAP:        &bootstrap.EAPCredential{Method: bootstrap.EAPMSCHAPv2, Password: malloryPassword},
 		HAIdentity: ike.FQDN(haName), HATrustRoots: l.pki.roots, Resolver: res,
-		Local:         netip.AddrPortFrom(malloryCoA, ike.PortIKE),
-		Transport:     &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort { return netip.AddrPortFrom(malloryCoA, ike.PortIKE) }},
+		Local:         netip.AddrPortFrom(malloryCoA, ike.PortNATT),
+		Transport:     &node.ConnTransport{Conn: c4500, Local: func() netip.AddrPort { return netip.AddrPortFrom(malloryCoA, ike.PortNATT) }},
 		TransportForm: l.form == Transport})
 	if err != nil {
 		return false, fmt.Errorf("mallory's own bootstrap: %w", err)
@@ -57,31 +58,30 @@ func (l *lab) attack(ctx context.Context, victim netip.Addr) (refused bool, err 
 	if r.Signalling != nil {
 		err = l.forgeTransport(n, r, victim, body)
 	} else {
-		err = l.forgeTunnelled(n, r, victim, body)
+		err = l.forgeTunnelled(c4500, r, victim, body)
 	}
 	if err != nil {
 		return false, err
 	}
 	counted := l.waitCounter(ctx, counter, dropped)
 	after := l.bindingOf(victim)
-	l.tl.Addf("ha", "attack", "forged Binding Update refused", "mallory's SA was created for her home address %s, not alice's (RFC 4877 §4.2): %s %d -> %d",
-		r.HomeAddress.Addr(), counter, dropped, l.haCounter(counter))
+	how := "the Home Address option is not the SA's"
+	if r.Signalling == nil {
+		how = "the data plane's inbound selector check (RFC 4301 §5.2), before the binding cache"
+	}
+	l.tl.Addf("ha", "attack", "forged Binding Update refused", "mallory's SA was created for her home address %s, not alice's (RFC 4877 §4.2); %s: %s %d -> %d",
+		r.HomeAddress.Addr(), how, counter, dropped, l.haCounter(counter))
 	l.tl.Addf("ha", "attack", "alice's binding", "still %s -> %s (identity %s)", victim, after.CareOf, after.Identity)
 	return counted && after.CareOf == before.CareOf && after.Identity == mnIdentity, nil
 }
 
 // forgeTunnelled sends the forged BU in the RFC 4877 §3 tunnelled form:
 // inner source alice's home address, through mallory's tunnel-mode SA.
-func (l *lab) forgeTunnelled(n *vnet.Node, r *bootstrap.Result, victim netip.Addr, body []byte) error {
+func (l *lab) forgeTunnelled(c4500 *vnet.UDPConn, r *bootstrap.Result, victim netip.Addr, body []byte) error {
 	c, err := node.ChildFromIKE(r.Child, r.IKESA.LocalSPI(), malloryIdentity, r.HomeAddress.Addr())
 	if err != nil {
 		return err
 	}
-	c4500, err := n.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
-	if err != nil {
-		return err
-	}
-	defer c4500.Close()
 	inner := ipv6.AppendPacket(nil, victim, vnet.HAAddr, ipv6.ProtoMobility, body)
 	pkt, err := c.Out.SA.Seal(nil, inner, ipv6.ProtoIPv6)
 	if err != nil {
@@ -118,13 +118,15 @@ func (l *lab) forgeTransport(n *vnet.Node, r *bootstrap.Result, victim netip.Add
 }
 
 // forgeryCounter is the home agent's counter that a forged BU in a wire
-// form must raise: the transport form is refused before the Mobility
-// Header is looked at, the tunnelled one by the binding cache's check.
+// form must raise: both are refused before the Mobility Header is looked
+// at, the transport form for its Home Address option, the tunnelled one
+// by the data plane's inbound check of the SA's traffic selectors (RFC
+// 4301 §5.2: the inner source is not mallory's home address).
 func forgeryCounter(transport bool) string {
 	if transport {
 		return "drop_hao_mismatch"
 	}
-	return "bu_drop_wrong-sa"
+	return "dataplane_drop_selector"
 }
 
 func (l *lab) haCounter(name string) uint64 {

@@ -62,7 +62,7 @@ func runDemo(t *testing.T, form WireForm) *demoRun {
 // TestDemoTunnelledForm: BU/BA in the RFC 4877 §3 tunnelled form.
 func TestDemoTunnelledForm(t *testing.T) {
 	r := runDemo(t, Tunnel)
-	for _, want := range []string{"(tunnelled, ESP SPI", "-> 2001:db8:b::100, BU in the tunnel form", "Binding Update dropped             wrong-sa", "bu_drop_wrong-sa 0 -> 1"} {
+	for _, want := range []string{"(tunnelled, ESP SPI", "-> 2001:db8:b::100, BU in the tunnel form", "dataplane_drop_selector 0 -> 1"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("timeline lacks %q", want)
 		}

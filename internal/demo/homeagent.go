@@ -94,10 +94,10 @@ func (l *lab) startHomeAgent() error {
 		l.onHAEvent(ev)
 	})
 	l.closers = append(l.closers, l.haEP.Close)
-	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: l.pad, SAD: ipsec.NewSAD(), Conn: c4500,
+	l.ha, err = node.NewHomeAgent(node.HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: l.pad,
+		SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), // the data plane's
 		Link: node.VnetHomeLink{Node: l.d.HA, Ifc: l.d.HAIfc},
 		Raw:  node.VnetRaw{Node: l.d.HA}, // Binding Acks in the transport form
-		IKE:  node.IKEHandlerFor(l.haEP, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)),
 		MoveIKE: func(spi uint64, to netip.AddrPort) {
 			l.haEP.MoveEndpoints(spi, netip.AddrPort{}, netip.AddrPortFrom(to.Addr(), ike.PortIKE))
 		},
@@ -106,8 +106,13 @@ func (l *lab) startHomeAgent() error {
 	if err != nil {
 		return err
 	}
-	node.AttachVnetHomeAgent(l.d.HA, l.ha)
-	go l.ha.Serve()
+	// The data plane owns port 4500 (IKE and ESP in UDP) and the node's
+	// stack, as a daemon's owns its socket and TUN.
+	plane, err := node.StartVnetHomeAgent(l.d.HA, l.ha, c4500, node.PlaneIKEHandler(l.haEP, netip.AddrPortFrom(vnet.HAAddr, ike.PortNATT)))
+	if err != nil {
+		return err
+	}
+	l.closers = append(l.closers, func() { plane.Close() })
 	go node.ServeIKE(c500, netip.AddrPortFrom(vnet.HAAddr, ike.PortIKE), l.haEP)
 	return nil
 }

@@ -25,19 +25,22 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 	l.mnIfc = l.mnNode.Attach(l.d.A, mnCoAA)
 	l.coa.Store(&mnCoAA)
 	l.tl.Addf("lab", "", "mobile node attached", "access network A, care-of address %s", mnCoAA)
-	c500, err := l.mnNode.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortIKE))
+	// IKE runs on port 4500, which makes it put the tunnel in UDP (RFC 7296
+	// §2.23) beside it; the data plane takes the socket over afterwards.
+	c4500, err := l.mnNode.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
 	if err != nil {
 		return netip.Addr{}, err
 	}
+	tr := &node.ConnTransport{Conn: c4500, Local: func() netip.AddrPort {
+		return netip.AddrPortFrom(*l.coa.Load(), ike.PortNATT)
+	}}
 	res := &discovery.Resolver{Servers: []netip.AddrPort{netip.AddrPortFrom(dnsAddr, 53)}, Timeout: time.Second,
 		Listen: func() (discovery.UDPConn, error) { return l.mnNode.ListenUDP(netip.AddrPort{}) }}
 	cfg := bootstrap.Config{Identity: mnIdentity,
 		EAP:        &bootstrap.EAPCredential{Method: bootstrap.EAPMSCHAPv2, Password: eapPassword},
 		HAIdentity: ike.FQDN(haName), HATrustRoots: l.pki.roots, Resolver: res,
-		Local: netip.AddrPortFrom(mnCoAA, ike.PortIKE),
-		Transport: &node.ConnTransport{Conn: c500, Local: func() netip.AddrPort {
-			return netip.AddrPortFrom(*l.coa.Load(), ike.PortIKE)
-		}},
+		Local:         netip.AddrPortFrom(mnCoAA, ike.PortNATT),
+		Transport:     tr,
 		IKE:           ike.Config{KeyLog: l.opt.KeyLog},
 		TransportForm: l.opt.WireForm == Transport}
 	l.tl.Addf("mn", "bootstrap", "bootstrap from seed", "identity %s, EAP-MSCHAPv2 password; home agent from DNS SRV _mip6._ipv6.%s; BU/BA in the %s form",
@@ -67,11 +70,12 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 		l.tl.Addf("mn", "bootstrap", "CHILD_SA for BU/BA", "transport mode, SPIs %08x in / %08x out (CREATE_CHILD_SA right after IKE_AUTH, RFC 4877 §7.2.1)",
 			r.Signalling.InboundSPI, r.Signalling.OutboundSPI)
 	}
-	return r.HomeAddress.Addr(), l.startMobileNode(r)
+	tr.HandOver()
+	return r.HomeAddress.Addr(), l.startMobileNode(r, c4500)
 }
 
 // startMobileNode starts the MN's packet path with the negotiated SAs.
-func (l *lab) startMobileNode(r *bootstrap.Result) error {
+func (l *lab) startMobileNode(r *bootstrap.Result, c4500 *vnet.UDPConn) error {
 	hoa, haAddr := r.HomeAddress.Addr(), r.HomeAgent.Addr
 	c, err := node.ChildFromIKE(r.Child, r.IKESA.LocalSPI(), mnIdentity, hoa)
 	if err != nil {
@@ -82,22 +86,28 @@ func (l *lab) startMobileNode(r *bootstrap.Result) error {
 	if err != nil {
 		return err
 	}
-	c4500, err := l.mnNode.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ike.PortNATT))
-	if err != nil {
-		return err
-	}
 	ep, spi := r.Endpoint, r.IKESA.LocalSPI()
 	l.mn, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: hoa, HomeAgent: haAddr,
-		Core: core, SAD: ipsec.NewSAD(), Conn: c4500, Host: node.VnetMobileHost{Node: l.mnNode},
+		Core: core, SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), Host: node.VnetMobileHost{Node: l.mnNode},
 		TransportForm: r.Signalling != nil, Raw: node.VnetRaw{Node: l.mnNode},
-		IKE: node.IKEHandlerFor(ep, netip.AddrPortFrom(mnCoAA, ike.PortNATT)),
 		MoveIKE: func(local netip.Addr) {
-			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortIKE), netip.AddrPortFrom(haAddr, ike.PortIKE))
+			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortNATT), netip.AddrPortFrom(haAddr, ike.PortNATT))
 		},
 		Observe: l.observe})
 	if err != nil {
 		return err
 	}
+	// The data plane owns port 4500 (IKE messages there arrive at the
+	// current care-of address) and the node's home-address traffic.
+	plane, err := node.StartVnetMobileNode(l.mnNode, l.mn, c4500, func(msg []byte, from netip.AddrPort) {
+		ep.Receive(netip.AddrPortFrom(*l.coa.Load(), ike.PortNATT), from, append([]byte{0, 0, 0, 0}, msg...))
+	})
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	l.closers = append(l.closers, func() { close(stop); plane.Close() })
+	go l.mn.Timers(stop)
 	if err := l.mn.Install(c); err != nil {
 		return err
 	}
@@ -111,8 +121,6 @@ func (l *lab) startMobileNode(r *bootstrap.Result) error {
 		}
 	}
 	l.mnNode.AddLocalAddr(hoa)
-	node.AttachVnetMobileNode(l.mnNode, l.mn)
-	go l.mn.Serve()
 	return nil
 }
 

@@ -155,3 +155,74 @@ func (b UDPBind) BatchSize() int { return 1 }
 
 // Close closes the socket.
 func (b UDPBind) Close() error { return b.Conn.Close() }
+
+// ESPBind is a dataplane.Bind for raw ESP (IP protocol 50) on a lab
+// node. The node's handler hands it the ESP packets addressed to the node
+// that belong to the plane (Put); it sends from the SA's local address.
+type ESPBind struct {
+	node *vnet.Node
+	q    chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+// NewESPBind makes a raw ESP bind for node n.
+func NewESPBind(n *vnet.Node) *ESPBind {
+	return &ESPBind{node: n, q: make(chan []byte, queueLen), done: make(chan struct{})}
+}
+
+// Put queues a copy of pkt, a whole IPv6 packet whose Next Header is ESP;
+// it reports false when it is not one or the queue is full.
+func (b *ESPBind) Put(pkt []byte) bool {
+	if len(pkt) < ipv6.HeaderLen || pkt[6] != ipv6.ProtoESP {
+		return false
+	}
+	select {
+	case <-b.done:
+		return false
+	case b.q <- append([]byte(nil), pkt...):
+		return true
+	default:
+		return false
+	}
+}
+
+// ReadBatch reads one ESP packet, from its SPI on; its address is the
+// sender's, port 0.
+func (b *ESPBind) ReadBatch(ds []dataplane.Datagram) (int, error) {
+	var p []byte
+	select {
+	case p = <-b.q:
+	case <-b.done:
+		return 0, os.ErrClosed
+	}
+	n := copy(ds[0].Buf, p[ipv6.HeaderLen:])
+	ds[0].Buf, ds[0].Addr = ds[0].Buf[:n], netip.AddrPortFrom(netip.AddrFrom16([16]byte(p[8:24])), 0)
+	return 1, nil
+}
+
+// WriteBatch sends each ESP packet in an IPv6 header of its own.
+func (b *ESPBind) WriteBatch(ds []dataplane.Datagram) (int, error) {
+	for i, d := range ds {
+		src := d.Src
+		if !src.IsValid() || src.IsUnspecified() {
+			var err error
+			if src, err = b.node.SourceFor(d.Addr.Addr()); err != nil {
+				return i, err
+			}
+		}
+		if err := b.node.SendDirect(ipv6.AppendPacket(nil, src, d.Addr.Addr(), ipv6.ProtoESP, d.Buf)); err != nil {
+			return i, err
+		}
+	}
+	return len(ds), nil
+}
+
+// BatchSize is one: see ReadBatch.
+func (b *ESPBind) BatchSize() int { return 1 }
+
+// Close ends ReadBatch.
+func (b *ESPBind) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
+}

@@ -1,8 +1,13 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"mip6/ike"
 )
@@ -54,10 +59,17 @@ func IKEHandlerFor(ep *ike.Endpoint, local netip.AddrPort) IKEHandler {
 
 // ConnTransport carries IKE over one PacketConn (a lab socket): it is a
 // bootstrap.Transport. Local says which of our addresses datagrams arrive
-// on: the current care-of address.
+// on: the current care-of address. On port 4500 (IKE there puts the
+// tunnel in UDP, RFC 7296 §2.23) a data plane takes the socket over once
+// IKE is done: HandOver.
 type ConnTransport struct {
 	Conn  PacketConn
 	Local func() netip.AddrPort
+
+	recv    atomic.Pointer[func(local, remote netip.AddrPort, b []byte)]
+	start   sync.Once
+	stopped atomic.Bool
+	done    chan struct{}
 }
 
 func (t *ConnTransport) WriteTo(b []byte, _, remote netip.AddrPort) error {
@@ -65,18 +77,39 @@ func (t *ConnTransport) WriteTo(b []byte, _, remote netip.AddrPort) error {
 	return err
 }
 
-// Serve reads in one goroutine until Close.
+// Serve reads in one goroutine until Close or HandOver; a later Serve
+// replaces recv.
 func (t *ConnTransport) Serve(recv func(local, remote netip.AddrPort, b []byte)) {
-	go func() {
-		buf := make([]byte, maxPacket)
-		for {
-			n, from, err := t.Conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			recv(t.Local(), from, buf[:n])
+	t.recv.Store(&recv)
+	t.start.Do(func() {
+		t.done = make(chan struct{})
+		go t.read()
+	})
+}
+
+func (t *ConnTransport) read() {
+	defer close(t.done)
+	buf := make([]byte, maxPacket)
+	for !t.stopped.Load() {
+		n, from, err := t.Conn.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
-	}()
+		if err == nil && !t.stopped.Load() {
+			(*t.recv.Load())(t.Local(), from, buf[:n])
+		}
+	}
+}
+
+// HandOver stops reading and leaves the socket open to its next reader (a
+// data plane, which hands IKE messages on to the endpoint).
+func (t *ConnTransport) HandOver() {
+	t.stopped.Store(true)
+	t.Conn.SetReadDeadline(time.Unix(1, 0)) // ends a read under way
+	if t.done != nil {
+		<-t.done
+	}
+	t.Conn.SetReadDeadline(time.Time{})
 }
 
 func (t *ConnTransport) Close() error { return t.Conn.Close() }

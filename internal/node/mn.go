@@ -276,24 +276,33 @@ func (m *MobileNode) handleMH(now time.Time, pkt *ipv6.Packet) {
 // FromHost tunnels a packet the host sent from the home address while away
 // from home. It reports whether the packet was taken.
 func (m *MobileNode) FromHost(pkt []byte) bool {
-	hdr, err := ipv6.ParseHeader(pkt)
-	if err != nil || hdr.Src != m.hoa {
-		return false
-	}
-	if hdr.Dst == m.ha && hdr.NextHeader == ipv6.ProtoUDP && len(pkt) >= ipv6.HeaderLen+8 {
-		// Our own IKE and ESP in UDP, sent from home: never into the tunnel.
-		if port := uint16(pkt[ipv6.HeaderLen+2])<<8 | uint16(pkt[ipv6.HeaderLen+3]); port == 500 || port == 4500 {
-			return false
-		}
-	}
-	c := m.child.Load()
-	if !m.tunnelOn.Load() || c == nil {
+	c := m.reverse(pkt)
+	if c == nil {
 		return false
 	}
 	if m.t.send(c.Out, pkt) == nil {
 		m.t.counters.inc(cTunnelOut)
 	}
 	return true
+}
+
+// reverse returns the Child that reverse-tunnels a packet of the host, or
+// nil: only what it sends from the home address while away, never our own
+// IKE and ESP in UDP.
+func (m *MobileNode) reverse(pkt []byte) *Child {
+	hdr, err := ipv6.ParseHeader(pkt)
+	if err != nil || hdr.Src != m.hoa {
+		return nil
+	}
+	if hdr.Dst == m.ha && hdr.NextHeader == ipv6.ProtoUDP && len(pkt) >= ipv6.HeaderLen+8 {
+		if port := uint16(pkt[ipv6.HeaderLen+2])<<8 | uint16(pkt[ipv6.HeaderLen+3]); port == 500 || port == 4500 {
+			return nil
+		}
+	}
+	if c := m.child.Load(); m.tunnelOn.Load() && c != nil {
+		return c
+	}
+	return nil
 }
 
 // Status fills in the binding update list entry, CHILD SAs and counters.
