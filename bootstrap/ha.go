@@ -77,7 +77,7 @@ type HomeAgent struct {
 	// TransportForm also accepts the transport-mode CHILD_SA for BU/BA
 	// (SignallingChild) that mobile nodes using the RFC 3776 wire form ask for.
 	TransportForm bool
-	Logger   *slog.Logger
+	Logger        *slog.Logger
 
 	mu       sync.Mutex
 	mns      map[string]*Subscriber
@@ -88,7 +88,8 @@ type HomeAgent struct {
 	// new IKE SA gets the lease its old one holds, and the old one's end
 	// must not release it.
 	holds   map[hold]int
-	aaaOnly map[string]bool // PAD entries made for AAA-authenticated identities
+	renewed map[hold]time.Time // last RenewLeases of each held lease
+	aaaOnly map[string]bool    // PAD entries made for AAA-authenticated identities
 }
 
 type hold struct {
@@ -104,7 +105,7 @@ func (h *HomeAgent) Configure(base ike.Config) (ike.Config, error) {
 	}
 	h.mu.Lock()
 	h.mns, h.statics, h.sessions = map[string]*Subscriber{}, map[netip.Addr]string{}, map[netip.Addr]*aaa.Session{}
-	h.holds, h.aaaOnly = map[hold]int{}, map[string]bool{}
+	h.holds, h.aaaOnly, h.renewed = map[hold]int{}, map[string]bool{}, map[hold]time.Time{}
 	for i := range h.Subscribers {
 		mn := &h.Subscribers[i]
 		if err := mn.check(); err != nil {
@@ -303,7 +304,7 @@ func (h *HomeAgent) assign(peer ike.Identity, suggested netip.Addr) (netip.Prefi
 	p, err := h.Addresses.Assign(key, suggested)
 	if err == nil {
 		if err = h.PAD.AddTemporary(key, p.Addr()); err != nil && h.holds[hold{key, p.Addr()}] == 0 {
-			h.releaseLocked(key, p.Addr())
+			h.releaseLocked(key, p.Addr(), store.SARef{})
 		}
 	}
 	if err != nil {
@@ -311,14 +312,15 @@ func (h *HomeAgent) assign(peer ike.Identity, suggested netip.Addr) (netip.Prefi
 		return netip.Prefix{}, err
 	}
 	h.holds[hold{key, p.Addr()}]++
+	h.renewed[hold{key, p.Addr()}] = time.Now()
 	h.logger().Info("bootstrap: home address assigned", "identity", key, "addr", p)
 	return p, nil
 }
 
 // release ends the lease and the PAD link when the last IKE SA holding
 // them ends.
-func (h *HomeAgent) release(peer ike.Identity, p netip.Prefix) {
-	key := identityKey(peer)
+func (h *HomeAgent) release(sa ike.SAInfo) {
+	key, p := identityKey(sa.RemoteID), sa.AssignedAddress
 	h.lmu.Lock()
 	defer h.lmu.Unlock()
 	k := hold{key, p.Addr()}
@@ -326,15 +328,46 @@ func (h *HomeAgent) release(peer ike.Identity, p netip.Prefix) {
 		return
 	}
 	delete(h.holds, k)
-	h.releaseLocked(key, p.Addr())
+	delete(h.renewed, k)
+	h.releaseLocked(key, p.Addr(), store.SARef{SPIi: sa.InitiatorSPI, SPIr: sa.ResponderSPI})
 	h.dropAAAEntry(key)
 }
 
-// releaseLocked removes the PAD link and the lease; h.lmu is held.
-func (h *HomeAgent) releaseLocked(key string, addr netip.Addr) {
+// releaseLocked removes the PAD link and the lease; h.lmu is held. With a
+// store shared by several home agents, a lease that another home agent's
+// IKE SA has taken over (the mobile node moved there) is left alone.
+func (h *HomeAgent) releaseLocked(key string, addr netip.Addr, sa store.SARef) {
 	h.PAD.RemoveTemporary(key, addr)
-	if err := h.Addresses.Release(key, addr); err != nil {
+	var err error
+	if r, ok := h.Addresses.(lease.SAReleaser); ok && sa != (store.SARef{}) {
+		var released bool
+		if released, err = r.ReleaseSA(key, addr, sa); err == nil && !released {
+			h.logger().Info("bootstrap: lease kept: another IKE SA holds it now", "identity", key, "addr", addr)
+		}
+	} else {
+		err = h.Addresses.Release(key, addr)
+	}
+	if err != nil {
 		h.logger().Warn("bootstrap: lease release", "identity", key, "addr", addr, "err", err)
+	}
+}
+
+// RenewLeases extends the leases of the home addresses that live IKE SAs
+// hold, each at most once per every (RFC 4877 §9: a lease lasts as long as
+// its IKE SA, which need not rekey before the lease time runs out). The
+// home agent calls it periodically, with every well below the lease time.
+func (h *HomeAgent) RenewLeases(now time.Time, every time.Duration) {
+	h.lmu.Lock()
+	defer h.lmu.Unlock()
+	for k := range h.holds {
+		if now.Sub(h.renewed[k]) < every {
+			continue
+		}
+		if err := h.Addresses.Renew(k.identity, k.addr); err != nil {
+			h.logger().Warn("bootstrap: lease not renewed", "identity", k.identity, "addr", k.addr, "err", err)
+			continue
+		}
+		h.renewed[k] = now
 	}
 }
 

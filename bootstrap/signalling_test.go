@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"mip6/ike"
 	"mip6/lease"
+	"mip6/store"
 	"mip6/wire/mh"
 )
 
@@ -92,5 +94,41 @@ func TestTransportFormNotBehindNAT(t *testing.T) {
 	}
 	if !res.Child.Encap {
 		t.Fatal("tunnel CHILD_SA not UDP-encapsulated behind the NAT")
+	}
+}
+
+// A lease lasts as long as its IKE SA, rekeyed or not (RFC 4877 §9): the
+// home agent's periodic RenewLeases extends the leases live IKE SAs hold,
+// at most once per interval, and forgets them when the SA ends.
+func TestRenewLeasesWhileIKESALives(t *testing.T) {
+	n := newMemNet()
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(_ *HomeAgent, pc *lease.PoolConfig) { pc.Now = now })
+	res, err := Run(context.Background(), mnConfig(n, ha1Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoa := res.HomeAddress.Addr()
+	expiry := func() time.Time {
+		var l store.Lease
+		th.st.View(func(tx *store.Tx) error { l, _, _ = tx.Lease(hoa); return nil })
+		return l.Expiry
+	}
+	first := expiry()
+	clock = clock.Add(50 * time.Minute) // of the hour's lease time
+	th.ha.RenewLeases(clock, 15*time.Minute)
+	if got := expiry(); !got.Equal(clock.Add(time.Hour)) {
+		t.Fatalf("lease expiry %v after renewal at %v (was %v), want an hour later", got, clock, first)
+	}
+	th.ha.RenewLeases(clock.Add(time.Minute), 15*time.Minute) // not due again
+	if got := expiry(); !got.Equal(clock.Add(time.Hour)) {
+		t.Fatalf("renewed again within the interval: %v", got)
+	}
+	res.Close()
+	waitFor(t, "lease released", func() bool { return expiry().IsZero() })
+	th.ha.RenewLeases(clock.Add(time.Hour), 15*time.Minute) // nothing held: nothing renewed
+	if !expiry().IsZero() {
+		t.Fatal("a released lease came back")
 	}
 }

@@ -24,7 +24,8 @@ type releases struct {
 	got []netip.Prefix
 }
 
-func (r *releases) release(_ Identity, p netip.Prefix) {
+func (r *releases) release(sa SAInfo) {
+	p := sa.AssignedAddress
 	r.mu.Lock()
 	r.got = append(r.got, p)
 	r.mu.Unlock()

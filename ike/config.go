@@ -181,8 +181,9 @@ type Config struct {
 	// that wait (DHCPv6, a disk-synced lease store); the IKE_AUTH response
 	// is sent when it returns.
 	AsyncAssign bool
-	// ReleaseAddress is told when an IKE SA holding an assigned address ends.
-	ReleaseAddress func(peer Identity, addr netip.Prefix)
+	// ReleaseAddress is told when an IKE SA holding an assigned address
+	// (sa.AssignedAddress) ends.
+	ReleaseAddress func(sa SAInfo)
 	// CACertificates are named in the responder's CERTREQ.
 	CACertificates []*x509.Certificate
 	// DNS servers handed out in INTERNAL_IP6_DNS.

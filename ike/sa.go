@@ -500,7 +500,7 @@ func (sa *IKESA) terminate(now time.Time, ev Event) {
 	}
 	sa.children = nil
 	if sa.assigned.IsValid() && sa.ep.cfg.ReleaseAddress != nil {
-		sa.ep.cfg.ReleaseAddress(sa.remoteID, sa.assigned)
+		sa.ep.cfg.ReleaseAddress(sa.info())
 	}
 	if !sa.abandoned {
 		sa.emit(ev)

@@ -191,26 +191,27 @@ func (d *DHCPv6) Maintain() error {
 // Release is reported (*DHCPv6Error) but the lease is gone locally; the
 // server's copy expires by itself.
 func (d *DHCPv6) Release(identity string, addr netip.Addr) error {
+	_, err := d.releaseIf(identity, addr, nil)
+	return err
+}
+
+// ReleaseSA implements SAReleaser.
+func (d *DHCPv6) ReleaseSA(identity string, addr netip.Addr, sa store.SARef) (bool, error) {
+	return d.releaseIf(identity, addr, &sa)
+}
+
+func (d *DHCPv6) releaseIf(identity string, addr netip.Addr, sa *store.SARef) (bool, error) {
 	var l store.Lease
 	var held bool
 	err := d.cfg.Store.Update(func(tx *store.Tx) error {
-		held = false // a shared (etcd) store may run this more than once
-		var err error
-		l, err = heldBy(tx, identity, addr)
-		var nh *NotHeldError
-		if errors.As(err, &nh) && nh.Holder == "" {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		held = true
-		return tx.DeleteLease(addr)
+		var err error // a shared (etcd) store may run this more than once
+		l, held, err = releaseHeld(tx, identity, addr, sa)
+		return err
 	})
 	if err != nil || !held {
-		return err
+		return false, err
 	}
-	return d.release(identity, addr, l.ServerDUID)
+	return true, d.release(identity, addr, l.ServerDUID)
 }
 
 func (d *DHCPv6) release(identity string, addr netip.Addr, serverID []byte) error {

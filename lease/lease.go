@@ -21,6 +21,32 @@ type Assigner interface {
 	Release(identity string, addr netip.Addr) error
 }
 
+// SAReleaser is an Assigner that ends a lease only while it is still bound
+// to the IKE SA that ends (lease.BindSA): home agents sharing a store hand
+// a mobile node's lease to its new IKE SA when it moves to another one, and
+// the old SA's end must then leave it alone. It reports whether it
+// released the lease.
+type SAReleaser interface {
+	ReleaseSA(identity string, addr netip.Addr, sa store.SARef) (bool, error)
+}
+
+// releaseHeld deletes identity's lease of addr. With sa, a lease bound to
+// another IKE SA is kept. An address nobody holds is not an error.
+func releaseHeld(tx *store.Tx, identity string, addr netip.Addr, sa *store.SARef) (store.Lease, bool, error) {
+	l, err := heldBy(tx, identity, addr)
+	var nh *NotHeldError
+	if errors.As(err, &nh) && nh.Holder == "" {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, err
+	}
+	if sa != nil && l.IKESA != (store.SARef{}) && l.IKESA != *sa {
+		return l, false, nil
+	}
+	return l, true, tx.DeleteLease(addr)
+}
+
 // Policy is what both assigners share.
 type Policy struct {
 	Store *store.Store

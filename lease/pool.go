@@ -1,7 +1,6 @@
 package lease
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -170,16 +169,20 @@ func (pl *Pool) Renew(identity string, addr netip.Addr) error {
 // error (the IKE SA may be deleted twice); another identity's is.
 func (pl *Pool) Release(identity string, addr netip.Addr) error {
 	return pl.cfg.Store.Update(func(tx *store.Tx) error {
-		_, err := heldBy(tx, identity, addr)
-		var nh *NotHeldError
-		if errors.As(err, &nh) && nh.Holder == "" {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return tx.DeleteLease(addr)
+		_, _, err := releaseHeld(tx, identity, addr, nil)
+		return err
 	})
+}
+
+// ReleaseSA implements SAReleaser.
+func (pl *Pool) ReleaseSA(identity string, addr netip.Addr, sa store.SARef) (bool, error) {
+	var released bool
+	err := pl.cfg.Store.Update(func(tx *store.Tx) error {
+		var err error
+		_, released, err = releaseHeld(tx, identity, addr, &sa)
+		return err
+	})
+	return released, err
 }
 
 // Expire removes the pool's leases (and their PAD entries) that expired

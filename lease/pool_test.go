@@ -311,6 +311,45 @@ func TestBindSA(t *testing.T) {
 	})
 }
 
+// The end of an IKE SA releases its lease only while the lease is still
+// bound to it: when the mobile node moved to another home agent sharing the
+// store, that one's IKE SA holds the lease now (BindSA) and it stays.
+func TestReleaseSAKeepsALeaseAnotherSAHolds(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "ha.db"))
+	defer st.Close()
+	c := &clock{time.Unix(1_800_000_000, 0)}
+	p := newPool(t, st, c, "2001:db8:1::2", "2001:db8:1::9")
+	a := assign(t, p, "alice@example.net", "")
+	old, now := store.SARef{SPIi: 1, SPIr: 2}, store.SARef{SPIi: 3, SPIr: 4}
+	if err := BindSA(st, "alice@example.net", a, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := BindSA(st, "alice@example.net", a, now); err != nil { // the other HA's
+		t.Fatal(err)
+	}
+	held := func() bool {
+		var ok bool
+		st.View(func(tx *store.Tx) error { _, ok, _ = tx.Lease(a); return nil })
+		return ok
+	}
+	if released, err := p.ReleaseSA("alice@example.net", a, old); err != nil || released || !held() {
+		t.Fatalf("the old SA's end: released %v, err %v, lease there %v", released, err, held())
+	}
+	if released, err := p.ReleaseSA("mallory@example.net", a, now); err == nil || released || !held() {
+		t.Fatalf("another identity: released %v, err %v", released, err)
+	}
+	if released, err := p.ReleaseSA("alice@example.net", a, now); err != nil || !released || held() {
+		t.Fatalf("the holding SA's end: released %v, err %v, lease there %v", released, err, held())
+	}
+	if released, err := p.ReleaseSA("alice@example.net", a, now); err != nil || released {
+		t.Fatalf("twice: released %v, err %v", released, err)
+	}
+	b := assign(t, p, "alice@example.net", "") // never bound to an SA: released by any
+	if released, err := p.ReleaseSA("alice@example.net", b, old); err != nil || !released {
+		t.Fatalf("unbound lease: released %v, err %v", released, err)
+	}
+}
+
 // BenchmarkPoolAssign measures one bootstrap's assignment (one durable
 // store transaction) and its release.
 func BenchmarkPoolAssign(b *testing.B) {

@@ -58,7 +58,8 @@ func (p *pool) assign(ike.Identity, netip.Addr) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, 128), nil
 }
 
-func (p *pool) release(_ ike.Identity, a netip.Prefix) {
+func (p *pool) release(sa ike.SAInfo) {
+	a := sa.AssignedAddress
 	p.mu.Lock()
 	p.free = append(p.free, a.Addr())
 	p.mu.Unlock()

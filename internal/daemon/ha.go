@@ -273,7 +273,7 @@ func (h *HomeAgent) Run(ctx context.Context) error {
 		"control", h.cfg.Daemon.ControlSocket, "store", h.st.Path())
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
-	leases := time.NewTicker(30 * time.Second)
+	leases := time.NewTicker(min(30*time.Second, h.leaseRenewal()))
 	defer leases.Stop()
 	var interim <-chan time.Time
 	if r := h.cfg.RADIUS; r.Accounting && r.InterimInterval.Duration > 0 {
@@ -336,7 +336,14 @@ func (h *HomeAgent) loadCertificate() error {
 
 // maintainLeases ends leases whose IKE SA did not renew them in time, with
 // their PAD links, and renews DHCPv6 leases at T1.
+// leaseRenewal is how often the lease of a live IKE SA is extended: a
+// quarter of the lease time (ike.lifetime).
+func (h *HomeAgent) leaseRenewal() time.Duration {
+	return max(h.cfg.IKE.Lifetime.Duration/4, time.Second)
+}
+
 func (h *HomeAgent) maintainLeases() {
+	h.bha.RenewLeases(time.Now(), h.leaseRenewal())
 	if m, ok := h.assigner.(interface{ Maintain() error }); ok {
 		if err := m.Maintain(); err != nil {
 			h.log.Warn("DHCPv6 lease renewal", "err", err)
