@@ -58,7 +58,8 @@ func attack(t testing.TB, tp *topology, h *haRole, m *mnRole, spiToHA uint32) {
 	}
 	netns.Eventually(t, 5*time.Second, func() error {
 		after := haCounters(h)
-		for _, name := range []string{"drop_esp_open", "drop_unknown_spi", "nat_keepalives_in", "ike_datagrams_in"} {
+		for _, name := range []string{"dataplane_drop_malformed", "dataplane_drop_unknown_spi", "dataplane_drop_bad_icv",
+			"dataplane_nat_keepalives", "dataplane_ike"} {
 			if after[name] <= before[name] {
 				return fmt.Errorf("%s did not count the attack: %d -> %d", name, before[name], after[name])
 			}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"mip6/dataplane"
 	"mip6/esp"
 	"mip6/ha"
 	"mip6/internal/control"
@@ -153,17 +153,18 @@ type padFunc func(string, netip.Addr) bool
 
 func (f padFunc) Authorized(id string, a netip.Addr) bool { return f(id, a) }
 
-// haRole is the home agent running in its namespace.
+// haRole is the home agent running in its namespace, on a data plane as
+// the daemon runs it: the plane owns UDP port 4500 and the TUN.
 type haRole struct {
-	core *ha.HomeAgent
-	node *node.HomeAgent
-	link *HomeLink
-	conn *net.UDPConn
-	done chan error
+	core  *ha.HomeAgent
+	node  *node.HomeAgent
+	link  *HomeLink
+	plane *dataplane.Plane
 }
 
 func startHA(t testing.TB, ns *netns.NS, child *node.Child) *haRole {
-	r := &haRole{done: make(chan error, 2)}
+	r := &haRole{}
+	var bind *dataplane.UDPBind
 	err := ns.Do(func() error {
 		var err error
 		pad := padFunc(func(id string, a netip.Addr) bool { return id == mnIdentity && a == homeAddr })
@@ -173,40 +174,50 @@ func startHA(t testing.TB, ns *netns.NS, child *node.Child) *haRole {
 		if r.link, err = NewHomeLink(HomeLinkConfig{Interface: "home0"}); err != nil {
 			return err
 		}
-		if r.conn, err = ListenESP(netip.IPv6Unspecified()); err != nil {
+		if bind, err = dataplane.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ESPPort), 0); err != nil {
 			return err
 		}
-		r.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: r.core, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(),
-			Conn: r.conn, Link: r.link})
+		spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
+		if r.node, err = node.NewHomeAgent(node.HomeAgentConfig{Core: r.core, PAD: ipsec.NewPAD(), SAD: sad, SPD: spd, Link: r.link}); err != nil {
+			return err
+		}
+		r.plane, err = dataplane.New(dataplane.Config{TUN: r.link.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
+			Local: r.node.PlaneLocal, Unprotected: func(pkt []byte) {
+				if !r.node.FromHomeLink(pkt) {
+					r.link.Unclaimed.Add(1)
+				}
+			}})
 		return err
 	})
+	// As the daemon stops: the link (routes, then the TUN), then the plane.
+	if r.plane != nil {
+		t.Cleanup(func() { r.plane.Close() })
+	} else if bind != nil {
+		t.Cleanup(func() { bind.Close() })
+	}
 	if r.link != nil {
 		t.Cleanup(func() { r.link.Close() })
-	}
-	if r.conn != nil {
-		t.Cleanup(func() { r.conn.Close() })
 	}
 	if err != nil {
 		t.Fatalf("home agent: %v", err)
 	}
+	r.node.AttachPlane(r.plane)
 	if err := r.node.Install(child); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.node.Serve() }()
-	go func() { r.done <- r.link.ServeHomeAgent(r.node) }()
 	return r
 }
 
-// mnRole is the mobile node running in its namespace.
+// mnRole is the mobile node running in its namespace, on a data plane.
 type mnRole struct {
-	node *node.MobileNode
-	host *MobileHost
-	conn *net.UDPConn
-	done chan error
+	node  *node.MobileNode
+	host  *MobileHost
+	plane *dataplane.Plane
 }
 
 func startMN(t testing.TB, ns *netns.NS, child *node.Child) *mnRole {
-	r := &mnRole{done: make(chan error, 2)}
+	r := &mnRole{}
+	var bind *dataplane.UDPBind
 	err := ns.Do(func() error {
 		core, err := mn.New(mn.Config{HomeAddress: homeAddr, HomeAgent: haAddr, HomePrefix: homePrefix, KeyMgmt: true, Lifetime: 10 * time.Minute})
 		if err != nil {
@@ -215,27 +226,41 @@ func startMN(t testing.TB, ns *netns.NS, child *node.Child) *mnRole {
 		if r.host, err = NewMobileHost(MobileHostConfig{HomeAddress: homeAddr, Interface: "eth0"}); err != nil {
 			return err
 		}
-		if r.conn, err = ListenESP(netip.IPv6Unspecified()); err != nil {
+		if bind, err = dataplane.ListenUDP(netip.AddrPortFrom(netip.IPv6Unspecified(), ESPPort), 0); err != nil {
 			return err
 		}
+		spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
 		r.node, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: homeAddr, HomeAgent: haAddr,
-			Core: core, SAD: ipsec.NewSAD(), Conn: r.conn, Host: r.host})
+			Core: core, SAD: sad, SPD: spd, Host: r.host})
+		if err != nil {
+			return err
+		}
+		r.plane, err = dataplane.New(dataplane.Config{TUN: r.host.TUN().Device(), Bind: bind, SPD: spd, SAD: sad,
+			Local: r.node.PlaneLocal, Unprotected: func(pkt []byte) {
+				if !r.node.FromHost(pkt) {
+					r.host.NotTunnelled.Add(1)
+				}
+			}})
 		return err
 	})
+	if r.plane != nil {
+		t.Cleanup(func() { r.plane.Close() })
+	} else if bind != nil {
+		t.Cleanup(func() { bind.Close() })
+	}
 	if r.host != nil {
 		t.Cleanup(func() { r.host.Close() })
-	}
-	if r.conn != nil {
-		t.Cleanup(func() { r.conn.Close() })
 	}
 	if err != nil {
 		t.Fatalf("mobile node: %v", err)
 	}
+	r.node.AttachPlane(r.plane)
 	if err := r.node.Install(child); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.node.Serve() }()
-	go func() { r.done <- r.host.ServeMobileNode(r.node) }()
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go r.node.Timers(stop)
 	return r
 }
 
@@ -454,8 +479,9 @@ func checkCounters(t testing.TB, h *haRole, m *mnRole) {
 	if v := ms.Counters["drop_mh_malformed"]; v != 0 {
 		t.Errorf("MN: drop_mh_malformed = %d", v)
 	}
-	if hs.Counters["tunnel_packets_out"] < 2 || hs.Counters["tunnel_packets_in"] < 2 ||
-		ms.Counters["tunnel_packets_out"] < 2 || ms.Counters["tunnel_packets_in"] < 2 {
+	// The planes' TUN counters: what went into the tunnel and came out.
+	if hs.Counters["dataplane_tun_read"] < 2 || hs.Counters["dataplane_tun_written"] < 2 ||
+		ms.Counters["dataplane_tun_read"] < 2 || ms.Counters["dataplane_tun_written"] < 2 {
 		t.Errorf("the pings did not cross the tunnel both ways")
 	}
 }
