@@ -115,6 +115,10 @@ type Config struct {
 	// AttemptTimeout bounds one candidate (default 30 s); the engine's own
 	// retransmission schedule usually ends it first.
 	AttemptTimeout time.Duration
+	// DPDInterval, when set, checks that the home agent still answers
+	// after that long without a message from it (IKEv2 liveness check): a
+	// silent one ends the IKE SA and Lost fires.
+	DPDInterval time.Duration
 	// OnEvent receives the engine's events after a successful bootstrap
 	// (rekeys, deletes, failures of the kept IKE SA).
 	OnEvent func(ike.Event)
@@ -193,7 +197,8 @@ func (c *Config) eapPeer() *eap.Peer {
 func (c *Config) peerConfig(suggest netip.Addr, rec *recorder) (*ike.PeerConfig, func()) {
 	p := &ike.PeerConfig{Name: "home", LocalID: ike.RFC822(c.Identity), RemoteID: c.HAIdentity,
 		RequestAddress: true, SuggestAddress: suggest, RequestDNS: true,
-		TrustRoots: c.HATrustRoots, CACertificates: c.HACAs, Children: c.children()}
+		TrustRoots: c.HATrustRoots, CACertificates: c.HACAs, Children: c.children(),
+		DPDInterval: c.DPDInterval}
 	done := func() {}
 	switch {
 	case len(c.PSK) > 0:

@@ -132,3 +132,31 @@ func TestRenewLeasesWhileIKESALives(t *testing.T) {
 		t.Fatal("a released lease came back")
 	}
 }
+
+// With liveness checks, a home agent that falls silent is noticed within
+// the check interval plus the retransmissions, and Lost fires: the mobile
+// node bootstraps again elsewhere instead of waiting out its binding.
+func TestSilentHomeAgentNoticed(t *testing.T) {
+	n := newMemNet()
+	newTestHA(t, n, ha1Addr, newPKI(t))
+	cfg := mnConfig(n, ha1Addr) // retransmissions: 100 ms, 3 tries
+	cfg.DPDInterval = 200 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	select {
+	case <-res.Lost():
+		t.Fatalf("lost a live home agent: %v", res.LostErr())
+	case <-time.After(time.Second): // liveness checks answered meanwhile
+	}
+	n.detach(netip.AddrPortFrom(ha1Addr, ike.PortIKE))
+	start := time.Now()
+	select {
+	case <-res.Lost():
+		t.Logf("silent home agent noticed after %v: %v", time.Since(start).Round(time.Millisecond), res.LostErr())
+	case <-time.After(5 * time.Second):
+		t.Fatal("a silent home agent went unnoticed")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, text string) string {
@@ -178,5 +179,26 @@ func TestESPCarrier(t *testing.T) {
 	_, err = LoadMN(write(t, mn+"[ike]\nraw_esp = true\n"))
 	if err == nil || !strings.Contains(err.Error(), "ike.raw_esp: unknown field") {
 		t.Fatalf("raw_esp at the mobile node: error %v", err)
+	}
+}
+
+func TestHomeAgentLiveness(t *testing.T) {
+	const mn = "identity = \"alice@example.net\"\n[credential]\npsk = \"a-long-enough-secret\"\n[home_agent]\n"
+	m, err := LoadMN(write(t, mn))
+	if err != nil || m.HomeAgent.DPDInterval.Duration != 30*time.Second || m.HomeAgent.AttemptTimeout.Duration != 30*time.Second {
+		t.Fatalf("defaults: %+v, %v", m.HomeAgent, err)
+	}
+	m, err = LoadMN(write(t, mn+"dpd_interval = \"0s\"\nattempt_timeout = \"5s\"\n"))
+	if err != nil || m.HomeAgent.DPDInterval.Duration != 0 || m.HomeAgent.AttemptTimeout.Duration != 5*time.Second {
+		t.Fatalf("dpd off, 5 s attempts: %+v, %v", m.HomeAgent, err)
+	}
+	for _, c := range []struct{ line, want string }{
+		{"dpd_interval = \"100ms\"", ":5: home_agent.dpd_interval: 100ms: give 1s or more"},
+		{"dpd_interval = \"-1s\"", `:5: home_agent.dpd_interval: "-1s" is not a duration`},
+		{"attempt_timeout = \"10ms\"", ":5: home_agent.attempt_timeout: 10ms: give 1s or more"},
+	} {
+		if _, err := LoadMN(write(t, mn+c.line+"\n")); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.line, err, c.want)
+		}
 	}
 }

@@ -32,6 +32,14 @@ type MN struct {
 		// ReanchorInterval: how often to look for a better home agent
 		// (RFC 4640 §5.3); 0 uses the DNS records' TTL when DNS found the HA.
 		ReanchorInterval Duration `toml:"reanchor_interval"`
+		// DPDInterval: how often to check that the home agent still
+		// answers (IKEv2 liveness check) when it has sent nothing; one that
+		// does not is given up and the mobile node bootstraps again
+		// (default 30s; "0s" off).
+		DPDInterval *Duration `toml:"dpd_interval"`
+		// AttemptTimeout bounds one bootstrap attempt with one home agent
+		// candidate before the next is tried (default 30s).
+		AttemptTimeout Duration `toml:"attempt_timeout"`
 	} `toml:"home_agent"`
 	HomeAddress Addr `toml:"home_address"` // suggested in CFG_REQUEST; optional
 	Mobility    struct {
@@ -70,6 +78,12 @@ func LoadMN(path string) (*MN, error) {
 	}
 	if c.Mobility.NATKeepalive == nil {
 		c.Mobility.NATKeepalive = &Duration{20 * time.Second}
+	}
+	if c.HomeAgent.DPDInterval == nil {
+		c.HomeAgent.DPDInterval = &Duration{30 * time.Second}
+	}
+	if c.HomeAgent.AttemptTimeout.Duration == 0 {
+		c.HomeAgent.AttemptTimeout.Duration = 30 * time.Second
 	}
 	if c.Mobility.WireForm == "" {
 		c.Mobility.WireForm = "tunnel"
@@ -144,6 +158,12 @@ func (c *MN) validate(src *source) Errors {
 	}
 	if c.HomeAddress.IsValid() && ha.HomePrefix.IsValid() && !ha.HomePrefix.Contains(c.HomeAddress.Addr) {
 		add("home_address", "%s is outside home_agent.home_prefix %s", c.HomeAddress, ha.HomePrefix)
+	}
+	if d := ha.DPDInterval.Duration; d < 0 || d > 0 && d < time.Second {
+		add("home_agent.dpd_interval", "%v: give 1s or more, or \"0s\" for no liveness checks", d)
+	}
+	if d := ha.AttemptTimeout.Duration; d < time.Second {
+		add("home_agent.attempt_timeout", "%v: give 1s or more (how long to try one home agent before the next)", d)
 	}
 	errs = append(errs, checkWireForm(src, "mobility.wire_form", c.Mobility.WireForm)...)
 	if e := c.Mobility.ESPEncapsulation; e != "udp" && e != "none" {

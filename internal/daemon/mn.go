@@ -43,7 +43,7 @@ type MobileNode struct {
 	stopTimers  chan struct{}
 	coa         netip.Addr
 	ikeLocal    atomic.Pointer[netip.Addr] // coa, for the plane's workers
-	retired     map[uint32]bool // inbound SPIs of CHILD_SAs a rekey replaced
+	retired     map[uint32]bool            // inbound SPIs of CHILD_SAs a rekey replaced
 	rebootstrap chan string
 }
 
@@ -66,7 +66,8 @@ func (m *MobileNode) bootstrapConfig(local netip.AddrPort) (bootstrap.Config, er
 	c := m.cfg
 	b := bootstrap.Config{Identity: c.Identity, HAName: c.HomeAgent.FQDN, Domain: c.HomeAgent.Domain,
 		HomePrefix: c.HomeAgent.HomePrefix.Prefix, SuggestAddress: c.HomeAddress.Addr, Local: local,
-		IKE: ike.Config{Logger: m.log}, TransportForm: c.Mobility.WireForm == "transport"}
+		IKE: ike.Config{Logger: m.log}, TransportForm: c.Mobility.WireForm == "transport",
+		DPDInterval: c.HomeAgent.DPDInterval.Duration, AttemptTimeout: c.HomeAgent.AttemptTimeout.Duration}
 	if m.keyLog != nil {
 		b.IKE.KeyLog = m.keyLog
 	}
