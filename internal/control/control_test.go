@@ -15,7 +15,9 @@ func startServer(t *testing.T) (*Server, string) {
 	path := filepath.Join(t.TempDir(), "ctl.sock")
 	s := &Server{Path: path}
 	s.Handle("status", func(ctx context.Context, args map[string]string) (any, error) {
-		return &Status{Role: "ha", Identity: "ha.example.net", Counters: map[string]uint64{"bu_accepted": 3}}, nil
+		return &Status{Role: "ha", Identity: "ha.example.net", Store: "etcd:[2001:db8:1::e1]:2379/mip6/homelink1",
+			Bindings: []Binding{{Identity: "alice@example.net", HomeAddress: "2001:db8:1::1000", CareOf: "2001:db8:a::100", WireForm: "transport"}},
+			Counters: map[string]uint64{"bu_accepted": 3}}, nil
 	})
 	s.Handle("fail", func(ctx context.Context, args map[string]string) (any, error) {
 		return nil, errors.New("no binding for " + args["hoa"])
@@ -51,8 +53,11 @@ func TestCallStatus(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	st.WriteText(&buf, time.Now())
-	if !strings.Contains(buf.String(), "home agent ha.example.net") || !strings.Contains(buf.String(), "bu_accepted") {
-		t.Fatalf("text:\n%s", buf.String())
+	for _, want := range []string{"home agent ha.example.net", "bu_accepted", "store etcd:[2001:db8:1::e1]:2379/mip6/homelink1",
+		"WIRE FORM", "2001:db8:a::100", "transport"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Fatalf("text lacks %q:\n%s", want, buf.String())
+		}
 	}
 }
 

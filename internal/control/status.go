@@ -11,9 +11,12 @@ import (
 
 // Status is what `mip6 status` shows of a daemon.
 type Status struct {
-	Role     string            `json:"role"` // "ha" or "mn"
-	Identity string            `json:"identity,omitempty"`
-	Started  time.Time         `json:"started"`
+	Role     string    `json:"role"` // "ha" or "mn"
+	Identity string    `json:"identity,omitempty"`
+	Started  time.Time `json:"started"`
+	// Store is where a home agent keeps leases and PAD entries: a file
+	// path, or "etcd:" with the endpoints and prefix.
+	Store    string            `json:"store,omitempty"`
 	Bindings []Binding         `json:"bindings"`
 	IKESAs   []IKESA           `json:"ike_sas"`
 	ChildSAs []ChildSA         `json:"child_sas"`
@@ -63,6 +66,9 @@ type ChildSA struct {
 // WriteText renders s for people.
 func (s *Status) WriteText(w io.Writer, now time.Time) {
 	fmt.Fprintf(w, "%s %s, up %s\n", roleName(s.Role), s.Identity, now.Sub(s.Started).Round(time.Second))
+	if s.Store != "" {
+		fmt.Fprintf(w, "store %s\n", s.Store)
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nBindings (%d)\n", len(s.Bindings))
 	if len(s.Bindings) > 0 {

@@ -211,7 +211,7 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 
 // Status reports bindings, SAs and counters.
 func (h *HomeAgent) Status() *control.Status {
-	s := &control.Status{Role: "ha", Identity: h.localID().String(), Started: h.started}
+	s := &control.Status{Role: "ha", Identity: h.localID().String(), Started: h.started, Store: h.st.Path()}
 	h.node.Status(s)
 	h.mu.Lock()
 	for _, sa := range h.ikeSAs {
