@@ -88,7 +88,7 @@ func (l *lab) startMobileNode(r *bootstrap.Result, c4500 *vnet.UDPConn) error {
 	}
 	ep, spi := r.Endpoint, r.IKESA.LocalSPI()
 	l.mn, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: hoa, HomeAgent: haAddr,
-		Core: core, SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), Host: node.VnetMobileHost{Node: l.mnNode},
+		Core: core, SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(),
 		TransportForm: r.Signalling != nil, Raw: node.VnetRaw{Node: l.mnNode},
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortNATT), netip.AddrPortFrom(haAddr, ike.PortNATT))

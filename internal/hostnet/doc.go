@@ -10,24 +10,22 @@
 // home-link interface, a TUN ("mip6ha"); per registered home address a
 // /128 route into the TUN and a proxy ND entry on the home link, removed on
 // Release and Close. The kernel then forwards the mobile node's traffic
-// into the TUN, where ServeHomeAgent hands it to node.HomeAgent.FromHomeLink;
-// Forward writes what leaves the tunnel into the TUN for the kernel to
-// forward.
+// into the TUN, where the home agent's data plane reads it.
 //
-// What the mobile node's side (MobileHost, a node.MobileNodeHost) changes:
+// What the mobile node's side (MobileHost, a node.HomeAnnouncer) changes:
 // a TUN ("mip6mn") holding the home address (/128, no DAD), a default
 // route into it in a table of its own, and, while away from home, a rule
 // "from <home address> lookup <table>", so that everything sent from the
-// home address reaches ServeMobileNode and node.MobileNode.FromHost.
+// home address reaches the mobile node's data plane.
 // Away and Home switch the rule; Follow does so (and attaches the mobile
 // node) from the interface's address events. The ESP-in-UDP socket itself
 // sends from the care-of address (source selection prefers the outgoing
 // interface's address), so the rule never catches it.
 //
-// The daemons (internal/daemon) hand the TUN (TUN.Device) to a
-// dataplane.Plane, which reads and writes it in batches with offloads;
-// ServeHomeAgent and ServeMobileNode are the simple packet-at-a-time path
-// (tests). Claim/Release, the rule and the ND announcements stay here.
+// The roles (internal/node; the daemons, and this package's system tests,
+// wire them the same way) hand the TUN (TUN.Device) to a dataplane.Plane,
+// which reads and writes it in batches with offloads. Claim/Release, the
+// rule and the ND announcements stay here.
 //
 // Constructors (OpenTUN, NewHomeLink, NewMobileHost) and
 // MobileHost.Follow open every socket and device they need in the calling

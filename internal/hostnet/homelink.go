@@ -31,8 +31,9 @@ type HomeLinkConfig struct {
 // node.HomeLink. Claim routes the home address into the TUN and answers
 // Neighbour Solicitations for it on the home link (proxy ND, RFC 6275
 // §10.4.1); the kernel then forwards the mobile node's traffic into the TUN,
-// where ServeHomeAgent hands it to the home agent. Forward writes packets
-// that left the tunnel into the TUN so the kernel forwards them.
+// where the home agent's data plane reads it. Forward writes packets the
+// home agent sends on the home link (DHAAD replies) into the TUN so the
+// kernel forwards them.
 type HomeLink struct {
 	nl    *netlink.Handle
 	tun   *TUN
@@ -159,16 +160,6 @@ func (l *HomeLink) Claimed(hoa netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.claimed[hoa]
-}
-
-// ServeHomeAgent hands the packets the kernel routes into the TUN to
-// h.FromHomeLink until the link is closed.
-func (l *HomeLink) ServeHomeAgent(h *node.HomeAgent) error {
-	return l.tun.ReadLoop(func(pkt []byte) {
-		if !h.FromHomeLink(pkt) {
-			l.Unclaimed.Add(1)
-		}
-	})
 }
 
 // Close releases every claimed home address and removes the TUN.

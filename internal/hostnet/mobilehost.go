@@ -32,11 +32,11 @@ type MobileHostConfig struct {
 }
 
 // MobileHost is the mobile node's host on Linux; it implements
-// node.MobileNodeHost. The home address sits on the TUN (/128, no DAD), so
+// node.HomeAnnouncer. The home address sits on the TUN (/128, no DAD), so
 // the kernel accepts packets delivered through the tunnel and applications
 // can use the address; while away from home a rule sends everything from
-// the home address into the TUN, where ServeMobileNode hands it to the
-// mobile node for reverse tunnelling.
+// the home address into the TUN, where the mobile node's data plane reads
+// it for reverse tunnelling.
 type MobileHost struct {
 	cfg     MobileHostConfig
 	nl      *netlink.Handle
@@ -58,7 +58,7 @@ type MobileHost struct {
 	NotTunnelled atomic.Uint64
 }
 
-var _ node.MobileNodeHost = (*MobileHost)(nil)
+var _ node.HomeAnnouncer = (*MobileHost)(nil)
 
 // NewMobileHost creates the TUN with the home address and the routing
 // table in the calling thread's namespace. The node starts at home: call
@@ -119,9 +119,6 @@ func (h *MobileHost) open() error {
 
 // TUN is the device home-address traffic is routed through.
 func (h *MobileHost) TUN() *TUN { return h.tun }
-
-// Deliver hands a packet that arrived through the tunnel to the kernel.
-func (h *MobileHost) Deliver(pkt []byte) error { return h.tun.Write(pkt) }
 
 func (h *MobileHost) rule() *netlink.Rule {
 	r := netlink.NewRule()
@@ -185,16 +182,6 @@ func (h *MobileHost) AnnounceHome() error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return !h.away
-	})
-}
-
-// ServeMobileNode hands the packets routed into the TUN to m.FromHost until
-// the host is closed.
-func (h *MobileHost) ServeMobileNode(m *node.MobileNode) error {
-	return h.tun.ReadLoop(func(pkt []byte) {
-		if !m.FromHost(pkt) {
-			h.NotTunnelled.Add(1)
-		}
 	})
 }
 

@@ -16,8 +16,7 @@ import (
 
 // ChildFromIKE follows IKE's decision per CHILD_SA: ESP in UDP 4500 when
 // encapsulated (NAT, or IKE on 4500), raw ESP otherwise and always for
-// the transport-mode BU/BA pair; a node without a data plane, which has
-// only its UDP socket, installs tunnel pairs in UDP.
+// the transport-mode BU/BA pair.
 func TestChildCarrierFromIKE(t *testing.T) {
 	mk := func(encap, transport bool) *Child {
 		t.Helper()
@@ -55,14 +54,15 @@ func TestChildCarrierFromIKE(t *testing.T) {
 	if Encapsulated(&ike.ChildSA{Encap: true, Local: netip.MustParseAddrPort("[2001:db8:1::1]:500")}) {
 		t.Error("encapsulated on port 500")
 	}
-	// Without a data plane: UDP 4500 whatever IKE said.
-	tn := tunnel{sad: ipsec.NewSAD(), counters: newCounters(allCounters...)}
+	// Installed, a pair keeps IKE's carrier: the data plane has a bind
+	// for each.
+	tn := tunnel{sad: ipsec.NewSAD(), spd: ipsec.NewSPD(), counters: newCounters(allCounters...)}
 	c := mk(false, false)
 	if err := tn.addChild(c, ipsec.Selectors{}, hoa); err != nil {
 		t.Fatal(err)
 	}
-	if ep := c.Out.SA.Endpoints(); ep.Carrier != esp.CarrierUDP || ep.Remote.Port() != 4500 {
-		t.Fatalf("conn path: %+v", ep)
+	if ep := c.Out.SA.Endpoints(); ep.Carrier != esp.CarrierESP || ep.Remote.Port() != 0 {
+		t.Fatalf("installed raw ESP pair: %+v", ep)
 	}
 	// A raw SA moved keeps no port.
 	c = mk(false, false)

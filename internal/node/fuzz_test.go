@@ -55,7 +55,7 @@ func FuzzHandleRaw(f *testing.F) {
 			t.Fatal(err)
 		}
 		m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
-			SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), Host: VnetMobileHost{}, TransportForm: true, Raw: nopRaw{}})
+			SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), TransportForm: true, Raw: nopRaw{}})
 		if err != nil {
 			t.Fatal(err)
 		}

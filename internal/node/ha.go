@@ -58,13 +58,12 @@ type HomeAgentConfig struct {
 	// anycast address there and answers DHAAD (RFC 6275 §10.5).
 	HomePrefix netip.Prefix
 	PAD        *ipsec.PAD
-	SAD        *ipsec.SAD
-	Conn       PacketConn // UDP port 4500; nil with a data plane (SPD set)
-	// SPD, with a data plane (AttachPlane), receives the PROTECT entry that
-	// sends a registered home address's traffic through its CHILD_SA.
+	// SAD and SPD are the data plane's (AttachPlane): the SPD receives the
+	// PROTECT entry that sends a registered home address's traffic
+	// through its CHILD_SA.
+	SAD  *ipsec.SAD
 	SPD  *ipsec.SPD
 	Link HomeLink
-	IKE  IKEHandler
 	// MoveIKE moves an IKE SA's peer endpoint after a BU with the K flag;
 	// after a transport-form BU (raw ESP, no port) the port is the one the
 	// tunnel had at that care-of address, else 4500. Port 0: the tunnel is
@@ -83,8 +82,8 @@ type HomeAgentConfig struct {
 
 // NewHomeAgent builds the home agent's packet path.
 func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
-	if c.Core == nil || c.SAD == nil || c.PAD == nil || (c.Conn == nil && c.SPD == nil) || c.Link == nil {
-		return nil, errors.New("node: home agent needs Core, SAD, PAD, Conn (or SPD) and Link")
+	if c.Core == nil || c.SAD == nil || c.SPD == nil || c.PAD == nil || c.Link == nil {
+		return nil, errors.New("node: home agent needs Core, SAD, SPD, PAD and Link")
 	}
 	h := &HomeAgent{core: c.Core, homePrefix: c.HomePrefix, pad: c.PAD, link: c.Link, log: c.Log, obs: c.Observe, moveIKE: c.MoveIKE, onBind: c.OnBinding,
 		raw: c.Raw, children: map[uint32]*Child{}, byHoA: map[netip.Addr][]*Child{}, sig: map[netip.Addr][]*Child{},
@@ -97,7 +96,7 @@ func NewHomeAgent(c HomeAgentConfig) (*HomeAgent, error) {
 	} else {
 		h.observed = true // the timeline's details cost formatting: only then
 	}
-	h.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
+	h.t = tunnel{sad: c.SAD, spd: c.SPD, counters: newCounters(allCounters...)}
 	if c.HomePrefix.IsValid() {
 		c.Link.Claim(ha.HomeAgentsAnycast(c.HomePrefix))
 	}
@@ -151,31 +150,6 @@ func (h *HomeAgent) Remove(c *Child) {
 	}
 	if len(h.byHoA[hoa]) == 0 {
 		delete(h.byHoA, hoa)
-	}
-}
-
-// Serve reads port 4500 until the socket is closed.
-func (h *HomeAgent) Serve() error {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	for {
-		n, from, err := h.t.conn.ReadFromUDPAddrPort(*bp)
-		if err != nil {
-			return err
-		}
-		h.HandleDatagram((*bp)[:n], from, time.Now())
-	}
-}
-
-// HandleDatagram processes one datagram received on port 4500.
-func (h *HomeAgent) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
-	e, inner := h.t.classify(p, from)
-	if e == nil || !h.handleInner(e, inner, from, now) {
-		return
-	}
-	h.t.counters.inc(cTunnelIn)
-	if err := h.link.Forward(inner); err != nil {
-		h.t.counters.inc(cDropSend)
 	}
 }
 

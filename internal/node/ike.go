@@ -17,8 +17,7 @@ import (
 // was detected or IKE ran on port 4500, else as raw ESP (IP protocol 50,
 // port 0). A transport-mode CHILD_SA
 // protects Binding Updates and Acknowledgements in the RFC 3776 transport
-// form, always raw ESP. (A node without a data plane has only its UDP
-// socket and installs tunnel pairs in UDP: see Install.)
+// form, always raw ESP.
 func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr) (*Child, error) {
 	t := esp.Transform{Encryption: esp.EncryptionID(c.Suite.Encr.ID), KeyBits: c.Suite.Encr.KeyLen,
 		Integrity: esp.IntegrityID(c.Suite.Integ)}

@@ -52,11 +52,6 @@ func ServeIKE(conn PacketConn, local netip.AddrPort, ep *ike.Endpoint) error {
 	}
 }
 
-// IKEHandlerFor hands the IKE datagrams of port 4500 to ep.
-func IKEHandlerFor(ep *ike.Endpoint, local netip.AddrPort) IKEHandler {
-	return func(p []byte, from netip.AddrPort) { ep.Receive(local, from, append([]byte(nil), p...)) }
-}
-
 // ConnTransport carries IKE over one PacketConn (a lab socket): it is a
 // bootstrap.Transport. Local says which of our addresses datagrams arrive
 // on: the current care-of address. On port 4500 (IKE there puts the

@@ -17,15 +17,9 @@ import (
 	"mip6/wire/mh"
 )
 
-// MobileNodeHost is what the mobile node needs of its host: a place to
-// deliver packets that arrive through the tunnel for the home address.
-type MobileNodeHost interface {
-	Deliver(pkt []byte) error
-}
-
-// HomeAnnouncer is a MobileNodeHost on a real home link: once the home
-// agent has acknowledged the de-registration from home, the mobile node
-// advertises its home address there itself (RFC 6275 §11.5.4).
+// HomeAnnouncer is the mobile node's host on a real home link: once the
+// home agent has acknowledged the de-registration from home, the mobile
+// node advertises its home address there itself (RFC 6275 §11.5.4).
 type HomeAnnouncer interface {
 	AnnounceHome() error
 }
@@ -36,13 +30,14 @@ type MobileNodeConfig struct {
 	// HomeAddress and HomeAgent are the ones the core was made with.
 	HomeAddress, HomeAgent netip.Addr
 	Core                   *mn.MobileNode
-	SAD                    *ipsec.SAD
-	Conn                   PacketConn // UDP port 4500; nil with a data plane (SPD set)
-	// SPD, with a data plane (AttachPlane), receives the PROTECT entry that
-	// sends the home address's traffic through the CHILD_SA while away.
-	SPD  *ipsec.SPD
-	Host MobileNodeHost
-	IKE  IKEHandler
+	// SAD and SPD are the data plane's (AttachPlane): the SPD receives the
+	// PROTECT entry that sends the home address's traffic through the
+	// CHILD_SA while away.
+	SAD *ipsec.SAD
+	SPD *ipsec.SPD
+	// Host, if set, announces the home address once back home (a lab
+	// node needs none: it has no neighbour caches).
+	Host HomeAnnouncer
 	// MoveIKE moves our IKE SA's local address when K was granted.
 	MoveIKE func(local netip.Addr)
 	// Rebootstrap is called when the home agent refused or vanished.
@@ -85,8 +80,8 @@ type MobileNode struct {
 
 // NewMobileNode builds the mobile node's packet path.
 func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
-	if c.Core == nil || c.SAD == nil || (c.Conn == nil && c.SPD == nil) || c.Host == nil {
-		return nil, errors.New("node: mobile node needs Core, SAD, Conn (or SPD) and Host")
+	if c.Core == nil || c.SAD == nil || c.SPD == nil {
+		return nil, errors.New("node: mobile node needs Core, SAD and SPD")
 	}
 	if c.TransportForm && c.Raw == nil {
 		return nil, errors.New("node: the transport form needs a RawSender")
@@ -99,14 +94,12 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 		m.obs = func(string, string, string, string) {}
 	}
 	m.hoa, m.ha = c.HomeAddress, c.HomeAgent
-	m.t = tunnel{conn: c.Conn, sad: c.SAD, spd: c.SPD, ike: c.IKE, counters: newCounters(allCounters...)}
-	if c.SPD != nil {
-		// Our own IKE and ESP in UDP, sent from home: never into the tunnel.
-		for _, port := range []uint16{500, 4500} {
-			c.SPD.Add(ipsec.Entry{Name: c.Identity, Priority: ipsec.PrioritySignalling, Class: ipsec.ClassKeyExchange,
-				Selectors: ipsec.Selectors{Local: ipsec.Addr(c.HomeAddress), Remote: ipsec.Addr(c.HomeAgent), Proto: ipsec.ProtoUDP,
-					LocalPort: ipsec.AnyPort, RemotePort: ipsec.PortRange{From: port, To: port}}, Action: ipsec.Bypass})
-		}
+	m.t = tunnel{sad: c.SAD, spd: c.SPD, counters: newCounters(allCounters...)}
+	// Our own IKE and ESP in UDP, sent from home: never into the tunnel.
+	for _, port := range []uint16{500, 4500} {
+		c.SPD.Add(ipsec.Entry{Name: c.Identity, Priority: ipsec.PrioritySignalling, Class: ipsec.ClassKeyExchange,
+			Selectors: ipsec.Selectors{Local: ipsec.Addr(c.HomeAddress), Remote: ipsec.Addr(c.HomeAgent), Proto: ipsec.ProtoUDP,
+				LocalPort: ipsec.AnyPort, RemotePort: ipsec.PortRange{From: port, To: port}}, Action: ipsec.Bypass})
 	}
 	return m, nil
 }
@@ -169,25 +162,8 @@ func (m *MobileNode) Attach(coa netip.Addr) {
 	m.run(now, m.core.Attach(now, coa))
 }
 
-// Serve reads port 4500 and runs the core's timers until the socket is
-// closed.
-func (m *MobileNode) Serve() error {
-	stop := make(chan struct{})
-	defer close(stop)
-	go m.Timers(stop)
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	for {
-		n, from, err := m.t.conn.ReadFromUDPAddrPort(*bp)
-		if err != nil {
-			return err
-		}
-		m.HandleDatagram((*bp)[:n], from, time.Now())
-	}
-}
-
 // Timers fires the core's retransmission and refresh timers until stop
-// is closed (Serve runs it; with a data plane, run it yourself).
+// is closed; run it beside the data plane.
 func (m *MobileNode) Timers(stop <-chan struct{}) {
 	for {
 		m.mu.Lock()
@@ -209,18 +185,6 @@ func (m *MobileNode) Timers(stop <-chan struct{}) {
 			m.run(now, m.core.Timer(now))
 			m.mu.Unlock()
 		}
-	}
-}
-
-// HandleDatagram processes one datagram received on port 4500.
-func (m *MobileNode) HandleDatagram(p []byte, from netip.AddrPort, now time.Time) {
-	e, inner := m.t.classify(p, from)
-	if e == nil || !m.handleInner(inner, now) {
-		return
-	}
-	m.t.counters.inc(cTunnelIn)
-	if err := m.cfg.Host.Deliver(inner); err != nil {
-		m.t.counters.inc(cDropSend)
 	}
 }
 

@@ -39,7 +39,7 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 			m.handoverDone(now)
 			m.obs("mn", "", "de-registered", "back home: the home agent removed the binding")
 			m.log.Info("de-registered", "hoa", m.hoa)
-			if a, ok := m.cfg.Host.(HomeAnnouncer); ok && m.careOf == m.hoa {
+			if a := m.cfg.Host; a != nil && m.careOf == m.hoa {
 				if err := a.AnnounceHome(); err != nil {
 					m.log.Warn("home address not advertised on the home link", "hoa", m.hoa, "err", err)
 				}

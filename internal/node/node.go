@@ -1,7 +1,17 @@
 // Package node runs the mobility roles' packet paths: it joins the protocol
 // cores (ha, mn) to the IPsec databases (ipsec), the ESP SAs (esp) and a
-// network — the in-process lab (vnet) or the host's sockets — in the
-// RFC 4877 §3 tunnelled form:
+// data plane (mip6/dataplane), which owns UDP port 4500, the raw ESP
+// socket if any, and the TUN — on a host (the daemons, internal/hostnet)
+// or on the in-process lab, whose node stands in for the TUN
+// (StartVnetHomeAgent, StartVnetMobileNode; internal/labplane). One path,
+// the same in both places.
+//
+// HomeAgent and MobileNode keep one PROTECT entry per CHILD_SA in the
+// plane's SPD, whose outbound SA is in the SAD only while the tunnel is
+// active; the plane hands them what left the tunnel (PlaneLocal: their own
+// signalling, and the ingress checks) and what no policy covers
+// (FromHomeLink, FromHost), and seals their signalling (AttachPlane,
+// Plane.SendTo) in the RFC 4877 §3 tunnelled form:
 //
 //	outer CoA->HA | UDP 4500 | ESP | inner HoA->HA | MH BU + Alt-CoA
 //
@@ -11,19 +21,12 @@
 //	BU: CoA->HA | Destination Options (Home Address = HoA) | ESP | MH BU + Alt-CoA
 //	BA: HA->CoA | Type 2 Routing header (HoA, Segments Left 1) | ESP | MH BA
 //
-// Port 4500 carries both IKE (after the Non-ESP Marker) and ESP (RFC 3948),
-// so the node reads it and hands IKE messages to the IKE engine.
-//
-// With a data plane (mip6/dataplane; the daemons use one) the plane owns
-// port 4500 and the TUN: HomeAgent and MobileNode then keep one PROTECT
-// entry per CHILD_SA in the plane's SPD, whose outbound SA is in the SAD
-// only while the tunnel is active, take their signalling out of the plane
-// (PlaneLocal), and seal theirs through it (AttachPlane). The protocol
-// logic is the same on both paths. Each CHILD_SA travels on the carrier
-// IKE chose for it (ChildFromIKE): ESP in UDP, or raw ESP (IP protocol 50)
-// on a plane that has a raw ESP bind; a home agent's plane may carry both,
-// and hands it the transport-form packets a raw ESP socket read
-// (HandleTransportESP).
+// Port 4500 carries both IKE (after the Non-ESP Marker) and ESP (RFC
+// 3948): the plane hands IKE messages on (PlaneIKEHandler). Each CHILD_SA
+// travels on the carrier IKE chose for it (ChildFromIKE): ESP in UDP, or
+// raw ESP (IP protocol 50) on a plane that has a raw ESP bind; a home
+// agent's plane may carry both, and hands it the transport-form packets a
+// raw ESP socket read (HandleTransportESP).
 package node
 
 import (
@@ -35,8 +38,8 @@ import (
 	"mip6/ipsec"
 )
 
-// PacketConn is the UDP socket a role uses: *net.UDPConn on a host,
-// *vnet.UDPConn in the lab.
+// PacketConn is a UDP socket that carries IKE (ServeIKE, ConnTransport):
+// *net.UDPConn on a host, *vnet.UDPConn in the lab.
 type PacketConn interface {
 	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
 	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
@@ -44,11 +47,6 @@ type PacketConn interface {
 	LocalAddr() net.Addr
 	Close() error
 }
-
-// IKEHandler receives the IKE datagrams that arrive on port 4500, Non-ESP
-// Marker included (ike.Endpoint.Receive strips it). The slice is only valid
-// during the call.
-type IKEHandler func(msg []byte, from netip.AddrPort)
 
 // Child is one CHILD_SA pair installed for a peer: inbound and outbound
 // SAD entries, both created for the same identity and home address.
@@ -65,9 +63,7 @@ type Child struct {
 
 // Counter names used in status output and metrics.
 const (
-	cESPIn          = "esp_packets_in"
 	cESPOut         = "esp_packets_out"
-	cIKEIn          = "ike_datagrams_in"
 	cDropUnknownSPI = "drop_unknown_spi"
 	cDropESP        = "drop_esp_open"
 	cDropNotTunnel  = "drop_not_tunnel_mode"
@@ -76,7 +72,6 @@ const (
 	cDropNoTunnel   = "drop_no_tunnel"
 	cDropMH         = "drop_mh_malformed"
 	cDropSend       = "drop_send_failed"
-	cKeepalive      = "nat_keepalives_in"
 	cBUIn           = "binding_updates_in"
 	cBAOut          = "binding_acks_out"
 	cBEOut          = "binding_errors_out"
@@ -84,7 +79,6 @@ const (
 	cBUOut          = "binding_updates_out"
 	cHandovers      = "handovers"
 	cRegistrations  = "registrations"
-	cTunnelIn       = "tunnel_packets_in"
 	cTunnelOut      = "tunnel_packets_out"
 	// RFC 3776 transport form: raw ESP with a Home Address option or a
 	// Type 2 Routing header.
@@ -121,7 +115,7 @@ func (c counters) snapshot() map[string]uint64 {
 	return out
 }
 
-var allCounters = []string{cESPIn, cESPOut, cIKEIn, cDropUnknownSPI, cDropESP, cDropNotTunnel, cDropInner,
-	cDropSelectors, cDropNoTunnel, cDropMH, cDropSend, cKeepalive, cBUIn, cBAOut, cBEOut, cBAIn, cBUOut,
-	cHandovers, cRegistrations, cTunnelIn, cTunnelOut, cTransportIn, cTransportOut, cDropRawMalformed, cDropNotTransport,
+var allCounters = []string{cESPOut, cDropUnknownSPI, cDropESP, cDropNotTunnel, cDropInner,
+	cDropSelectors, cDropNoTunnel, cDropMH, cDropSend, cBUIn, cBAOut, cBEOut, cBAIn, cBUOut,
+	cHandovers, cRegistrations, cTunnelOut, cTransportIn, cTransportOut, cDropRawMalformed, cDropNotTransport,
 	cDropTransportNotMH, cDropHAOMismatch, cDropRH2Mismatch, cDropWrongPeer}

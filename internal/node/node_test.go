@@ -53,6 +53,7 @@ type lab struct {
 	heard sync.Map // what the MN's packet path reported
 	// The hand-keyed pairs: tunnel, and (transport labs) signalling.
 	haTun, mnTun, haSig, mnSig *Child
+	haPlane, mnPlane           *VnetPlane
 }
 
 // labOptions vary the lab: transport sends BU/BA in the RFC 3776
@@ -81,13 +82,16 @@ func newLabWith(t *testing.T, o labOptions) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHomeAgent(HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), Conn: haConn,
+	h, err := NewHomeAgent(HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(),
 		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}, Raw: VnetRaw{Node: d.HA}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	AttachVnetHomeAgent(d.HA, h)
-	go h.Serve()
+	hp, err := StartVnetHomeAgent(d.HA, h, haConn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hp.Close() })
 
 	mnNd := d.Net.NewNode("mn")
 	coa := vnet.AddrOn(vnet.APrefix, 0x100)
@@ -103,13 +107,19 @@ func newLabWith(t *testing.T, o labOptions) *lab {
 	}
 	l := &lab{d: d, mnNd: mnNd, ifc: ifc}
 	m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
-		SAD: ipsec.NewSAD(), Conn: mnConn, Host: VnetMobileHost{Node: mnNd}, TransportForm: o.transport, Raw: VnetRaw{Node: mnNd},
+		SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(), TransportForm: o.transport, Raw: VnetRaw{Node: mnNd},
 		Observe: func(actor, step, what, detail string) { l.heard.Store(what, detail) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	AttachVnetMobileNode(mnNd, m)
-	go m.Serve()
+	mp, err := StartVnetMobileNode(mnNd, m, mnConn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop); mp.Close() })
+	go m.Timers(stop)
+	l.haPlane, l.mnPlane = hp, mp
 	hs, ms := pair(t, 0x1000, 0x2000, alice, hoa)
 	if err := h.Install(hs); err != nil {
 		t.Fatal(err)
@@ -271,7 +281,6 @@ func TestHomeAgentDiscoveryAndPrefixes(t *testing.T) {
 // be advertised on the home link, and whether the home agent still had the
 // binding (and so its proxy) then.
 type announcingHost struct {
-	VnetMobileHost
 	ha         *HomeAgent
 	calls      atomic.Int32
 	whileBound atomic.Bool
@@ -292,7 +301,7 @@ func (h *announcingHost) AnnounceHome() error {
 func TestReturnHomeAnnouncesAfterAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLab(t)
-		host := &announcingHost{VnetMobileHost: VnetMobileHost{Node: l.mnNd}, ha: l.ha}
+		host := &announcingHost{ha: l.ha}
 		l.mn.cfg.Host = host
 		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
 		l.mn.Attach(coaA)

@@ -91,7 +91,7 @@ func TestMobileNodePlanePolicy(t *testing.T) {
 	}
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
 	m, err := NewMobileNode(MobileNodeConfig{Identity: alice, HomeAddress: hoa, HomeAgent: vnet.HAAddr, Core: mcore,
-		SAD: sad, SPD: spd, Host: VnetMobileHost{}})
+		SAD: sad, SPD: spd})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mip6/dataplane"
 	"mip6/esp"
 	"mip6/ha"
 	"mip6/ike"
@@ -111,8 +112,9 @@ func TestTransportFormRegisterMoveReturnHome(t *testing.T) {
 		if _, ok := l.ha.core.Cache().Lookup(hoa); ok || st.Registered || !st.AtHome || st.Pending {
 			t.Fatalf("de-registration at home: binding left %v, mn %+v, counters %v", ok, st, l.mn.t.counters.snapshot())
 		}
-		if l.mnCount(cTransportOut) != 3 || l.mnCount(cTransportIn) != 3 || l.mnCount(cESPOut) != 2 {
-			t.Fatalf("mn counters: %v", l.mn.t.counters.snapshot())
+		// The two echo replies went through the plane, the BUs beside it.
+		if l.mnCount(cTransportOut) != 3 || l.mnCount(cTransportIn) != 3 || l.mnCount(cESPOut) != 0 || l.mnPlane.Stats().Sealed != 2 {
+			t.Fatalf("mn counters: %v; plane %v", l.mn.t.counters.snapshot(), l.mnPlane.Stats())
 		}
 		ping(t, l, 3)
 		l.d.Net.Close()
@@ -216,14 +218,29 @@ func TestTransportFormAttacks(t *testing.T) {
 		attack("transport form through the tunnel SA", cDropNotTransport, func() {
 			l.ha.HandleRaw(rawPacket(t, l.mnTun.Out, coa, vnet.HAAddr, hoa, netip.Addr{}, ipv6.ProtoMobility, buMsg(seq, hoa, coa)), now)
 		})
-		attack("tunnelled form through the transport SA", cDropNotTunnel, func() {
-			inner := ipv6.AppendPacket(nil, hoa, vnet.HAAddr, ipv6.ProtoMobility, buMsg(seq, hoa, coa))
-			sealed, err := sigOut.SA.Seal(nil, inner, ipv6.ProtoIPv6)
-			if err != nil {
-				t.Fatal(err)
-			}
-			l.ha.HandleDatagram(sealed, netip.AddrPortFrom(coa, 4500), now)
-		})
+		// The tunnelled form through the transport SA: the data plane never
+		// opens a transport SA's packet that came in UDP ...
+		inner := ipv6.AppendPacket(nil, hoa, vnet.HAAddr, ipv6.ProtoMobility, buMsg(seq, hoa, coa))
+		sealed, err := sigOut.SA.Seal(nil, inner, ipv6.ProtoIPv6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.mnNd.ListenUDP(netip.AddrPortFrom(coa, 4501))
+		if err != nil {
+			t.Fatal(err)
+		}
+		notTunnel := l.haPlane.Stats().Drop(dataplane.DropNotTunnel)
+		if _, err := c.WriteToUDPAddrPort(sealed, netip.AddrPortFrom(vnet.HAAddr, 4500)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the bubble is idle: the plane is done with it
+		if got := l.haPlane.Stats().Drop(dataplane.DropNotTunnel); got != notTunnel+1 {
+			t.Errorf("tunnelled form through the transport SA: plane drop_not_tunnel %d -> %d", notTunnel, got)
+		}
+		if b, _ := l.ha.core.Cache().Lookup(hoa); b != before {
+			t.Errorf("tunnelled form through the transport SA: binding changed: %+v, was %+v", b, before)
+		}
+		// ... and its Local hook refuses what a transport SA opened.
 		attack("tunnelled form through the transport SA, data plane", cDropNotTunnel, func() {
 			inner := ipv6.AppendPacket(nil, hoa, vnet.HAAddr, ipv6.ProtoMobility, buMsg(seq, hoa, coa))
 			if !l.ha.PlaneLocal(l.haSig.In, inner, netip.AddrPortFrom(coa, 4500)) {
