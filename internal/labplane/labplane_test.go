@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,8 @@ type end struct {
 	plane *dataplane.Plane
 }
 
-// start puts a plane on node n: what n sends from inner goes into it.
+// start puts a plane with both carriers on node n: what n sends from
+// inner goes into it, and so does the ESP n receives.
 func start(t *testing.T, n *vnet.Node, outer netip.AddrPort, inner netip.Addr, sa dataplane.TunnelSA) end {
 	t.Helper()
 	n.AddLocalAddr(inner)
@@ -34,8 +36,9 @@ func start(t *testing.T, n *vnet.Node, outer netip.AddrPort, inner netip.Addr, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	tun := NewTUN(n)
-	p, err := dataplane.New(dataplane.Config{TUN: tun, Bind: UDPBind{Conn: c}, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD(), Workers: 2})
+	tun, raw := NewTUN(n), NewESPBind(n)
+	n.SetHandler(func(_ *vnet.Interface, pkt []byte) bool { return raw.Put(pkt) })
+	p, err := dataplane.New(dataplane.Config{TUN: tun, Bind: UDPBind{Conn: c}, RawESP: raw, SPD: ipsec.NewSPD(), SAD: ipsec.NewSAD(), Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,27 +58,38 @@ func start(t *testing.T, n *vnet.Node, outer netip.AddrPort, inner netip.Addr, s
 
 // TestPlanePairOverVnet: two planes on lab nodes carry UDP between their
 // inner addresses both ways, sealed and opened once per datagram, and the
-// link sees only ESP in UDP.
+// link sees only ESP of the tunnel's carrier: in UDP to port 4500, or raw.
 func TestPlanePairOverVnet(t *testing.T) {
+	for _, carrier := range []esp.Carrier{esp.CarrierUDP, esp.CarrierESP} {
+		t.Run(carrier.String(), func(t *testing.T) { planePair(t, carrier) })
+	}
+}
+
+func planePair(t *testing.T, carrier esp.Carrier) {
 	net := vnet.New()
 	defer net.Close()
 	link := net.NewLink("l", netip.MustParsePrefix("2001:db8:1::/64"))
-	var outer, plain int
+	var outer, plain atomic.Int64
 	link.Tap(func(_ time.Time, pkt []byte) {
-		if pkt[6] == 17 && pkt[40+2] == 0x11 && pkt[40+3] == 0x94 { // UDP to 4500
-			outer++
+		udp4500 := pkt[6] == 17 && pkt[40+2] == 0x11 && pkt[40+3] == 0x94
+		if (carrier == esp.CarrierUDP && udp4500) || (carrier == esp.CarrierESP && pkt[6] == 50) {
+			outer.Add(1)
 		} else {
-			plain++
+			plain.Add(1)
 		}
 	})
+	outerA, outerB := outerA, outerB
+	if carrier == esp.CarrierESP {
+		outerA, outerB = netip.AddrPortFrom(outerA.Addr(), 0), netip.AddrPortFrom(outerB.Addr(), 0)
+	}
 	na, nb := net.NewNode("a"), net.NewNode("b")
 	na.Attach(link, outerA.Addr())
 	nb.Attach(link, outerB.Addr())
 	k1, k2 := bytes.Repeat([]byte{1}, 20), bytes.Repeat([]byte{2}, 20)
-	a := start(t, na, outerA, innerA, dataplane.TunnelSA{Name: "a", Transform: esp.AESGCM128, SPIOut: 0x1001, SPIIn: 0x2002,
-		KeyOut: k1, KeyIn: k2, Local: outerA, Remote: outerB, LocalTS: netip.PrefixFrom(innerA, 128), RemoteTS: netip.PrefixFrom(innerB, 128)})
-	b := start(t, nb, outerB, innerB, dataplane.TunnelSA{Name: "b", Transform: esp.AESGCM128, SPIOut: 0x2002, SPIIn: 0x1001,
-		KeyOut: k2, KeyIn: k1, Local: outerB, Remote: outerA, LocalTS: netip.PrefixFrom(innerB, 128), RemoteTS: netip.PrefixFrom(innerA, 128)})
+	a := start(t, na, netip.AddrPortFrom(outerA.Addr(), 4500), innerA, dataplane.TunnelSA{Name: "a", Transform: esp.AESGCM128, SPIOut: 0x1001, SPIIn: 0x2002,
+		KeyOut: k1, KeyIn: k2, Local: outerA, Remote: outerB, Carrier: carrier, LocalTS: netip.PrefixFrom(innerA, 128), RemoteTS: netip.PrefixFrom(innerB, 128)})
+	b := start(t, nb, netip.AddrPortFrom(outerB.Addr(), 4500), innerB, dataplane.TunnelSA{Name: "b", Transform: esp.AESGCM128, SPIOut: 0x2002, SPIIn: 0x1001,
+		KeyOut: k2, KeyIn: k1, Local: outerB, Remote: outerA, Carrier: carrier, LocalTS: netip.PrefixFrom(innerB, 128), RemoteTS: netip.PrefixFrom(innerA, 128)})
 	ca, err := na.ListenUDP(netip.AddrPortFrom(innerA, 5000))
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +124,7 @@ func TestPlanePairOverVnet(t *testing.T) {
 			s := e.plane.Stats()
 			in, out, drops := e.tun.Stats()
 			return fmt.Sprintf("plane %v; TUN in %d out %d drops %d", s, in, out, drops),
-				s.Sealed == n && s.Opened == n && s.UDPWritten == n && s.UDPRead == n && s.TUNRead == n && s.TUNWritten == n &&
+				s.Sealed == n && s.Opened == n && s.UDPWritten+s.ESPWritten == n && s.UDPRead+s.ESPRead == n && s.TUNRead == n && s.TUNWritten == n &&
 					in == n && out == n && drops == 0
 		}
 		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -124,8 +138,8 @@ func TestPlanePairOverVnet(t *testing.T) {
 			}
 		}
 	}
-	if outer != 2*n || plain != 0 {
-		t.Errorf("link carried %d ESP-in-UDP and %d other packets, want %d and 0", outer, plain, 2*n)
+	if outer.Load() != 2*n || plain.Load() != 0 {
+		t.Errorf("link carried %d ESP (%v) and %d other packets, want %d and 0", outer.Load(), carrier, plain.Load(), 2*n)
 	}
 }
 

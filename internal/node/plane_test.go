@@ -19,7 +19,7 @@ func (nopLink) Forward([]byte) error { return nil }
 func (nopLink) Claim(netip.Addr)     {}
 func (nopLink) Release(netip.Addr)   {}
 
-// TestHomeAgentPlanePolicy: with a data plane, the home address's PROTECT
+// TestHomeAgentPlanePolicy: the home address's PROTECT
 // entry sends through the CHILD_SA only while the binding lasts, the
 // plane's Local hook consumes Binding Updates and refuses payload from any
 // source but the registered home address (RFC 4877 §4.4).
@@ -81,7 +81,7 @@ func udp(src, dst netip.Addr) []byte {
 	return ipv6.AppendPacket(nil, src, dst, ipv6.ProtoUDP, []byte{0, 1, 0, 2, 0, 8, 0, 0})
 }
 
-// TestMobileNodePlanePolicy: with a data plane, the home address's traffic
+// TestMobileNodePlanePolicy: the home address's traffic
 // is protected only while the tunnel is on, never the node's own IKE to
 // the home agent.
 func TestMobileNodePlanePolicy(t *testing.T) {

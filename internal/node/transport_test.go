@@ -323,7 +323,7 @@ func TestTransportFormMobileNodeDrops(t *testing.T) {
 	})
 }
 
-// TestSignallingSAsNeverCarryPayload: with a data plane, a transport-mode
+// TestSignallingSAsNeverCarryPayload: a transport-mode
 // pair is found by SPI but is in no policy; Remove and RemoveSPI take it
 // out; a later pair (rekey) answers; ChildFromIKE makes it raw ESP.
 func TestSignallingSAsNeverCarryPayload(t *testing.T) {
