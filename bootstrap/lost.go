@@ -58,6 +58,14 @@ var ErrIKESADeleted = errors.New("bootstrap: IKE SA deleted")
 // failed because the home agent stopped answering. LostErr says which.
 func (r *Result) Lost() <-chan struct{} { return r.tracker.lost }
 
+// IKESPI is the local SPI of the bootstrapped IKE SA as it is now: a
+// rekey replaces the one in IKESA (RFC 7296 §2.18).
+func (r *Result) IKESPI() uint64 {
+	r.tracker.mu.Lock()
+	defer r.tracker.mu.Unlock()
+	return r.tracker.spi
+}
+
 // LostErr is why the IKE SA ended, nil while it lives.
 func (r *Result) LostErr() error {
 	r.tracker.mu.Lock()

@@ -69,6 +69,9 @@ func TestLeaseFollowsIKERekey(t *testing.T) {
 		t.Fatal("no IKE rekey")
 	}
 	want := store.SARef{SPIi: ev.IKESA.InitiatorSPI, SPIr: ev.IKESA.ResponderSPI}
+	if got := res.IKESPI(); got != ev.IKESA.LocalSPI() || got == sa.LocalSPI() {
+		t.Fatalf("IKESPI %x after the rekey, want the new SA's %x", got, ev.IKESA.LocalSPI())
+	}
 	waitFor(t, "lease re-bound to the new IKE SA", func() bool {
 		l := th.lease(t, alice)
 		return l.IKESA == want && l.Expiry.Equal(t1.Add(time.Hour))

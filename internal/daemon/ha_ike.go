@@ -197,6 +197,7 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		delete(h.ikeSAs, ev.PreviousIKESA.LocalSPI())
 		h.ikeSAs[ev.IKESA.LocalSPI()] = ev.IKESA
 		h.mu.Unlock()
+		h.node.IKESARekeyed(ev.PreviousIKESA.LocalSPI(), ev.IKESA.LocalSPI())
 	case ike.EventIKEDeleted, ike.EventFailed:
 		if ev.IKEAlive {
 			log.Warn("IKE exchange failed; the IKE SA lives on", "err", ev.Err)

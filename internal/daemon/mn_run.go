@@ -242,12 +242,12 @@ func (m *MobileNode) newNode(res *bootstrap.Result, host *hostnet.MobileHost, ra
 		return nil, err
 	}
 	// The IKE SA keeps its ports when it moves with the care-of address.
-	ep, spi := res.Endpoint, res.IKESA.LocalSPI()
+	ep := res.Endpoint
 	localPort, remote := res.IKESA.Local.Port(), res.IKESA.Remote
 	nc := node.MobileNodeConfig{Identity: m.cfg.Identity, HomeAddress: hoa, HomeAgent: ha,
 		Core: core, SAD: sad, SPD: spd, Host: host, Log: m.log,
 		MoveIKE: func(local netip.Addr) {
-			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, localPort), remote)
+			ep.MoveEndpoints(res.IKESPI(), netip.AddrPortFrom(local, localPort), remote)
 		},
 		Rebootstrap: func(reason string) {
 			select {

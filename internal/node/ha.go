@@ -281,6 +281,19 @@ func (h *HomeAgent) formOf(id ha.SAID) string {
 	return "tunnel"
 }
 
+// IKESARekeyed re-points the CHILD_SA pairs of IKE SA old to new, which
+// replaced it (RFC 7296 §2.18: the CHILD_SAs move to the new IKE SA), so
+// that a later K-flag move (RFC 4877 §4.3) moves the live IKE SA.
+func (h *HomeAgent) IKESARekeyed(old, new uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.children {
+		if c.IKESA == old {
+			c.IKESA = new
+		}
+	}
+}
+
 // RemoveSPI removes the CHILD_SA pair whose inbound SPI is spi, if any.
 func (h *HomeAgent) RemoveSPI(spi uint32) {
 	h.mu.Lock()

@@ -61,6 +61,10 @@ type lab struct {
 type labOptions struct {
 	transport bool
 	capture   string
+	// ikeSA names the IKE SA of the hand-keyed pairs; moveIKE hears the
+	// home agent's K-flag moves of it.
+	ikeSA   uint64
+	moveIKE func(ikeSA uint64, to netip.AddrPort)
 }
 
 func newLab(t *testing.T) *lab { return newLabWith(t, labOptions{}) }
@@ -83,7 +87,7 @@ func newLabWith(t *testing.T, o labOptions) *lab {
 		t.Fatal(err)
 	}
 	h, err := NewHomeAgent(HomeAgentConfig{Core: core, HomePrefix: vnet.HomePrefix, PAD: ipsec.NewPAD(), SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(),
-		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}, Raw: VnetRaw{Node: d.HA}})
+		Link: VnetHomeLink{Node: d.HA, Ifc: d.HAIfc}, Raw: VnetRaw{Node: d.HA}, MoveIKE: o.moveIKE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +125,7 @@ func newLabWith(t *testing.T, o labOptions) *lab {
 	go m.Timers(stop)
 	l.haPlane, l.mnPlane = hp, mp
 	hs, ms := pair(t, 0x1000, 0x2000, alice, hoa)
+	hs.IKESA = o.ikeSA
 	if err := h.Install(hs); err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +321,36 @@ func TestReturnHomeAnnouncesAfterAck(t *testing.T) {
 		synctest.Wait()
 		if n := host.calls.Load(); n != 1 || host.whileBound.Load() {
 			t.Fatalf("%d announcements, one while the binding was still there: %v", n, host.whileBound.Load())
+		}
+		l.d.Net.Close()
+	})
+}
+
+// After the mobile node's IKE SA was rekeyed, a move with K moves the new
+// IKE SA, not the one that is gone (RFC 4877 §4.3, RFC 7296 §2.18).
+func TestKFlagMoveFollowsIKERekey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var moves []uint64
+		l := newLabWith(t, labOptions{ikeSA: 7, moveIKE: func(sa uint64, _ netip.AddrPort) {
+			mu.Lock()
+			moves = append(moves, sa)
+			mu.Unlock()
+		}})
+		coaA := vnet.AddrOn(vnet.APrefix, 0x100)
+		l.mn.Attach(coaA)
+		waitRegistered(t, l, coaA)
+		l.ha.IKESARekeyed(7, 9)
+		l.ifc.Detach()
+		coaB := vnet.AddrOn(vnet.BPrefix, 0x100)
+		l.ifc = l.mnNd.Attach(l.d.B, coaB)
+		l.mn.Attach(coaB)
+		waitRegistered(t, l, coaB)
+		mu.Lock()
+		got := append([]uint64(nil), moves...)
+		mu.Unlock()
+		if len(got) != 2 || got[0] != 7 || got[1] != 9 {
+			t.Fatalf("IKE SAs moved: %v, want [7 9]", got)
 		}
 		l.d.Net.Close()
 	})
