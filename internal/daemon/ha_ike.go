@@ -34,16 +34,35 @@ func (h *HomeAgent) openIKE() error {
 		cfg.KeyLog = kl
 		h.log.Warn("IKE and ESP keys are being written to the key log: for debugging only", "file", h.cfg.IKE.KeyLog)
 	}
-	conns := node.IKEConn{}
-	var natt *dataplane.UDPBind
-	var nattLocal netip.AddrPort
-	var ike500 []config.AddrPort
+	conns, natt, nattLocal, ike500, err := h.listenIKE()
+	if err != nil {
+		return err
+	}
+	if err := h.openRaw(); err != nil {
+		return err
+	}
+	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
+	if err := h.startPlane(natt, nattLocal); err != nil {
+		return err
+	}
+	for i, l := range ike500 {
+		go node.ServeIKE(h.conns[i], l.AddrPort, h.ep)
+	}
+	if h.raw != nil {
+		go h.raw.Serve(func(pkt []byte) { h.node.HandleRaw(pkt, time.Now()) })
+	}
+	return nil
+}
+
+// listenIKE opens ike.listen: port 4500 as the data plane's UDP bind (it
+// carries IKE and the payload), the others as IKE-only sockets.
+func (h *HomeAgent) listenIKE() (conns node.IKEConn, natt *dataplane.UDPBind, nattLocal netip.AddrPort, ike500 []config.AddrPort, err error) {
+	conns = node.IKEConn{}
 	for _, l := range h.cfg.IKE.Listen {
 		if l.Port() == ike.PortNATT {
-			// Port 4500 carries IKE and the payload: the data plane's socket.
 			b, err := dataplane.ListenUDP(l.AddrPort, 0)
 			if err != nil {
-				return fmt.Errorf("ike.listen %s: %w", l, err)
+				return nil, nil, nattLocal, nil, fmt.Errorf("ike.listen %s: %w", l, err)
 			}
 			h.bind, natt, nattLocal = b, b, l.AddrPort
 			conns[l.Port()] = b
@@ -51,16 +70,23 @@ func (h *HomeAgent) openIKE() error {
 		}
 		c, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(l.AddrPort))
 		if err != nil {
-			return fmt.Errorf("ike.listen %s: %w", l, err)
+			return nil, nil, nattLocal, nil, fmt.Errorf("ike.listen %s: %w", l, err)
 		}
 		h.conns = append(h.conns, c)
 		conns[l.Port()] = c
 		ike500 = append(ike500, l)
 	}
 	if natt == nil {
-		return fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
+		return nil, nil, nattLocal, nil, fmt.Errorf("ike.listen: no address on port %d: ESP in UDP needs it", ike.PortNATT)
 	}
+	return conns, natt, nattLocal, ike500, nil
+}
+
+// openRaw opens the raw ESP carrier (ike.raw_esp) and the capture of the
+// RFC 3776 transport form (home_agent.wire_form = "transport").
+func (h *HomeAgent) openRaw() error {
 	haAddr := h.cfg.HomeAgent.Address.Addr
+	var err error
 	if h.cfg.IKE.RawESP {
 		// Raw ESP beside ESP in UDP: bound to the home agent's address, so
 		// what it reads was sent there.
@@ -73,14 +99,19 @@ func (h *HomeAgent) openIKE() error {
 		// ESP) that this kernel would drop: take them before it does. With
 		// the raw ESP carrier the plain ESP ones must reach its socket
 		// (a drop rule would take the tunnels' ESP too): the plane hands
-		// them over (Transport below).
+		// them over (its Transport hook).
 		h.raw, err = hostnet.OpenRawMobility(hostnet.RawConfig{Role: hostnet.RawHomeAgent,
 			HomeAgent: haAddr, PlainESP: h.rawESP == nil})
 		if err != nil {
 			return fmt.Errorf("home_agent.wire_form transport: %w", err)
 		}
 	}
-	h.ep = ike.NewEndpoint(cfg, conns, h.onEvent)
+	return nil
+}
+
+// startPlane builds the mobility packet path and the data plane under it.
+func (h *HomeAgent) startPlane(natt *dataplane.UDPBind, nattLocal netip.AddrPort) error {
+	haAddr := h.cfg.HomeAgent.Address.Addr
 	spd, sad := ipsec.NewSPD(), ipsec.NewSAD()
 	nc := node.HomeAgentConfig{Core: h.core, HomePrefix: h.cfg.HomeAgent.HomePrefix.Prefix, PAD: h.pad,
 		SAD: sad, SPD: spd, Link: h.link, Log: h.log,
@@ -89,6 +120,7 @@ func (h *HomeAgent) openIKE() error {
 	if h.raw != nil {
 		nc.Raw = h.raw
 	}
+	var err error
 	if h.node, err = node.NewHomeAgent(nc); err != nil {
 		return err
 	}
@@ -103,18 +135,11 @@ func (h *HomeAgent) openIKE() error {
 		pc.RawESP = h.rawESP
 		pc.Transport = func(esp []byte, from netip.Addr) { h.node.HandleTransportESP(esp, from, haAddr, time.Now()) }
 	}
-	h.plane, err = dataplane.New(pc)
-	if err != nil {
+	if h.plane, err = dataplane.New(pc); err != nil {
 		return err
 	}
 	h.bind, h.rawESP = nil, nil // the plane closes them
 	h.node.AttachPlane(h.plane)
-	for i, l := range ike500 {
-		go node.ServeIKE(h.conns[i], l.AddrPort, h.ep)
-	}
-	if h.raw != nil {
-		go h.raw.Serve(func(pkt []byte) { h.node.HandleRaw(pkt, time.Now()) })
-	}
 	return nil
 }
 

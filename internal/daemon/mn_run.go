@@ -102,6 +102,13 @@ func (m *MobileNode) session(ctx context.Context) error {
 	defer m.stop()
 	// Before the plane closes: the IKE SA's Delete may leave on its bind.
 	defer res.Close()
+	return m.stayRegistered(ctx, res)
+}
+
+// stayRegistered follows the care-of address, sends NAT keepalives and
+// looks for a better home agent until the session ends: ctx done (it
+// de-registers first), the home agent refused or vanished, or re-anchoring.
+func (m *MobileNode) stayRegistered(ctx context.Context, res *bootstrap.Result) error {
 	var keepalive <-chan time.Time
 	if d := m.cfg.Mobility.NATKeepalive.Duration; d > 0 {
 		t := time.NewTicker(d)
