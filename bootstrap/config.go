@@ -119,6 +119,10 @@ type Config struct {
 	// after that long without a message from it (IKEv2 liveness check): a
 	// silent one ends the IKE SA and Lost fires.
 	DPDInterval time.Duration
+	// IKERekeyTime and ChildRekeyTime, when set, rekey the IKE SA and the
+	// CHILD_SAs of the default children (RFC 7296 §2.8) that long after
+	// they were made; a rekeyed IKE SA also renews the lease.
+	IKERekeyTime, ChildRekeyTime time.Duration
 	// OnEvent receives the engine's events after a successful bootstrap
 	// (rekeys, deletes, failures of the kept IKE SA).
 	OnEvent func(ike.Event)
@@ -198,7 +202,7 @@ func (c *Config) peerConfig(suggest netip.Addr, rec *recorder) (*ike.PeerConfig,
 	p := &ike.PeerConfig{Name: "home", LocalID: ike.RFC822(c.Identity), RemoteID: c.HAIdentity,
 		RequestAddress: true, SuggestAddress: suggest, RequestDNS: true,
 		TrustRoots: c.HATrustRoots, CACertificates: c.HACAs, Children: c.children(),
-		DPDInterval: c.DPDInterval}
+		DPDInterval: c.DPDInterval, IKERekeyTime: c.IKERekeyTime}
 	done := func() {}
 	switch {
 	case len(c.PSK) > 0:
@@ -226,7 +230,7 @@ func (c *Config) children() []ike.ChildConfig {
 		return c.Children
 	}
 	anyAddr := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
-	return []ike.ChildConfig{{Name: "home", RemoteTS: []ike.Selector{anyAddr}}}
+	return []ike.ChildConfig{{Name: "home", RemoteTS: []ike.Selector{anyAddr}, RekeyTime: c.ChildRekeyTime}}
 }
 
 func (c *Config) discoveryConfig() discovery.Config {

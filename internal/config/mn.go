@@ -58,12 +58,20 @@ type MN struct {
 		// whatever is asked (RFC 7296 §2.23).
 		ESPEncapsulation string `toml:"esp_encapsulation"`
 	} `toml:"mobility"`
-	IKE   IKE `toml:"ike"`
+	IKE   MNIKE `toml:"ike"`
 	Cache struct {
 		Path  string   `toml:"path"`
 		Items []string `toml:"items"` // home_agent, home_address
 	} `toml:"cache"`
 	Daemon Daemon `toml:"daemon"`
+}
+
+// MNIKE is the mobile node's [ike] section: IKE, and how often the mobile
+// node, the initiator, rekeys: Lifetime for the IKE SA (default 4h),
+// ChildLifetime for its CHILD_SAs (default 1h); "0s" never.
+type MNIKE struct {
+	IKE
+	ChildLifetime *Duration `toml:"child_lifetime"`
 }
 
 // LoadMN reads and validates a mobile node config file.
@@ -78,6 +86,12 @@ func LoadMN(path string) (*MN, error) {
 	}
 	if c.Mobility.NATKeepalive == nil {
 		c.Mobility.NATKeepalive = &Duration{20 * time.Second}
+	}
+	if c.IKE.Lifetime.Duration == 0 {
+		c.IKE.Lifetime.Duration = 4 * time.Hour
+	}
+	if c.IKE.ChildLifetime == nil {
+		c.IKE.ChildLifetime = &Duration{time.Hour}
 	}
 	if c.HomeAgent.DPDInterval == nil {
 		c.HomeAgent.DPDInterval = &Duration{30 * time.Second}
@@ -161,6 +175,14 @@ func (c *MN) validate(src *source) Errors {
 	}
 	if d := ha.DPDInterval.Duration; d < 0 || d > 0 && d < time.Second {
 		add("home_agent.dpd_interval", "%v: give 1s or more, or \"0s\" for no liveness checks", d)
+	}
+	for _, r := range []struct {
+		field string
+		d     time.Duration
+	}{{"ike.lifetime", c.IKE.Lifetime.Duration}, {"ike.child_lifetime", c.IKE.ChildLifetime.Duration}} {
+		if r.d > 0 && r.d < 2*time.Second {
+			add(r.field, "%v: give 2s or more (how long before the mobile node rekeys), or \"0s\" never", r.d)
+		}
 	}
 	if d := ha.AttemptTimeout.Duration; d < time.Second {
 		add("home_agent.attempt_timeout", "%v: give 1s or more (how long to try one home agent before the next)", d)

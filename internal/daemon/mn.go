@@ -67,7 +67,8 @@ func (m *MobileNode) bootstrapConfig(local netip.AddrPort) (bootstrap.Config, er
 	b := bootstrap.Config{Identity: c.Identity, HAName: c.HomeAgent.FQDN, Domain: c.HomeAgent.Domain,
 		HomePrefix: c.HomeAgent.HomePrefix.Prefix, SuggestAddress: c.HomeAddress.Addr, Local: local,
 		IKE: ike.Config{Logger: m.log}, TransportForm: c.Mobility.WireForm == "transport",
-		DPDInterval: c.HomeAgent.DPDInterval.Duration, AttemptTimeout: c.HomeAgent.AttemptTimeout.Duration}
+		DPDInterval: c.HomeAgent.DPDInterval.Duration, AttemptTimeout: c.HomeAgent.AttemptTimeout.Duration,
+		IKERekeyTime: c.IKE.Lifetime.Duration, ChildRekeyTime: c.IKE.ChildLifetime.Duration}
 	if m.keyLog != nil {
 		b.IKE.KeyLog = m.keyLog
 	}

@@ -333,6 +333,12 @@ func (m *MobileNode) onIKEEvent(ev ike.Event) {
 			m.log.Warn("IKE exchange failed; the IKE SA lives on", "err", ev.Err)
 			return
 		}
+		m.mu.Lock()
+		res := m.res
+		m.mu.Unlock()
+		if res != nil && ev.IKESA.LocalSPI() != res.IKESPI() {
+			return // the IKE SA a rekey replaced (RFC 7296 §2.18)
+		}
 		select {
 		case m.rebootstrap <- fmt.Sprintf("IKE SA %s (%v)", ev.Kind, ev.Err):
 		default:
