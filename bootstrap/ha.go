@@ -74,8 +74,9 @@ type HomeAgent struct {
 	// Children are the CHILD_SAs accepted; default tunnel mode from
 	// anywhere to the MN's home address.
 	Children []ike.ChildConfig
-	// TransportForm also accepts the transport-mode CHILD_SA for BU/BA
-	// (SignallingChild) that mobile nodes using the RFC 3776 wire form ask for.
+	// TransportForm also accepts the transport-mode CHILD_SAs for BU/BA
+	// (SignallingChild) and MPS/MPA (PrefixDiscoveryChild) that mobile
+	// nodes using the RFC 3776 wire form ask for.
 	TransportForm bool
 	Logger        *slog.Logger
 
@@ -267,7 +268,7 @@ func (h *HomeAgent) children() []ike.ChildConfig {
 	anyAddr := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
 	children := []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{anyAddr}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}}}
 	if h.TransportForm {
-		children = append(children, SignallingChild(false))
+		children = append(children, SignallingChild(false), PrefixDiscoveryChild(false))
 	}
 	return children
 }

@@ -25,6 +25,9 @@ type Result struct {
 	Child *ike.ChildSA
 	// Signalling is the transport-mode CHILD_SA for BU/BA (Config.TransportForm).
 	Signalling *ike.ChildSA
+	// PrefixDiscovery is the transport-mode CHILD_SA for Mobile Prefix
+	// Solicitations/Advertisements (Config.TransportForm, RFC 4877 §7.2.3).
+	PrefixDiscovery *ike.ChildSA
 	// Endpoint runs the IKE SA (rekeys, DPD, MoveEndpoints); Close ends it.
 	Endpoint *ike.Endpoint
 	// Attempts are the candidates that failed before this one.
