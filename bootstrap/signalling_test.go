@@ -49,6 +49,69 @@ func TestTransportFormSignallingSA(t *testing.T) {
 	}
 }
 
+// The RFC 3776 form also gets the RFC 4877 §7.2.3 transport-mode SA for
+// Mobile Prefix Discovery: home address, ICMPv6 type MPS out; home agent,
+// ICMPv6 type MPA back; SPIs of its own.
+func TestTransportFormPrefixDiscoverySA(t *testing.T) {
+	n := newMemNet()
+	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) { h.TransportForm = true })
+	cfg := mnConfig(n, ha1Addr)
+	cfg.TransportForm = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	checkResult(t, res, th, alice)
+	p := res.PrefixDiscovery
+	if p == nil || !p.Transport || p.Name != PrefixDiscoveryChildName {
+		t.Fatalf("prefix discovery CHILD_SA %v, want transport mode", p)
+	}
+	for _, other := range []*ike.ChildSA{res.Child, res.Signalling} {
+		if p.InboundSPI == other.InboundSPI || p.OutboundSPI == other.OutboundSPI {
+			t.Fatalf("prefix discovery SA shares SPIs with %s: %v / %v", other.Name, p, other)
+		}
+	}
+	hoa := res.HomeAddress.Addr()
+	want := []struct {
+		sel  []ike.Selector
+		addr netip.Addr
+		typ  uint16
+	}{{p.LocalTS, hoa, 146}, {p.RemoteTS, ha1Addr, 147}}
+	for i, w := range want {
+		if len(w.sel) != 1 || w.sel[0].Start != w.addr || w.sel[0].End != w.addr || w.sel[0].Proto != ike.ProtoICMPv6 ||
+			w.sel[0].StartPort != w.typ<<8 || w.sel[0].EndPort != w.typ<<8|0xff {
+			t.Fatalf("selector %d: %v, want %v ICMPv6 type %d", i, w.sel, w.addr, w.typ)
+		}
+	}
+}
+
+// A home agent that gives the BU/BA SA but not the MPS/MPA one fails the
+// attempt with an error that names Mobile Prefix Solicitations.
+func TestTransportFormPrefixDiscoveryRefused(t *testing.T) {
+	n := newMemNet()
+	newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) {
+		h.TransportForm = true
+		anyAddr := ike.PrefixSelector(netip.MustParsePrefix("::/0"))
+		h.Children = []ike.ChildConfig{{Name: "home", LocalTS: []ike.Selector{anyAddr}, RemoteTS: []ike.Selector{{EndPort: 0xffff}}},
+			SignallingChild(false)}
+	})
+	cfg := mnConfig(n, ha1Addr)
+	cfg.TransportForm = true
+	res, err := Run(context.Background(), cfg)
+	if err == nil {
+		res.Close()
+		t.Fatal("bootstrap succeeded without the prefix discovery SA")
+	}
+	var se *SignallingError
+	if !errors.As(err, &se) || se.Child != PrefixDiscoveryChildName {
+		t.Fatalf("error %v, want a SignallingError for %s", err, PrefixDiscoveryChildName)
+	}
+	if msg := se.Error(); !strings.Contains(msg, "Mobile Prefix Solicitations") || !strings.Contains(msg, "RFC 3776") {
+		t.Fatalf("error %q does not name the message and the wire form", msg)
+	}
+}
+
 // A home agent that does not allow the transport form refuses the MN's
 // request clearly; the MN does not settle for a tunnel-mode SA.
 func TestTransportFormRefused(t *testing.T) {
