@@ -108,6 +108,7 @@ type lab struct {
 	mnNode *vnet.Node
 	mnIfc  *vnet.Interface
 	mn     *node.MobileNode
+	mnSAD  atomic.Pointer[ipsec.SAD] // the MN's, for the wire tap
 
 	pki     *pki
 	form    WireForm                   // the mobile node's BU/BA form, once bootstrapped

@@ -100,16 +100,27 @@ func TestDemoTransportForm(t *testing.T) {
 	for _, want := range []string{"(transport form, ESP SPI", "CHILD_SA installed                 transport (BU/BA): ",
 		"CREATE_CHILD_SA                    ", "ms transport-mode CHILD_SA for BU/BA",
 		"Home Address option " + hoa + ", ESP transport SPI", "type 2 routing header " + hoa + ", segments left 1, ESP transport SPI",
-		"drop_hao_mismatch 0 -> 1", "6 IKE round trips", "-> 2001:db8:b::100, BU in the transport form"} {
+		"drop_hao_mismatch 0 -> 1", "7 IKE round trips", "ms transport-mode CHILD_SA for MPS/MPA", "CHILD_SA for MPS/MPA", "transport (MPS/MPA): ",
+		"Mobile Prefix Solicitation sent    id 1 (transport form)", "MPS on the wire", "MPA on the wire", "Mobile Prefix Advertisement received", "-> 2001:db8:b::100, BU in the transport form"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("timeline lacks %q", want)
 		}
 	}
-	if n := r.rep.HomeAgentStatus["esp_transport_in"]; n != 4 { // alice's three, mallory's one
-		t.Errorf("home agent esp_transport_in = %d, want 4", n)
+	// Alice's three BUs and one MPS, mallory's forged BU.
+	if n := r.rep.HomeAgentStatus["esp_transport_in"]; n != 5 {
+		t.Errorf("home agent esp_transport_in = %d, want 5", n)
 	}
-	if n := r.rep.MobileNodeStatus["esp_transport_out"]; n != 3 {
-		t.Errorf("mobile node esp_transport_out = %d, want 3", n)
+	if n := r.rep.MobileNodeStatus["esp_transport_out"]; n != 4 {
+		t.Errorf("mobile node esp_transport_out = %d, want 4", n)
+	}
+	for _, c := range []struct {
+		status map[string]uint64
+		name   string
+	}{{r.rep.MobileNodeStatus, "prefix_solicitations_out"}, {r.rep.HomeAgentStatus, "prefix_solicitations_in"},
+		{r.rep.HomeAgentStatus, "prefix_advertisements_out"}, {r.rep.MobileNodeStatus, "prefix_advertisements_in"}} {
+		if c.status[c.name] != 1 {
+			t.Errorf("%s = %d, want 1", c.name, c.status[c.name])
+		}
 	}
 	fields := []string{"ipv6.src", "ipv6.dst", "ipv6.opt.mipv6.home_address", "ipv6.routing.type", "ipv6.routing.segleft",
 		"ipv6.routing.mipv6.home_address", "udp.port", "esp.spi", "mip6.mhtype", "mip6.bu.seqnr"}

@@ -163,7 +163,10 @@ func (l *lab) bootstrapStep() string {
 
 // childRole says what a CHILD_SA carries.
 func childRole(c *ike.ChildSA) string {
-	if c.Transport {
+	switch {
+	case c.Transport && len(c.LocalTS) == 1 && c.LocalTS[0].Proto == ike.ProtoICMPv6:
+		return "transport (MPS/MPA)"
+	case c.Transport:
 		return "transport (BU/BA)"
 	}
 	return "tunnel"

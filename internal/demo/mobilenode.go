@@ -57,9 +57,11 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 		// bootstrap leaves it out when IKE saw a NAT; never in the lab.
 		l.tl.Addf("mn", "bootstrap", "no transport form", "no CHILD_SA for BU/BA (a NAT on the path?): BU/BA in the tunnelled form")
 	}
+	created := []string{"BU/BA", "MPS/MPA"} // the order bootstrap asks for them
 	for _, s := range r.Trace {
-		if s.Name == "CREATE_CHILD_SA" && s.Detail == "" && r.Signalling != nil {
-			s.Detail = "transport-mode CHILD_SA for BU/BA (RFC 3776 wire form)"
+		if s.Name == "CREATE_CHILD_SA" && s.Detail == "" && r.Signalling != nil && len(created) > 0 {
+			s.Detail = "transport-mode CHILD_SA for " + created[0] + " (RFC 3776 wire form)"
+			created = created[1:]
 		}
 		l.tl.Add(Event{At: s.Start.Add(s.Duration), Actor: "mn", Step: "bootstrap", What: s.Name,
 			Detail: fmt.Sprintf("%.3f ms %s", float64(s.Duration.Microseconds())/1000, s.Detail)})
@@ -69,6 +71,10 @@ func (l *lab) bootstrap(ctx context.Context) (netip.Addr, error) {
 	if r.Signalling != nil {
 		l.tl.Addf("mn", "bootstrap", "CHILD_SA for BU/BA", "transport mode, SPIs %08x in / %08x out (CREATE_CHILD_SA right after IKE_AUTH, RFC 4877 §7.2.1)",
 			r.Signalling.InboundSPI, r.Signalling.OutboundSPI)
+	}
+	if r.PrefixDiscovery != nil {
+		l.tl.Addf("mn", "bootstrap", "CHILD_SA for MPS/MPA", "transport mode, SPIs %08x in / %08x out (ICMPv6 146/147 selectors, RFC 4877 §7.2.3)",
+			r.PrefixDiscovery.InboundSPI, r.PrefixDiscovery.OutboundSPI)
 	}
 	tr.HandOver()
 	return r.HomeAddress.Addr(), l.startMobileNode(r, c4500)
@@ -87,8 +93,10 @@ func (l *lab) startMobileNode(r *bootstrap.Result, c4500 *vnet.UDPConn) error {
 		return err
 	}
 	ep, spi := r.Endpoint, r.IKESA.LocalSPI()
+	sad := ipsec.NewSAD()
+	l.mnSAD.Store(sad)
 	l.mn, err = node.NewMobileNode(node.MobileNodeConfig{Identity: mnIdentity, HomeAddress: hoa, HomeAgent: haAddr,
-		Core: core, SAD: ipsec.NewSAD(), SPD: ipsec.NewSPD(),
+		Core: core, SAD: sad, SPD: ipsec.NewSPD(),
 		TransportForm: r.Signalling != nil, Raw: node.VnetRaw{Node: l.mnNode},
 		MoveIKE: func(local netip.Addr) {
 			ep.MoveEndpoints(spi, netip.AddrPortFrom(local, ike.PortNATT), netip.AddrPortFrom(haAddr, ike.PortNATT))
@@ -111,12 +119,17 @@ func (l *lab) startMobileNode(r *bootstrap.Result, c4500 *vnet.UDPConn) error {
 	if err := l.mn.Install(c); err != nil {
 		return err
 	}
-	if r.Signalling != nil {
-		sig, err := node.ChildFromIKE(r.Signalling, r.IKESA.LocalSPI(), mnIdentity, hoa)
+	// Transport-mode pairs: Install tells BU/BA (MH selectors) from
+	// MPS/MPA (ICMPv6 selectors).
+	for _, ch := range []*ike.ChildSA{r.Signalling, r.PrefixDiscovery} {
+		if ch == nil {
+			continue
+		}
+		sig, err := node.ChildFromIKE(ch, r.IKESA.LocalSPI(), mnIdentity, hoa)
 		if err != nil {
 			return err
 		}
-		if err := l.mn.Install(sig); err != nil { // a transport-mode pair: InstallSignalling
+		if err := l.mn.Install(sig); err != nil {
 			return err
 		}
 	}
@@ -125,7 +138,7 @@ func (l *lab) startMobileNode(r *bootstrap.Result, c4500 *vnet.UDPConn) error {
 }
 
 // ikeRoundTrips counts the answered IKE exchanges of a bootstrap,
-// CREATE_CHILD_SA for the BU/BA SA included.
+// CREATE_CHILD_SA for the BU/BA and MPS/MPA SAs included.
 func ikeRoundTrips(t bootstrap.Trace) int {
 	n := 0
 	for _, s := range t {

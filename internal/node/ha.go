@@ -201,11 +201,13 @@ func (h *HomeAgent) handleInner(e *ipsec.SAEntry, inner []byte, from netip.AddrP
 	if pkt.Header.Dst == h.core.Address() && pkt.Proto == ipv6.ProtoICMPv6 && len(pkt.Payload) > 0 &&
 		pkt.Payload[0] == ipv6.ICMPv6MobilePrefixSol {
 		// RFC 6275 §10.6.1: answered through the tunnel it came by.
+		h.t.counters.inc(cMPSIn)
 		if mpa, ok := h.core.HandlePrefixSolicitation(nil, sec, pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload); ok {
 			h.mu.Lock()
 			c := h.children[uint32(sec.SA)]
 			h.mu.Unlock()
 			if c != nil && h.t.send(c.Out, mpa) == nil {
+				h.t.counters.inc(cMPAOut)
 				h.obs("ha", "", "Mobile Prefix Advertisement sent", fmt.Sprintf("to %s", pkt.Header.Src))
 			}
 		}

@@ -265,7 +265,7 @@ func childStatus(c *Child) control.ChildSA {
 	// (raw ESP, IP protocol 50).
 	mode := "tunnel, " + carrierName(c)
 	if c.signalling() {
-		mode = "transport (BU/BA), " + carrierName(c)
+		mode = "transport (" + c.use() + "), " + carrierName(c)
 	} else if !c.active.Load() {
 		mode = "tunnel (inactive), " + carrierName(c)
 	}

@@ -41,6 +41,7 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 		sel := selectorsOf(c.LocalTS, c.RemoteTS)
 		if dir == esp.Inbound { // from the sender's view
 			sel.Local, sel.Remote = sel.Remote, sel.Local
+			sel.LocalPort, sel.RemotePort = sel.RemotePort, sel.LocalPort
 		}
 		return &ipsec.SAEntry{SA: sa, Mode: mode, Dst: remote.Addr(), Identity: identity, HomeAddress: hoa,
 			PolicyID: uint64(spi), Selectors: sel}, nil
@@ -71,9 +72,17 @@ func Encapsulated(c *ike.ChildSA) bool {
 // (outbound view): the address ranges when each side is one IPv6 range,
 // so that a data plane's ingress check (SAEntry.Allows) holds a packet
 // leaving the tunnel to what IKE agreed. Several ranges stay "any"; the
-// node's own checks (TunnelSourceAllowed) still apply.
+// node's own checks (TunnelSourceAllowed) still apply. One protocol on
+// both sides is kept with its port ranges (for MH and ICMPv6 the message
+// types): it tells the BU/BA transport SA (MH) from the MPS/MPA one
+// (ICMPv6), and what each may carry.
 func selectorsOf(local, remote []ike.Selector) ipsec.Selectors {
 	sel := ipsec.Selectors{LocalPort: ipsec.AnyPort, RemotePort: ipsec.AnyPort}
+	if len(local) == 1 && len(remote) == 1 && local[0].Proto != ike.ProtoAny && local[0].Proto == remote[0].Proto {
+		sel.Proto = local[0].Proto
+		sel.LocalPort = ipsec.PortRange{From: local[0].StartPort, To: local[0].EndPort}
+		sel.RemotePort = ipsec.PortRange{From: remote[0].StartPort, To: remote[0].EndPort}
+	}
 	if len(local) == 1 && local[0].Start.Is6() && local[0].End.Is6() {
 		sel.Local = ipsec.AddrRange{From: local[0].Start, To: local[0].End}
 	}

@@ -65,6 +65,7 @@ type MobileNode struct {
 	child    atomic.Pointer[Child]
 	tunnelOn atomic.Bool
 	sig      atomic.Pointer[Child] // transport-mode BU/BA pair, if any
+	pfx      atomic.Pointer[Child] // transport-mode MPS/MPA pair, if any
 
 	mu       sync.Mutex // guards core and the fields below
 	core     *mn.MobileNode
@@ -106,9 +107,13 @@ func NewMobileNode(c MobileNodeConfig) (*MobileNode, error) {
 
 // Install sets the CHILD_SA pair bound to the home address (RFC 4877 §4.2):
 // a tunnel-mode pair carries the payload tunnel (and the tunnelled BU/BA);
-// a transport-mode pair goes to InstallSignalling.
+// a transport-mode pair goes to InstallPrefixDiscovery when its selectors
+// name ICMPv6, else to InstallSignalling.
 func (m *MobileNode) Install(c *Child) error {
-	if c.signalling() {
+	switch {
+	case c.prefixDiscovery():
+		return m.InstallPrefixDiscovery(c)
+	case c.signalling():
 		return m.InstallSignalling(c)
 	}
 	if err := m.t.addChild(c, ipsec.Selectors{Local: ipsec.Addr(m.hoa)}, m.ha); err != nil {
@@ -285,7 +290,7 @@ func (m *MobileNode) Status(s *control.Status) {
 	}
 	s.Bindings = append(s.Bindings, control.Binding{Identity: m.cfg.Identity, HomeAddress: m.hoa.String(),
 		CareOf: st.CareOf.String(), HomeAgent: m.ha.String(), Sequence: st.Sequence, Expires: st.Expires, State: state, WireForm: form})
-	for _, c := range []*Child{c, m.sig.Load()} {
+	for _, c := range []*Child{c, m.sig.Load(), m.pfx.Load()} {
 		if c != nil {
 			s.ChildSAs = append(s.ChildSAs, childStatus(c))
 		}
@@ -339,7 +344,7 @@ func (m *MobileNode) Deregister(timeout time.Duration) error {
 }
 
 // handleMPA takes a Mobile Prefix Advertisement that came through the
-// tunnel (RFC 6275 §11.4.3).
+// tunnel or in the transport form (RFC 6275 §11.4.3).
 func (m *MobileNode) handleMPA(now time.Time, pkt *ipv6.Packet) {
 	if ipv6.VerifyICMPv6(pkt.PseudoSrc(), pkt.PseudoDst(), pkt.Payload) != nil {
 		m.t.counters.inc(cDropInner)
@@ -356,6 +361,7 @@ func (m *MobileNode) handleMPA(now time.Time, pkt *ipv6.Packet) {
 		prefixes = append(prefixes, mn.PrefixInfo{Prefix: netip.PrefixFrom(pi.Prefix, int(pi.PrefixLength)).Masked(),
 			ValidLifetime: time.Duration(pi.ValidLifetime) * time.Second, PreferredLifetime: time.Duration(pi.PreferredLifetime) * time.Second})
 	}
+	m.t.counters.inc(cMPAIn)
 	m.obs("mn", "", "Mobile Prefix Advertisement received", fmt.Sprintf("%d prefix(es)", len(prefixes)))
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -15,7 +15,7 @@ func (m *MobileNode) run(now time.Time, acts []mn.Action) {
 	for _, a := range acts {
 		switch a := a.(type) {
 		case mn.MoveEndpoints:
-			for _, c := range []*Child{m.child.Load(), m.sig.Load()} {
+			for _, c := range []*Child{m.child.Load(), m.sig.Load(), m.pfx.Load()} {
 				if c != nil {
 					moveLocal(c.Out, a.CareOf)
 					moveLocal(c.In, a.CareOf)
@@ -97,14 +97,25 @@ func (m *MobileNode) sendBU(now time.Time, a mn.SendBindingUpdate) {
 		a.Sequence, a.CareOf, mh.LifetimeDuration(a.Lifetime), a.KeyMgmt, form, out.SPI()))
 }
 
-// sendMPS sends a Mobile Prefix Solicitation through the tunnel.
+// sendMPS sends a Mobile Prefix Solicitation: in the RFC 3776 transport
+// form when so configured and the MPS/MPA pair is installed (RFC 4877
+// §7.2.3), else through the tunnel. m.mu is held.
 func (m *MobileNode) sendMPS(a mn.SendPrefixSolicitation) {
-	c := m.child.Load()
-	if c == nil {
-		return
-	}
 	s := ipv6.MobilePrefixSolicitation{Identifier: a.Identifier}
 	body := s.Append(nil, a.HomeAddress, a.HomeAgent)
-	inner := ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoICMPv6, body)
-	m.t.send(c.Out, inner)
+	var err error
+	form := "tunnelled"
+	if pd := m.pfx.Load(); m.cfg.TransportForm && pd != nil {
+		form = "transport form"
+		err = m.sendTransportMPS(pd, a, body)
+	} else if c := m.child.Load(); c != nil {
+		err = m.t.send(c.Out, ipv6.AppendPacket(nil, a.HomeAddress, a.HomeAgent, ipv6.ProtoICMPv6, body))
+	} else {
+		m.t.counters.inc(cDropNoTunnel)
+		return
+	}
+	if err == nil {
+		m.t.counters.inc(cMPSOut)
+		m.obs("mn", "", "Mobile Prefix Solicitation sent", fmt.Sprintf("id %d (%s)", a.Identifier, form))
+	}
 }

@@ -86,7 +86,7 @@ const (
 	cTransportOut       = "esp_transport_out"
 	cDropRawMalformed   = "drop_raw_malformed"      // unparsable, not ESP, or not addressed to us
 	cDropNotTransport   = "drop_not_transport_mode" // raw form through a tunnel-mode SA
-	cDropTransportNotMH = "drop_transport_not_mh"   // transport SA carrying anything but MH
+	cDropTransportNotMH = "drop_transport_not_mh"   // transport SA carrying anything but MH or ICMPv6
 	cDropHAOMismatch    = "drop_hao_mismatch"       // home address is not the SA's (RFC 4877 §4.2)
 	cDropRH2Mismatch    = "drop_rh2_mismatch"       // Type 2 Routing header not naming our home address
 	cDropWrongPeer      = "drop_transport_wrong_peer"
@@ -118,4 +118,5 @@ func (c counters) snapshot() map[string]uint64 {
 var allCounters = []string{cESPOut, cDropUnknownSPI, cDropESP, cDropNotTunnel, cDropInner,
 	cDropSelectors, cDropNoTunnel, cDropMH, cDropSend, cBUIn, cBAOut, cBEOut, cBAIn, cBUOut,
 	cHandovers, cRegistrations, cTunnelOut, cTransportIn, cTransportOut, cDropRawMalformed, cDropNotTransport,
-	cDropTransportNotMH, cDropHAOMismatch, cDropRH2Mismatch, cDropWrongPeer}
+	cDropTransportNotMH, cDropHAOMismatch, cDropRH2Mismatch, cDropWrongPeer,
+	cDropTransportSelectors, cMPSIn, cMPSOut, cMPAIn, cMPAOut}

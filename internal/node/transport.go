@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -25,8 +26,36 @@ type RawSender interface {
 
 var errNoRaw = errors.New("node: no raw sender for the transport form")
 
-// signalling reports whether c is a transport-mode signalling pair.
+// Counters of the transport form's second SA and of Mobile Prefix
+// Discovery (both forms).
+const (
+	// A message outside its transport SA's selectors: an MPS through the
+	// BU/BA SA, a BU through the MPS/MPA SA (RFC 4301 §5.2).
+	cDropTransportSelectors = "drop_transport_selectors"
+	cMPSIn                  = "prefix_solicitations_in"
+	cMPSOut                 = "prefix_solicitations_out"
+	cMPAIn                  = "prefix_advertisements_in"
+	cMPAOut                 = "prefix_advertisements_out"
+)
+
+// signalling reports whether c is a transport-mode signalling pair: BU/BA
+// or MPS/MPA.
 func (c *Child) signalling() bool { return c.In.Mode == ipsec.Transport }
+
+// prefixDiscovery reports whether c is the transport-mode pair for Mobile
+// Prefix Solicitations/Advertisements (RFC 4877 §7.2.3): its selectors
+// name ICMPv6, where the BU/BA pair's name the Mobility Header.
+func (c *Child) prefixDiscovery() bool {
+	return c.signalling() && c.In.Selectors.Proto == ipsec.ProtoICMPv6
+}
+
+// use names what a transport-mode pair carries, for status output.
+func (c *Child) use() string {
+	if c.prefixDiscovery() {
+		return "MPS/MPA"
+	}
+	return "BU/BA"
+}
 
 // checkSignalling refuses a pair that cannot be a signalling pair.
 func checkSignalling(c *Child) error {
@@ -61,46 +90,70 @@ func (t *tunnel) addSignalling(c *Child) error {
 }
 
 // openTransport finds the inbound transport-mode SA of a raw ESP packet
-// and opens it in place. It returns the Mobility Header it carried, or nil
-// after counting why not.
-func (t *tunnel) openTransport(p *ipv6.Packet) (*ipsec.SAEntry, []byte) {
+// and opens it in place. It returns the Mobility Header or ICMPv6 message
+// it carried and which (nh), or a nil SA after counting why not.
+func (t *tunnel) openTransport(p *ipv6.Packet) (e *ipsec.SAEntry, nh uint8, msg []byte) {
 	if p.Proto != ipv6.ProtoESP || len(p.Payload) < wesp.HeaderLen {
 		t.counters.inc(cDropRawMalformed)
-		return nil, nil
+		return nil, 0, nil
 	}
-	e := t.sad.Inbound(binary.BigEndian.Uint32(p.Payload))
+	e = t.sad.Inbound(binary.BigEndian.Uint32(p.Payload))
 	switch {
 	case e == nil:
 		t.counters.inc(cDropUnknownSPI)
-		return nil, nil
+		return nil, 0, nil
 	case e.Mode != ipsec.Transport:
 		// Checked before Open: the tunnel SA's replay window stays untouched.
 		t.counters.inc(cDropNotTransport)
-		return nil, nil
+		return nil, 0, nil
 	}
-	body, nh, err := e.SA.Open(p.Payload)
+	msg, nh, err := e.SA.Open(p.Payload)
 	switch {
 	case err != nil:
 		t.counters.inc(cDropESP) // the SA counts the precise reason
-		return nil, nil
+		return nil, 0, nil
 	case nh == wesp.NextHeaderNone:
-		return nil, nil // dummy packet (RFC 4303 §2.6)
-	case nh != ipv6.ProtoMobility:
+		return nil, 0, nil // dummy packet (RFC 4303 §2.6)
+	case nh != ipv6.ProtoMobility && nh != ipv6.ProtoICMPv6:
 		t.counters.inc(cDropTransportNotMH)
-		return nil, nil
+		return nil, 0, nil
 	}
 	t.counters.inc(cTransportIn)
-	return e, body
+	return e, nh, msg
 }
 
-// sendRaw seals a Mobility Header message through a transport-mode SA and
-// sends it behind the headers p describes (p.Proto is set to ESP).
-func (t *tunnel) sendRaw(raw RawSender, out *ipsec.SAEntry, p *ipv6.Packet, msg []byte) error {
+// transportAllowed holds a message that transport-mode SA e opened to the
+// SA's selectors (RFC 4301 §5.2: protocol, message type, addresses as the
+// Home Address option or Type 2 Routing header name them), counting a
+// refusal. The BU/BA SA takes no MPS, the MPS/MPA SA no BU.
+func (t *tunnel) transportAllowed(e *ipsec.SAEntry, p *ipv6.Packet, nh uint8, msg []byte) bool {
+	var typ uint16 // the selectors' "port": type<<8 | code
+	switch {
+	case nh == ipv6.ProtoMobility && len(msg) >= 3:
+		typ = uint16(msg[2]) << 8 // MH type; MH has no code
+	case nh == ipv6.ProtoICMPv6 && len(msg) >= 2:
+		typ = uint16(msg[0])<<8 | uint16(msg[1])
+	default:
+		t.counters.inc(cDropRawMalformed)
+		return false
+	}
+	pkt := ipsec.InboundPacket(p.PseudoSrc(), p.PseudoDst(), nh, typ, 0)
+	if !e.Allows(&pkt) {
+		t.counters.inc(cDropTransportSelectors)
+		return false
+	}
+	return true
+}
+
+// sendRaw seals a message (next header nh: MH or ICMPv6) through a
+// transport-mode SA and sends it behind the headers p describes (p.Proto
+// is set to ESP).
+func (t *tunnel) sendRaw(raw RawSender, out *ipsec.SAEntry, p *ipv6.Packet, nh uint8, msg []byte) error {
 	if raw == nil {
 		t.counters.inc(cDropSend)
 		return errNoRaw
 	}
-	sealed, err := out.SA.Seal(make([]byte, 0, len(msg)+out.SA.MaxOverhead()), msg, ipv6.ProtoMobility)
+	sealed, err := out.SA.Seal(make([]byte, 0, len(msg)+out.SA.MaxOverhead()), msg, nh)
 	if err != nil {
 		t.counters.inc(cDropSend)
 		return err
@@ -116,8 +169,10 @@ func (t *tunnel) sendRaw(raw RawSender, out *ipsec.SAEntry, p *ipv6.Packet, msg 
 }
 
 // InstallSignalling adds a transport-mode CHILD_SA pair that protects
-// Binding Updates and Acknowledgements in the RFC 3776 transport form
-// (Install hands transport-mode pairs here). Its inbound SA goes into the
+// Binding Updates and Acknowledgements, or (its selectors name ICMPv6)
+// Mobile Prefix Solicitations and Advertisements, in the RFC 3776
+// transport form (Install hands transport-mode pairs here); each carries
+// only what its selectors hold. Its inbound SA goes into the
 // SAD for HandleRaw; it never carries payload (no SPD entry, not part of
 // the home address's tunnel). A pair installed later for the same home
 // address (rekey) answers from then on; Remove deletes the old one.
@@ -152,7 +207,8 @@ func (h *HomeAgent) removeSignalling(c *Child) {
 }
 
 // HandleRaw processes a whole IPv6 packet addressed to the home agent
-// that carries a Binding Update in the RFC 3776 transport form: raw ESP
+// that carries a Binding Update or a Mobile Prefix Solicitation in the
+// RFC 3776 transport form: raw ESP
 // through a transport-mode SA, behind a Home Address option (away from
 // home) or from the home address itself (de-registration at home, RFC
 // 6275 §11.5.4). The SA must have been created for that home address
@@ -184,7 +240,7 @@ func (h *HomeAgent) handleRaw(p *ipv6.Packet, now time.Time) {
 		h.t.counters.inc(cDropRawMalformed)
 		return
 	}
-	e, msg := h.t.openTransport(p)
+	e, nh, msg := h.t.openTransport(p)
 	if e == nil {
 		return
 	}
@@ -193,14 +249,53 @@ func (h *HomeAgent) handleRaw(p *ipv6.Packet, now time.Time) {
 		h.t.counters.inc(cDropHAOMismatch)
 		return
 	}
+	if !h.t.transportAllowed(e, p, nh, msg) {
+		return
+	}
 	sec := ha.SecurityContext{SA: ha.SAID(e.SPI()), Identity: e.Identity, HomeAddress: e.HomeAddress, OuterSource: p.Header.Src}
 	h.mu.Lock()
 	if c := h.children[e.SPI()]; c != nil {
 		sec.IKESA = c.IKESA
 	}
 	h.mu.Unlock()
-	p.Proto, p.Payload = ipv6.ProtoMobility, msg
+	p.Proto, p.Payload = nh, msg
+	if nh == ipv6.ProtoICMPv6 {
+		h.handleTransportMPS(sec, p)
+		return
+	}
 	h.handleMH(now, sec, p)
+}
+
+// handleTransportMPS answers a Mobile Prefix Solicitation that came in the
+// transport form (RFC 6275 §10.6.1) in the same form, through the SA paired
+// with the one it came by: to the registered care-of address, a Type 2
+// Routing header naming the home address, the checksum over the home
+// address (RFC 6275 §10.6.2).
+func (h *HomeAgent) handleTransportMPS(sec ha.SecurityContext, p *ipv6.Packet) {
+	if p.Payload[0] != ipv6.ICMPv6MobilePrefixSol {
+		h.t.counters.inc(cDropInner)
+		return
+	}
+	h.t.counters.inc(cMPSIn)
+	hoa := p.PseudoSrc()
+	mpa, ok := h.core.HandlePrefixSolicitation(nil, sec, hoa, p.PseudoDst(), p.Payload)
+	if !ok {
+		return // the core counted why (checksum, malformed, no binding)
+	}
+	h.mu.Lock()
+	c := h.children[uint32(sec.SA)]
+	h.mu.Unlock()
+	b, bound := h.core.Cache().Lookup(hoa)
+	if c == nil || !bound || len(mpa) < ipv6.HeaderLen {
+		h.t.counters.inc(cDropNoTunnel)
+		return
+	}
+	out := ipv6.Packet{Header: ipv6.Header{HopLimit: ipv6.DefaultHopLimit, Src: h.core.Address(), Dst: b.CareOf},
+		RoutingHomeAddress: hoa, SegmentsLeft: 1}
+	if h.t.sendRaw(h.raw, c.Out, &out, ipv6.ProtoICMPv6, mpa[ipv6.HeaderLen:]) == nil {
+		h.t.counters.inc(cMPAOut)
+		h.obs("ha", "", "Mobile Prefix Advertisement sent", fmt.Sprintf("to %s via %s (transport form, ESP SPI %08x)", hoa, b.CareOf, c.Out.SPI()))
+	}
 }
 
 // sendTransportAck sends a Binding Acknowledgement in the RFC 3776 form
@@ -216,7 +311,7 @@ func (h *HomeAgent) sendTransportAck(c *Child, a ha.BindingAck, msg []byte) erro
 	if to != a.HomeAddress {
 		p.RoutingHomeAddress, p.SegmentsLeft = a.HomeAddress, 1
 	}
-	return h.t.sendRaw(h.raw, c.Out, &p, msg)
+	return h.t.sendRaw(h.raw, c.Out, &p, ipv6.ProtoMobility, msg)
 }
 
 // InstallSignalling sets the transport-mode CHILD_SA pair that protects
@@ -225,6 +320,9 @@ func (h *HomeAgent) sendTransportAck(c *Child, a ha.BindingAck, msg []byte) erro
 // (rekey). Binding Updates use it when MobileNodeConfig.TransportForm is
 // set; it never carries payload.
 func (m *MobileNode) InstallSignalling(c *Child) error {
+	if c.prefixDiscovery() {
+		return errors.New("node: an ICMPv6 (MPS/MPA) transport-mode pair is no BU/BA pair: InstallPrefixDiscovery")
+	}
 	if err := m.t.addSignalling(c); err != nil {
 		return err
 	}
@@ -234,8 +332,27 @@ func (m *MobileNode) InstallSignalling(c *Child) error {
 	return nil
 }
 
+// InstallPrefixDiscovery sets the transport-mode CHILD_SA pair that
+// protects Mobile Prefix Solicitations and Advertisements in the RFC 3776
+// transport form (RFC 4877 §7.2.3; Install hands pairs whose selectors
+// name ICMPv6 here). It replaces the previous one (rekey). Solicitations
+// use it when MobileNodeConfig.TransportForm is set.
+func (m *MobileNode) InstallPrefixDiscovery(c *Child) error {
+	if !c.prefixDiscovery() {
+		return errors.New("node: the MPS/MPA CHILD_SA must be in transport mode with ICMPv6 selectors (RFC 4877 §7.2.3)")
+	}
+	if err := m.t.addSignalling(c); err != nil {
+		return err
+	}
+	if old := m.pfx.Swap(c); old != nil {
+		m.t.sad.Remove(old.In)
+	}
+	return nil
+}
+
 // HandleRaw processes a whole IPv6 packet that carries a Binding
-// Acknowledgement in the RFC 3776 transport form: raw ESP through our
+// Acknowledgement or a Mobile Prefix Advertisement in the RFC 3776
+// transport form: raw ESP through our
 // transport-mode SA from the home agent, to the care-of address with a
 // Type 2 Routing header naming our home address (Segments Left 1), or to
 // the home address itself at home. pkt is decrypted in place and not
@@ -250,7 +367,7 @@ func (m *MobileNode) HandleRaw(pkt []byte, now time.Time) {
 		m.t.counters.inc(cDropRH2Mismatch)
 		return
 	}
-	e, msg := m.t.openTransport(&p)
+	e, nh, msg := m.t.openTransport(&p)
 	if e == nil {
 		return
 	}
@@ -258,8 +375,18 @@ func (m *MobileNode) HandleRaw(pkt []byte, now time.Time) {
 		m.t.counters.inc(cDropWrongPeer)
 		return
 	}
-	p.Proto, p.Payload = ipv6.ProtoMobility, msg
-	m.handleMH(now, &p)
+	if !m.t.transportAllowed(e, &p, nh, msg) {
+		return
+	}
+	p.Proto, p.Payload = nh, msg
+	switch {
+	case nh == ipv6.ProtoMobility:
+		m.handleMH(now, &p)
+	case msg[0] == ipv6.ICMPv6MobilePrefixAdvert:
+		m.handleMPA(now, &p)
+	default:
+		m.t.counters.inc(cDropInner)
+	}
 }
 
 // rawForUs reports whether p is addressed to us: to the care-of address
@@ -288,5 +415,21 @@ func (m *MobileNode) sendTransportBU(s *Child, a mn.SendBindingUpdate, msg []byt
 	if src != a.HomeAddress {
 		p.HomeAddress = a.HomeAddress
 	}
-	return m.t.sendRaw(m.cfg.Raw, s.Out, &p, msg)
+	return m.t.sendRaw(m.cfg.Raw, s.Out, &p, ipv6.ProtoMobility, msg)
+}
+
+// sendTransportMPS sends a Mobile Prefix Solicitation in the RFC 3776
+// transport form through the pair pd: from the care-of address with a Home
+// Address option (the checksum is over the home address), at home from the
+// home address without one. m.mu is held.
+func (m *MobileNode) sendTransportMPS(pd *Child, a mn.SendPrefixSolicitation, msg []byte) error {
+	src := m.careOf
+	if !src.IsValid() {
+		src = a.HomeAddress
+	}
+	p := ipv6.Packet{Header: ipv6.Header{HopLimit: ipv6.DefaultHopLimit, Src: src, Dst: a.HomeAgent}}
+	if src != a.HomeAddress {
+		p.HomeAddress = a.HomeAddress
+	}
+	return m.t.sendRaw(m.cfg.Raw, pd.Out, &p, ipv6.ProtoICMPv6, msg)
 }

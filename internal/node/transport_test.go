@@ -27,19 +27,34 @@ import (
 // so that tshark 4.0 can decrypt them.
 var sigKey = []byte("fedcba9876543210abcd")
 
-// sigPair builds matching transport-mode (BU/BA) pairs, keyed by hand.
+// sigPair builds matching transport-mode BU/BA pairs, keyed by hand, with
+// the RFC 4877 §7.2.1 selectors.
 func sigPair(t testing.TB, spiHA, spiMN uint32, identity string, home netip.Addr) (haSide, mnSide *Child) {
 	t.Helper()
-	mk := func(spi uint32, dir esp.Direction) *ipsec.SAEntry {
+	return transportPair(t, spiHA, spiMN, identity, home, ipsec.ProtoMH, ipsec.MHBindingUpdate, ipsec.MHBindingAck)
+}
+
+// transportPair builds matching transport-mode pairs, keyed by hand, whose
+// selectors say protocol proto, the mobile node sending type mnType from
+// home to the home agent, the home agent type haType back.
+func transportPair(t testing.TB, spiHA, spiMN uint32, identity string, home netip.Addr, proto, mnType, haType uint8) (haSide, mnSide *Child) {
+	t.Helper()
+	types := func(typ uint8) ipsec.PortRange {
+		return ipsec.PortRange{From: uint16(typ) << 8, To: uint16(typ)<<8 | 0xff}
+	}
+	fromMN := ipsec.Selectors{Local: ipsec.Addr(home), Remote: ipsec.Addr(vnet.HAAddr), Proto: proto, LocalPort: types(mnType), RemotePort: types(haType)}
+	fromHA := ipsec.Selectors{Local: fromMN.Remote, Remote: fromMN.Local, Proto: proto, LocalPort: fromMN.RemotePort, RemotePort: fromMN.LocalPort}
+	mk := func(spi uint32, dir esp.Direction, sel ipsec.Selectors) *ipsec.SAEntry {
 		sa, err := esp.New(esp.Config{SPI: spi, Direction: dir, Transform: esp.AESGCM128, Key: sigKey,
 			Endpoints: esp.Endpoints{Carrier: esp.CarrierESP}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &ipsec.SAEntry{SA: sa, Mode: ipsec.Transport, Identity: identity, HomeAddress: home, PolicyID: uint64(spi)}
+		return &ipsec.SAEntry{SA: sa, Mode: ipsec.Transport, Identity: identity, HomeAddress: home, PolicyID: uint64(spi), Selectors: sel}
 	}
-	haSide = &Child{In: mk(spiHA, esp.Inbound), Out: mk(spiMN, esp.Outbound)}
-	mnSide = &Child{In: mk(spiMN, esp.Inbound), Out: mk(spiHA, esp.Outbound)}
+	// An SA's selectors are its sender's view.
+	haSide = &Child{In: mk(spiHA, esp.Inbound, fromMN), Out: mk(spiMN, esp.Outbound, fromHA)}
+	mnSide = &Child{In: mk(spiMN, esp.Inbound, fromHA), Out: mk(spiHA, esp.Outbound, fromMN)}
 	return
 }
 
@@ -252,7 +267,7 @@ func TestTransportFormAttacks(t *testing.T) {
 			pkt[len(pkt)-20] ^= 1
 			l.ha.HandleRaw(pkt, now)
 		})
-		attack("Binding Ack sent to the home agent", cDropMH, func() {
+		attack("Binding Ack sent to the home agent", cDropTransportSelectors, func() {
 			ba := mh.BindingAck{Sequence: seq, Lifetime: 100}
 			l.ha.HandleRaw(rawPacket(t, sigOut, coa, vnet.HAAddr, hoa, netip.Addr{}, ipv6.ProtoMobility, ba.Append(nil, hoa, vnet.HAAddr)), now)
 		})
