@@ -178,6 +178,24 @@ func TestTransportFormPrefixDiscoveryAttacks(t *testing.T) {
 		if l.haCount(cMPAOut) != 1 {
 			t.Errorf("genuine MPS: %s = %d, want 1", cMPAOut, l.haCount(cMPAOut))
 		}
+		// Raw ESP from the home address, no Home Address option (what the
+		// plane hands HandleTransportESP): the same checks.
+		espOf := func(out *ipsec.SAEntry, nh uint8, msg []byte) []byte {
+			sealed, err := out.SA.Seal(nil, msg, nh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sealed
+		}
+		n := l.haCount(cDropTransportSelectors)
+		l.ha.HandleTransportESP(espOf(mnPD.Out, ipv6.ProtoMobility, buMsg(before.Sequence+20, hoa, coa)), hoa, vnet.HAAddr, now)
+		if l.haCount(cDropTransportSelectors) != n+1 || l.haCount(cBUIn) != 1 {
+			t.Errorf("BU through the MPS/MPA SA, no HAO: %v", l.ha.t.counters.snapshot())
+		}
+		l.ha.HandleTransportESP(espOf(mnPD.Out, ipv6.ProtoICMPv6, mpsMsg(6, hoa)), hoa, vnet.HAAddr, now)
+		if l.haCount(cMPAOut) != 2 {
+			t.Errorf("MPS from the home address: %s = %d, want 2", cMPAOut, l.haCount(cMPAOut))
+		}
 		l.d.Net.Close()
 	})
 }
