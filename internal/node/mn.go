@@ -44,8 +44,9 @@ type MobileNodeConfig struct {
 	Rebootstrap func(reason string)
 	// TransportForm sends Binding Updates in the RFC 3776 transport form
 	// (raw ESP behind a Home Address option, through Raw) while a
-	// transport-mode signalling pair is installed; otherwise, and by
-	// default, they go tunnelled (RFC 4877 §3).
+	// transport-mode signalling pair is installed, and Mobile Prefix
+	// Solicitations so while the MPS/MPA pair is (InstallPrefixDiscovery);
+	// otherwise, and by default, they go tunnelled (RFC 4877 §3).
 	TransportForm bool
 	Raw           RawSender
 	Log           *slog.Logger
