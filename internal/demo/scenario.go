@@ -25,7 +25,7 @@ func (l *lab) scenario(ctx context.Context) (*Report, error) {
 			return err
 		}
 		if step == "register from A" {
-			l.mn.SolicitPrefixes() // RFC 6275 §11.4.2, through the tunnel
+			l.mn.SolicitPrefixes() // RFC 6275 §11.4.2: tunnelled, or in the transport form (RFC 4877 §7.2.3)
 		}
 		for i := 0; i < l.opt.Pings; i++ {
 			seq++
