@@ -64,3 +64,12 @@ func TestDemoWireFormFlag(t *testing.T) {
 		t.Fatalf("--help: code %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestSolicitPrefixesWithoutDaemonSaysWhy(t *testing.T) {
+	var out, errb bytes.Buffer
+	sock := filepath.Join(t.TempDir(), "mn.sock")
+	if code := run([]string{"mn", "solicit-prefixes", "-s", sock}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "mip6 mn solicit-prefixes:") || !strings.Contains(errb.String(), sock) {
+		t.Fatalf("code %d, stderr %q", code, errb.String())
+	}
+}

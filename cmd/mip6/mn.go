@@ -10,11 +10,15 @@ import (
 	"syscall"
 
 	"mip6/internal/config"
+	"mip6/internal/control"
 	"mip6/internal/daemon"
 )
 
 // runMN runs the mobile node daemon.
 func runMN(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "solicit-prefixes" {
+		return runMNSolicit(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("mn", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("c", "/etc/mip6/mn.conf", "the mobile node's config `file`")
@@ -44,5 +48,23 @@ func runMN(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mip6 mn:", err)
 		return 1
 	}
+	return 0
+}
+
+// runMNSolicit makes a running mobile node send a Mobile Prefix
+// Solicitation to its home agent now (RFC 6275 §11.4.2).
+func runMNSolicit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mn solicit-prefixes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sock := fs.String("s", "/run/mip6/mn.sock", "the mobile node's control socket")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var text string
+	if err := control.Call(*sock, "solicit-prefixes", nil, &text); err != nil {
+		fmt.Fprintln(stderr, "mip6 mn solicit-prefixes:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, text)
 	return 0
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -25,6 +26,7 @@ import (
 func (m *MobileNode) Run(ctx context.Context) error {
 	srv := &control.Server{Path: m.cfg.Daemon.ControlSocket, Log: m.log}
 	srv.Handle("status", func(context.Context, map[string]string) (any, error) { return m.Status(), nil })
+	srv.Handle("solicit-prefixes", func(context.Context, map[string]string) (any, error) { return m.SolicitPrefixes() })
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -277,10 +279,10 @@ func carrierOf(c *ike.ChildSA) string {
 }
 
 // installChildren installs the payload tunnel's CHILD_SA and, in the RFC
-// 3776 form, the transport-mode one for BU/BA.
+// 3776 form, the transport-mode ones for BU/BA and MPS/MPA.
 func installChildren(n *node.MobileNode, res *bootstrap.Result, identity string) error {
 	hoa, spi := res.HomeAddress.Addr(), res.IKESA.LocalSPI()
-	for _, ch := range []*ike.ChildSA{res.Child, res.Signalling} {
+	for _, ch := range []*ike.ChildSA{res.Child, res.Signalling, res.PrefixDiscovery} {
 		if ch == nil {
 			continue
 		}
@@ -440,4 +442,17 @@ func (m *MobileNode) sendKeepalive(res *bootstrap.Result) {
 	if _, err := bind.WriteToUDPAddrPort([]byte{0xff}, netip.AddrPortFrom(res.HomeAgent.Addr, ike.PortNATT)); err != nil {
 		m.log.Debug("NAT keepalive", "err", err)
 	}
+}
+
+// SolicitPrefixes sends a Mobile Prefix Solicitation to the home agent now
+// (RFC 6275 §11.4.2), in the wire form of the session.
+func (m *MobileNode) SolicitPrefixes() (string, error) {
+	m.mu.Lock()
+	n := m.node
+	m.mu.Unlock()
+	if n == nil {
+		return "", errors.New("not bootstrapped yet: no home agent to ask")
+	}
+	n.SolicitPrefixes()
+	return "Mobile Prefix Solicitation sent; see the prefix_* counters in mip6 status", nil
 }

@@ -3,9 +3,11 @@ package daemon_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mip6/internal/demo"
 	"mip6/internal/netns"
@@ -43,6 +45,18 @@ func TestDaemonsTransportForm(t *testing.T) {
 				t.Errorf("home agent counter %s = %d", c, s.Counters[c])
 			}
 		}
+		// Mobile prefix discovery in the transport form too (RFC 4877 §7.2.3).
+		mnSock := filepath.Join(dir, "mn.sock")
+		if out, err := exec.Command(bin, "mn", "solicit-prefixes", "-s", mnSock).CombinedOutput(); err != nil {
+			t.Fatalf("mip6 mn solicit-prefixes: %v\n%s", err, out)
+		}
+		netns.Eventually(t, 5*time.Second, func() error {
+			m, err := status(t, bin, mnSock)
+			if err == nil && m.Counters["prefix_advertisements_in"] == 0 {
+				err = fmt.Errorf("no Mobile Prefix Advertisement at the mobile node: %v", m.Counters)
+			}
+			return err
+		})
 	})
 
 	profile := t.TempDir()
@@ -84,6 +98,13 @@ func TestDaemonsTransportForm(t *testing.T) {
 		if p.Get("ipv6.dst") != hoa && (p.Get("ipv6.routing.type") != "2" || p.Get("ipv6.routing.segleft") != "1") {
 			t.Errorf("BA %+v: no type 2 routing header with one segment left", p)
 		}
+	}
+	// The solicitation and the advertisement: ICMPv6 in raw ESP, HAO / RH2.
+	o.Filter = "icmpv6.type == 146 || icmpv6.type == 147"
+	mpd := tshark.Run(t, pcap, o, "icmpv6.type", "ipv6.opt.mipv6.home_address", "ipv6.routing.type", "udp.port")
+	if len(mpd) != 2 || mpd[0].Get("ipv6.opt.mipv6.home_address") != hoa || mpd[1].Get("ipv6.routing.type") != "2" ||
+		mpd[0].Has("udp.port") || mpd[1].Has("udp.port") {
+		t.Fatalf("MPS/MPA on the home link: %+v", mpd)
 	}
 	// Neither kernel objected to the Mobile IPv6 headers.
 	o.Filter = "icmpv6.type == 4"
