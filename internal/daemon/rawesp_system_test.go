@@ -166,14 +166,7 @@ log_level = "debug"
 	bobNS.AddRoute(t, "default", "via", "2001:db8:e::1")
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 
-	pcap := filepath.Join(dir, "home.pcap")
-	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, "ip6")
-	netns.Eventually(t, 10*time.Second, func() error {
-		if !strings.Contains(dump.Output(), "listening on") {
-			return fmt.Errorf("tcpdump not capturing yet")
-		}
-		return nil
-	})
+	pcap, dump := l.capture(t, dir, "ip6")
 	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
 	haSock := filepath.Join(dir, "ha.sock")
 	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
@@ -404,24 +397,8 @@ func TestDaemonsRawESPTransportFormAtHome(t *testing.T) {
 	editFile(t, mnConf, `interfaces = ["a0", "b0"]`, `interfaces = ["a0", "b0", "h0"]`)
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 
-	pcap := filepath.Join(dir, "home.pcap")
-	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, "ip6")
-	netns.Eventually(t, 10*time.Second, func() error {
-		if !strings.Contains(dump.Output(), "listening on") {
-			return fmt.Errorf("tcpdump not capturing yet")
-		}
-		return nil
-	})
-	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
-	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
-	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
-	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
-	defer func() {
-		if t.Failed() {
-			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
-		}
-	}()
-	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	pcap, dump := l.capture(t, dir, "ip6")
+	ha, mn, haSock, mnSock := l.startDaemons(t, bin, dir, haConf, mnConf, "2001:db8:a::100")
 	s, err := status(t, bin, haSock)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,16 +23,7 @@ func TestDaemonsRekeyWhileRegistered(t *testing.T) {
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
 	haConf, mnConf := writePSKConfigs(t, dir)
 	editFile(t, mnConf, "[daemon]\n", "[ike]\nlifetime = \"4s\"\nchild_lifetime = \"3s\"\n[daemon]\n")
-	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
-	haSock := filepath.Join(dir, "ha.sock")
-	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
-	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
-	defer func() {
-		if t.Failed() {
-			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
-		}
-	}()
-	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	_, _, haSock, _ := l.startDaemons(t, bin, dir, haConf, mnConf, "2001:db8:a::100")
 	before, err := status(t, bin, haSock)
 	if err != nil {
 		t.Fatal(err)

@@ -112,6 +112,39 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 	}
 }
 
+// capture starts tcpdump on the home agent's link (filter, e.g. "ip6")
+// into dir/home.pcap. --immediate-mode: packets reach the file as they
+// come, none wait in a ring block that stopping tcpdump would lose.
+func (l *lab) capture(t *testing.T, dir, filter string) (pcap string, dump *netns.Proc) {
+	t.Helper()
+	pcap = filepath.Join(dir, "home.pcap")
+	dump = l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, filter)
+	netns.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(dump.Output(), "listening on") {
+			return fmt.Errorf("tcpdump not capturing yet")
+		}
+		return nil
+	})
+	return pcap, dump
+}
+
+// startDaemons starts mip6 ha and, once it answers, mip6 mn, and waits for
+// the binding from coa; a failing test shows both daemons' output.
+func (l *lab) startDaemons(t *testing.T, bin, dir, haConf, mnConf, coa string) (ha, mn *netns.Proc, haSock, mnSock string) {
+	t.Helper()
+	ha = l.ha.Start(t, bin, "ha", "-c", haConf)
+	haSock, mnSock = filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
+	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
+	mn = l.mn.Start(t, bin, "mn", "-c", mnConf)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
+		}
+	})
+	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, coa))
+	return ha, mn, haSock, mnSock
+}
+
 // moveScenario runs the daemons through the scenario while
 // tcpdump (with filter) captures the home link: register from A, ping the
 // home address from the correspondent, atA, move to B, ping, stop the
@@ -121,26 +154,8 @@ func TestDaemonsMoveBetweenAccessNetworks(t *testing.T) {
 func (l *lab) moveScenario(t *testing.T, bin, dir, haConf, mnConf, filter, wireForm string, atA func(haSock string)) (hoa, pcap string) {
 	t.Helper()
 	l.attach(t, "a0", "2001:db8:a::100", "2001:db8:a::1")
-	pcap = filepath.Join(dir, "home.pcap")
-	// --immediate-mode: packets reach the file as they come, none wait in a
-	// ring block that stopping tcpdump would lose.
-	dump := l.ha.Start(t, "tcpdump", "--immediate-mode", "-i", "ha0", "-U", "-w", pcap, filter)
-	netns.Eventually(t, 10*time.Second, func() error {
-		if !strings.Contains(dump.Output(), "listening on") {
-			return fmt.Errorf("tcpdump not capturing yet")
-		}
-		return nil
-	})
-	ha := l.ha.Start(t, bin, "ha", "-c", haConf)
-	haSock, mnSock := filepath.Join(dir, "ha.sock"), filepath.Join(dir, "mn.sock")
-	netns.Eventually(t, 10*time.Second, func() error { _, err := status(t, bin, haSock); return err })
-	mn := l.mn.Start(t, bin, "mn", "-c", mnConf)
-	defer func() {
-		if t.Failed() {
-			t.Logf("home agent:\n%s\nmobile node:\n%s", ha.Output(), mn.Output())
-		}
-	}()
-	netns.Eventually(t, 20*time.Second, bindingTo(t, bin, haSock, "2001:db8:a::100"))
+	pcap, dump := l.capture(t, dir, filter)
+	ha, mn, haSock, mnSock := l.startDaemons(t, bin, dir, haConf, mnConf, "2001:db8:a::100")
 	s, err := status(t, bin, haSock)
 	if err != nil {
 		t.Fatal(err)
