@@ -249,8 +249,9 @@ func (e *etcdBackend) update(fn func(*Tx) error) error {
 			return err
 		}
 		// Random backoff so two home agents racing for the same records
-		// stop colliding; bounded by 50 ms a try.
-		time.Sleep(rand.N(min(time.Millisecond<<attempt, 50*time.Millisecond)))
+		// stop colliding; bounded by 50 ms a try (the shift is capped: past
+		// 43 it would leave int64).
+		time.Sleep(rand.N(min(time.Millisecond<<min(attempt, 6), 50*time.Millisecond)))
 	}
 	return &ContentionError{Attempts: e.o.MaxAttempts, Buckets: t.readBucketNames()}
 }

@@ -40,6 +40,7 @@ func TestEtcd(t *testing.T) {
 	t.Run("PhantomInRange", func(t *testing.T) { testEtcdPhantom(t, srv) })
 	t.Run("ManyReadsGuardedPerBucket", func(t *testing.T) { testEtcdManyReads(t, srv) })
 	t.Run("Contention", func(t *testing.T) { testEtcdContention(t, srv) })
+	t.Run("ContentionManyAttempts", func(t *testing.T) { testEtcdContentionMany(t, srv) })
 	t.Run("ViewSnapshot", func(t *testing.T) { testEtcdViewSnapshot(t, srv) })
 	t.Run("TooManyWrites", func(t *testing.T) { testEtcdTooManyWrites(t, srv) })
 	t.Run("NotAStore", func(t *testing.T) { testEtcdNotAStore(t, srv) })
@@ -274,6 +275,33 @@ func testEtcdContention(t *testing.T, srv *etcd.Server) {
 		}
 		return nil
 	})
+}
+
+// A MaxAttempts past 43 once shifted the backoff (1 ms << attempt) out of
+// int64 and rand.N panicked on the negative bound; contention on every
+// attempt must end in a *ContentionError however many attempts are allowed.
+func testEtcdContentionMany(t *testing.T, srv *etcd.Server) {
+	const attempts = 48
+	a, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/mip6/contention-many", MaxAttempts: attempts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := openEtcdT(t, srv, "/mip6/contention-many")
+	defer b.Close()
+	runs := 0
+	err = a.Update(func(tx *Tx) error {
+		runs++
+		tx.Meta("k")
+		if err := b.Update(func(tx *Tx) error { return tx.SetMeta("k", []byte{byte(runs)}) }); err != nil {
+			t.Fatal(err)
+		}
+		return tx.SetMeta("mine", []byte{1})
+	})
+	var ce *ContentionError
+	if !errors.As(err, &ce) || ce.Attempts != attempts || runs != attempts {
+		t.Fatalf("runs %d: %v", runs, err)
+	}
 }
 
 // Every read of one View is at one revision.
