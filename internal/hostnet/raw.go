@@ -302,14 +302,20 @@ func (r *RawMobility) closedOr(err error) error {
 const rawMaxPacket = ipv6.HeaderLen + 0xffff
 
 // Serve calls handle with each packet received, from its IPv6 header on,
-// until Close; it then returns nil, or the first receive error. The slice
-// is valid only during the call. Packets come one at a time.
+// until Close; it then returns nil, or the first receive error. The
+// Interface going down is none: the kernel reports it once (ENETDOWN) and
+// delivers again once the link is back, with the drop rule in force all
+// along. The slice is valid only during the call. Packets come one at a
+// time.
 func (r *RawMobility) Serve(handle func(pkt []byte)) error {
 	buf := make([]byte, rawMaxPacket)
 	for {
 		n, err := r.ReadPacket(buf)
 		if errors.Is(err, net.ErrClosed) {
 			return nil
+		}
+		if errors.Is(err, unix.ENETDOWN) {
+			continue
 		}
 		if err != nil {
 			return err
