@@ -224,7 +224,7 @@ func attempt(ctx context.Context, cfg *Config, tr Transport, d *dispatcher, c di
 		mu.Lock()
 		if t := tracker; t != nil {
 			mu.Unlock()
-			if ev.Kind == ike.EventChildEstablished || ev.Kind == ike.EventFailed {
+			if ev.Kind == ike.EventChildEstablished || ev.Kind == ike.EventFailed || ev.Kind == ike.EventIKEDeleted {
 				select {
 				case later <- ev:
 				default:

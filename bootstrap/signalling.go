@@ -59,7 +59,10 @@ type SignallingError struct {
 	HomeAgent netip.Addr
 	Child     string
 	Reason    string
+	Err       error // the IKE failure behind it, if any
 }
+
+func (e *SignallingError) Unwrap() error { return e.Err }
 
 func (e *SignallingError) Error() string {
 	what := "Binding Updates"
@@ -94,7 +97,7 @@ func createSignalling(ctx context.Context, cfg *Config, res *Result, events <-ch
 func createTransportChild(ctx context.Context, cfg *Config, res *Result, events <-chan ike.Event, child ike.ChildConfig) (*ike.ChildSA, error) {
 	spi := res.IKESA.LocalSPI()
 	child.RekeyTime = cfg.ChildRekeyTime
-	fail := func(reason string) error {
+	fail := func(reason string) *SignallingError {
 		return &SignallingError{HomeAgent: res.HomeAgent.Addr, Child: child.Name, Reason: reason}
 	}
 	if err := res.Endpoint.CreateChildSA(spi, &child); err != nil {
@@ -107,7 +110,11 @@ func createTransportChild(ctx context.Context, cfg *Config, res *Result, events 
 		case ev := <-events:
 			switch {
 			case ev.Kind == ike.EventFailed:
-				return nil, fail(fmt.Sprint(ev.Err))
+				e := fail(fmt.Sprint(ev.Err))
+				e.Err = ev.Err
+				return nil, e
+			case ev.Kind == ike.EventIKEDeleted:
+				return nil, fail("the IKE SA was deleted meanwhile")
 			case ev.Kind != ike.EventChildEstablished || ev.Child == nil || ev.Child.Name != child.Name:
 				continue
 			case !ev.Child.Transport:
