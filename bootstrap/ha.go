@@ -359,16 +359,25 @@ func (h *HomeAgent) releaseLocked(key string, addr netip.Addr, sa store.SARef) {
 // home agent calls it periodically, with every well below the lease time.
 func (h *HomeAgent) RenewLeases(now time.Time, every time.Duration) {
 	h.lmu.Lock()
-	defer h.lmu.Unlock()
+	var due []hold
 	for k := range h.holds {
-		if now.Sub(h.renewed[k]) < every {
-			continue
+		if now.Sub(h.renewed[k]) >= every {
+			due = append(due, k)
 		}
+	}
+	h.lmu.Unlock()
+	// Without the lock: a renewal may be a DHCPv6 exchange or an etcd
+	// transaction, and bootstraps must not wait for them.
+	for _, k := range due {
 		if err := h.Addresses.Renew(k.identity, k.addr); err != nil {
 			h.logger().Warn("bootstrap: lease not renewed", "identity", k.identity, "addr", k.addr, "err", err)
 			continue
 		}
-		h.renewed[k] = now
+		h.lmu.Lock()
+		if h.holds[k] > 0 {
+			h.renewed[k] = now
+		}
+		h.lmu.Unlock()
 	}
 }
 
