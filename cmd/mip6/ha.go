@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"mip6/internal/config"
 	"mip6/internal/control"
@@ -19,21 +15,18 @@ func runHA(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "show" {
 		return runHAShow(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("ha", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("c", "/etc/mip6/ha.conf", "the home agent's config `file`")
-	check := fs.Bool("check", false, "validate the config file and exit")
-	if err := fs.Parse(args); err != nil {
+	path, check, ok := daemonFlags("ha", "/etc/mip6/ha.conf", "home agent", args, stderr)
+	if !ok {
 		return 2
 	}
-	cfg, err := config.LoadHA(*path)
+	cfg, err := config.LoadHA(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "mip6 ha: config error:")
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if *check {
-		fmt.Fprintf(stdout, "%s: ok\n", *path)
+	if check {
+		fmt.Fprintf(stdout, "%s: ok\n", path)
 		return 0
 	}
 	log := daemon.NewLogger(stderr, cfg.Daemon.LogLevel, cfg.Daemon.LogFormat)
@@ -43,13 +36,7 @@ func runHA(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer h.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := h.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "mip6 ha:", err)
-		return 1
-	}
-	return 0
+	return runUntilSignal("ha", h.Run, stderr)
 }
 
 // runHAShow prints a mobile node's SPD/SAD/PAD entries (RFC 4877 §6, §7).

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"mip6/internal/config"
 	"mip6/internal/control"
@@ -19,14 +15,11 @@ func runMN(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "solicit-prefixes" {
 		return runMNSolicit(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("mn", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("c", "/etc/mip6/mn.conf", "the mobile node's config `file`")
-	check := fs.Bool("check", false, "validate the config file and exit")
-	if err := fs.Parse(args); err != nil {
+	path, check, ok := daemonFlags("mn", "/etc/mip6/mn.conf", "mobile node", args, stderr)
+	if !ok {
 		return 2
 	}
-	cfg, err := config.LoadMN(*path)
+	cfg, err := config.LoadMN(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "mip6 mn: config error:")
 		fmt.Fprintln(stderr, err)
@@ -35,20 +28,14 @@ func runMN(args []string, stdout, stderr io.Writer) int {
 	log := daemon.NewLogger(stderr, cfg.Daemon.LogLevel, cfg.Daemon.LogFormat)
 	m, err := daemon.NewMobileNode(cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "mip6 mn: %s: %v\n", *path, err)
+		fmt.Fprintf(stderr, "mip6 mn: %s: %v\n", path, err)
 		return 1
 	}
-	if *check {
-		fmt.Fprintf(stdout, "%s: ok\n", *path)
+	if check {
+		fmt.Fprintf(stdout, "%s: ok\n", path)
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := m.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "mip6 mn:", err)
-		return 1
-	}
-	return 0
+	return runUntilSignal("mn", m.Run, stderr)
 }
 
 // runMNSolicit makes a running mobile node send a Mobile Prefix
