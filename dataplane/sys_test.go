@@ -204,46 +204,5 @@ func BenchmarkSystemThroughput(b *testing.B) {
 
 func throughput(b *testing.B, carrier esp.Carrier, port int) {
 	na, nb, _, _, innerA, innerB := setupTwoPlanes(b, carrier, port)
-	var ln net.Listener
-	if err := nb.Do(func() (err error) {
-		ln, err = net.Listen("tcp6", netip.AddrPortFrom(innerB, 5002).String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- 0
-			return
-		}
-		defer c.Close()
-		n, _ := io.Copy(io.Discard, c)
-		got <- n
-	}()
-	var c net.Conn
-	if err := na.Do(func() (err error) {
-		d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(innerA, 0)), Timeout: 5 * time.Second}
-		c, err = d.Dial("tcp6", netip.AddrPortFrom(innerB, 5002).String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	b.SetBytes(int64(len(chunk)))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := c.Write(chunk); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.(*net.TCPConn).CloseWrite()
-	n := <-got
-	b.StopTimer()
-	c.Close()
-	if n != int64(b.N)*int64(len(chunk)) {
-		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
-	}
+	netns.BenchTCP(b, nb, netip.AddrPortFrom(innerB, 5002), na, innerA)
 }

@@ -2,8 +2,6 @@ package daemon_test
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -325,47 +323,7 @@ func daemonThroughput(b *testing.B, bin, encap string) {
 		b.Fatal(err)
 	}
 	hoa := netip.MustParseAddr(s.Bindings[0].HomeAddress)
-	var ln net.Listener
-	if err := l.mn.Do(func() (err error) {
-		ln, err = net.Listen("tcp6", netip.AddrPortFrom(hoa, 5003).String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- 0
-			return
-		}
-		defer c.Close()
-		n, _ := io.Copy(io.Discard, c)
-		got <- n
-	}()
-	var c net.Conn
-	if err := l.cn.Do(func() (err error) {
-		c, err = net.DialTimeout("tcp6", netip.AddrPortFrom(hoa, 5003).String(), 5*time.Second)
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	b.SetBytes(int64(len(chunk)))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := c.Write(chunk); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.(*net.TCPConn).CloseWrite()
-	n := <-got
-	b.StopTimer()
-	c.Close()
-	if n != int64(b.N)*int64(len(chunk)) {
-		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
-	}
+	netns.BenchTCP(b, l.mn, netip.AddrPortFrom(hoa, 5003), l.cn, netip.Addr{})
 }
 
 // The RFC 3776 transport form with the raw ESP carrier, back home: the

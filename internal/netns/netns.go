@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -422,4 +424,53 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// BenchTCP measures one TCP stream from client (bound to from when valid)
+// to a listener at to in server: b.N chunks of 1 MiB, every byte checked
+// to arrive.
+func BenchTCP(b *testing.B, server *NS, to netip.AddrPort, client *NS, from netip.Addr) {
+	b.Helper()
+	var ln net.Listener
+	if err := server.Do(func() (err error) { ln, err = net.Listen("tcp6", to.String()); return err }); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	var c net.Conn
+	if err := client.Do(func() (err error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		if from.IsValid() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
+		}
+		c, err = d.Dial("tcp6", to.String())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	n := <-got
+	b.StopTimer()
+	c.Close()
+	if n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
+	}
 }
