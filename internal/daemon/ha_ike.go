@@ -183,7 +183,7 @@ func (h *HomeAgent) onEvent(ev ike.Event) {
 		h.mu.Unlock()
 		log.Info("IKE SA established", "peer", ev.IKESA.Remote, "suite", ev.IKESA.Suite)
 	case ike.EventChildEstablished, ike.EventChildRekeyed:
-		if !ev.Child.Transport && !node.Encapsulated(ev.Child) && !h.cfg.IKE.RawESP {
+		if !ev.Child.Transport && !ev.Child.Encap && !h.cfg.IKE.RawESP {
 			// IKE on port 500 and no NAT: both ends chose raw ESP, which
 			// this home agent does not carry. Refused, so that the mobile
 			// node learns it rather than tunnelling into the void.

@@ -180,7 +180,7 @@ func (m *MobileNode) start(res *bootstrap.Result, coa netip.Addr, bind *dataplan
 		}
 	}
 	m.ikeLocal.Store(&coa)
-	if !node.Encapsulated(res.Child) {
+	if !res.Child.Encap {
 		if rawESP, err = dataplane.ListenESP(netip.IPv6Unspecified(), 0); err != nil {
 			closeAll()
 			return fmt.Errorf("mobility.esp_encapsulation none: %w", err)
@@ -272,7 +272,7 @@ func (m *MobileNode) newNode(res *bootstrap.Result, host *hostnet.MobileHost, ra
 
 // carrierOf names how a CHILD_SA's ESP travels.
 func carrierOf(c *ike.ChildSA) string {
-	if node.Encapsulated(c) {
+	if c.Encap {
 		return "udp"
 	}
 	return "esp"
@@ -356,7 +356,7 @@ func (m *MobileNode) onIKEEvent(ev ike.Event) {
 		// The home agent took the tunnel's CHILD_SA away without a
 		// successor (e.g. it refused raw ESP): start over.
 		reason := fmt.Sprintf("the home agent deleted CHILD_SA %s", ev.Child)
-		if !node.Encapsulated(ev.Child) {
+		if !ev.Child.Encap {
 			reason += " (raw ESP: does the home agent have ike.raw_esp?)"
 		}
 		select {
@@ -436,7 +436,7 @@ func (m *MobileNode) sendKeepalive(res *bootstrap.Result) {
 	m.mu.Lock()
 	bind, coa := m.bind, m.coa
 	m.mu.Unlock()
-	if bind == nil || !coa.IsValid() || coa == res.HomeAddress.Addr() || !node.Encapsulated(res.Child) {
+	if bind == nil || !coa.IsValid() || coa == res.HomeAddress.Addr() || !res.Child.Encap {
 		return // raw ESP: no NAT on the path
 	}
 	if _, err := bind.WriteToUDPAddrPort([]byte{0xff}, netip.AddrPortFrom(res.HomeAgent.Addr, ike.PortNATT)); err != nil {

@@ -12,7 +12,7 @@ import (
 // ChildFromIKE turns a CHILD_SA that IKE negotiated into the SAD entries of
 // a Child, remembering the identity and home address it was created for
 // (RFC 4877 §4.2). A tunnel-mode CHILD_SA travels as IKE decided, the
-// same on both ends (Encapsulated, RFC 7296 §2.23): in UDP on port 4500
+// same on both ends (ChildSA.Encap, RFC 7296 §2.23): in UDP on port 4500
 // (RFC 3948; a NAT's mapping is learnt from the Binding Update) when a NAT
 // was detected or IKE ran on port 4500, else as raw ESP (IP protocol 50,
 // port 0). A transport-mode CHILD_SA
@@ -24,7 +24,7 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 	local := netip.AddrPortFrom(c.Local.Addr(), ike.PortNATT)
 	remote := netip.AddrPortFrom(c.Remote.Addr(), ike.PortNATT)
 	carrier := esp.CarrierUDP
-	if c.Transport || !Encapsulated(c) {
+	if c.Transport || !c.Encap {
 		local, remote, carrier = netip.AddrPortFrom(local.Addr(), 0), netip.AddrPortFrom(remote.Addr(), 0), esp.CarrierESP
 	}
 	mk := func(spi uint32, dir esp.Direction, encr, integ []byte) (*ipsec.SAEntry, error) {
@@ -55,17 +55,6 @@ func ChildFromIKE(c *ike.ChildSA, ikeSA uint64, identity string, hoa netip.Addr)
 		return nil, err
 	}
 	return &Child{In: in, Out: out, IKESA: ikeSA}, nil
-}
-
-// Encapsulated reports whether a CHILD_SA's ESP travels in UDP (RFC
-// 3948): IKE's decision (ChildSA.Encap: a NAT detected, or IKE on the NAT-T
-// port, RFC 7296 §2.23), read through the IKE SA's local port, since a NAT
-// detected makes both ends float to the NAT-T port before IKE_AUTH. (The
-// port alone is what both ends agree on: our responder's NAT detection of
-// an IKE_SA_INIT request hashes its own, non-zero, SPI and so always
-// reports a NAT.)
-func Encapsulated(c *ike.ChildSA) bool {
-	return c.Encap && c.Local.Port() == ike.PortNATT
 }
 
 // selectorsOf turns the negotiated traffic selectors into the SA's
