@@ -15,9 +15,10 @@ import (
 )
 
 // With the transport form asked for, bootstrapping also gives the RFC 4877
-// §7.2.1 transport-mode SA: home address, MH type BU out; home agent, MH
-// type BAck back.
-func TestTransportFormSignallingSA(t *testing.T) {
+// transport-mode SAs, each with SPIs of its own: §7.2.1 for BU/BA (home
+// address, MH type BU out; home agent, MH type BAck back) and §7.2.3 for
+// Mobile Prefix Discovery (ICMPv6 MPS out, MPA back).
+func TestTransportFormSAs(t *testing.T) {
 	n := newMemNet()
 	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) { h.TransportForm = true })
 	cfg := mnConfig(n, ha1Addr)
@@ -28,60 +29,37 @@ func TestTransportFormSignallingSA(t *testing.T) {
 	}
 	defer res.Close()
 	checkResult(t, res, th, alice)
-	s := res.Signalling
-	if s == nil || !s.Transport || s.Name != SignallingChildName {
-		t.Fatalf("signalling CHILD_SA %v, want transport mode", s)
-	}
-	if s.InboundSPI == res.Child.InboundSPI || s.OutboundSPI == res.Child.OutboundSPI {
-		t.Fatalf("signalling SA shares SPIs with the tunnel SA: %v / %v", s, res.Child)
-	}
 	hoa := res.HomeAddress.Addr()
-	want := []struct {
-		sel  []ike.Selector
-		addr any
-		typ  mh.Type
-	}{{s.LocalTS, hoa, mh.TypeBindingUpdate}, {s.RemoteTS, ha1Addr, mh.TypeBindingAck}}
-	for i, w := range want {
-		if len(w.sel) != 1 || w.sel[0].Start != w.addr || w.sel[0].End != w.addr || w.sel[0].Proto != ike.ProtoMH ||
-			w.sel[0].StartPort != uint16(w.typ)<<8 || w.sel[0].EndPort != uint16(w.typ)<<8 {
-			t.Fatalf("selector %d: %v, want %v MH type %d", i, w.sel, w.addr, w.typ)
+	mhType := func(typ mh.Type) [2]uint16 { return [2]uint16{uint16(typ) << 8, uint16(typ) << 8} }
+	icmpType := func(typ uint16) [2]uint16 { return [2]uint16{typ << 8, typ<<8 | 0xff} }
+	for _, c := range []struct {
+		sa        *ike.ChildSA
+		name      string
+		proto     uint8
+		out, back [2]uint16 // the type in the ports (RFC 4301 §4.4.1.1)
+	}{
+		{res.Signalling, SignallingChildName, ike.ProtoMH, mhType(mh.TypeBindingUpdate), mhType(mh.TypeBindingAck)},
+		{res.PrefixDiscovery, PrefixDiscoveryChildName, ike.ProtoICMPv6, icmpType(146), icmpType(147)},
+	} {
+		s := c.sa
+		if s == nil || !s.Transport || s.Name != c.name {
+			t.Fatalf("%s CHILD_SA %v, want transport mode", c.name, s)
 		}
-	}
-}
-
-// The RFC 3776 form also gets the RFC 4877 §7.2.3 transport-mode SA for
-// Mobile Prefix Discovery: home address, ICMPv6 type MPS out; home agent,
-// ICMPv6 type MPA back; SPIs of its own.
-func TestTransportFormPrefixDiscoverySA(t *testing.T) {
-	n := newMemNet()
-	th := newTestHA(t, n, ha1Addr, newPKI(t), func(h *HomeAgent, _ *lease.PoolConfig) { h.TransportForm = true })
-	cfg := mnConfig(n, ha1Addr)
-	cfg.TransportForm = true
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Close()
-	checkResult(t, res, th, alice)
-	p := res.PrefixDiscovery
-	if p == nil || !p.Transport || p.Name != PrefixDiscoveryChildName {
-		t.Fatalf("prefix discovery CHILD_SA %v, want transport mode", p)
-	}
-	for _, other := range []*ike.ChildSA{res.Child, res.Signalling} {
-		if p.InboundSPI == other.InboundSPI || p.OutboundSPI == other.OutboundSPI {
-			t.Fatalf("prefix discovery SA shares SPIs with %s: %v / %v", other.Name, p, other)
+		for _, other := range []*ike.ChildSA{res.Child, res.Signalling, res.PrefixDiscovery} {
+			if other != s && (s.InboundSPI == other.InboundSPI || s.OutboundSPI == other.OutboundSPI) {
+				t.Fatalf("%s SA shares SPIs with %s: %v / %v", c.name, other.Name, s, other)
+			}
 		}
-	}
-	hoa := res.HomeAddress.Addr()
-	want := []struct {
-		sel  []ike.Selector
-		addr netip.Addr
-		typ  uint16
-	}{{p.LocalTS, hoa, 146}, {p.RemoteTS, ha1Addr, 147}}
-	for i, w := range want {
-		if len(w.sel) != 1 || w.sel[0].Start != w.addr || w.sel[0].End != w.addr || w.sel[0].Proto != ike.ProtoICMPv6 ||
-			w.sel[0].StartPort != w.typ<<8 || w.sel[0].EndPort != w.typ<<8|0xff {
-			t.Fatalf("selector %d: %v, want %v ICMPv6 type %d", i, w.sel, w.addr, w.typ)
+		for i, w := range []struct {
+			sel  []ike.Selector
+			addr netip.Addr
+			port [2]uint16
+		}{{s.LocalTS, hoa, c.out}, {s.RemoteTS, ha1Addr, c.back}} {
+			from, to := w.port[0], w.port[1]
+			if len(w.sel) != 1 || w.sel[0].Start != w.addr || w.sel[0].End != w.addr || w.sel[0].Proto != c.proto ||
+				w.sel[0].StartPort != from || w.sel[0].EndPort != to {
+				t.Fatalf("%s selector %d: %v, want %v protocol %d ports %#x-%#x", c.name, i, w.sel, w.addr, c.proto, from, to)
+			}
 		}
 	}
 }
