@@ -281,20 +281,7 @@ func TestHomeAgentEtcdUnreachable(t *testing.T) {
 	ep := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	dir := t.TempDir()
-	p := filepath.Join(dir, "ha.conf")
-	write(t, p, fmt.Sprintf(`
-[home_agent]
-address = "2001:db8:1::2"
-home_prefix = "2001:db8:1::/64"
-[ike]
-listen = ["[2001:db8:1::2]:4500"]
-[store]
-etcd_endpoints = [%q]
-etcd_prefix = "/mip6/homelink1"
-etcd_dial_timeout = "300ms"
-[daemon]
-control_socket = "%s/ha.sock"
-`, ep, dir))
+	p := etcdHAConf(t, dir, "ha", ep, "etcd_prefix = \"/mip6/homelink1\"\netcd_dial_timeout = \"300ms\"")
 	cfg, err := config.LoadHA(p)
 	if err != nil {
 		t.Fatal(err)
@@ -322,23 +309,7 @@ func TestDaemonsHomeAgentEtcdTLS(t *testing.T) {
 	// namespace's loopback.
 	kv := etcd.Start(t, etcd.Options{NS: ns, TLS: true})
 	conf := func(name, tls string) string {
-		p := filepath.Join(dir, name+".conf")
-		write(t, p, fmt.Sprintf(`
-[home_agent]
-address = "2001:db8:1::2"
-home_prefix = "2001:db8:1::/64"
-home_interface = "ha0"
-[ike]
-listen = ["[2001:db8:1::2]:4500"]
-[store]
-etcd_endpoints = [%q]
-etcd_prefix = "/mip6/tls"
-etcd_dial_timeout = "1s"
-%s
-[daemon]
-control_socket = "%s/%s.sock"
-`, kv.Endpoint, tls, dir, name))
-		return p
+		return etcdHAConf(t, dir, name, kv.Endpoint, "etcd_prefix = \"/mip6/tls\"\netcd_dial_timeout = \"1s\"\n"+tls)
 	}
 	f := kv.ClientTLS
 	noCert := ns.Start(t, bin, "ha", "-c", conf("nocert", fmt.Sprintf("etcd_ca = %q", f.CA)))
@@ -369,23 +340,7 @@ func TestDaemonsHomeAgentEtcdAuth(t *testing.T) {
 	conf := func(name, password string) string {
 		pw := filepath.Join(dir, name+".pw")
 		write(t, pw, password+"\n")
-		p := filepath.Join(dir, name+".conf")
-		write(t, p, fmt.Sprintf(`
-[home_agent]
-address = "2001:db8:1::2"
-home_prefix = "2001:db8:1::/64"
-home_interface = "ha0"
-[ike]
-listen = ["[2001:db8:1::2]:4500"]
-[store]
-etcd_endpoints = [%q]
-etcd_dial_timeout = "1s"
-etcd_username = "root"
-etcd_password_file = %q
-[daemon]
-control_socket = "%s/%s.sock"
-`, kv.Endpoint, pw, dir, name))
-		return p
+		return etcdHAConf(t, dir, name, kv.Endpoint, fmt.Sprintf("etcd_dial_timeout = \"1s\"\netcd_username = \"root\"\netcd_password_file = %q", pw))
 	}
 	wrong := ns.Start(t, bin, "ha", "-c", conf("wrong", "not the password"))
 	if err := wrong.Wait(20 * time.Second); err == nil || !strings.Contains(wrong.Output(), "check the etcd user, password") {
@@ -431,4 +386,24 @@ func enableEtcdAuth(t *testing.T, ns *netns.NS, endpoint, user, password string)
 			t.Fatalf("etcd %s: %s: %s", step.path, r.Status, b)
 		}
 	}
+}
+
+// etcdHAConf writes dir/name.conf: a home agent at 2001:db8:1::2 on ha0
+// whose store is the etcd at endpoint, with storeLines in [store].
+func etcdHAConf(t *testing.T, dir, name, endpoint, storeLines string) string {
+	p := filepath.Join(dir, name+".conf")
+	write(t, p, fmt.Sprintf(`
+[home_agent]
+address = "2001:db8:1::2"
+home_prefix = "2001:db8:1::/64"
+home_interface = "ha0"
+[ike]
+listen = ["[2001:db8:1::2]:4500"]
+[store]
+etcd_endpoints = [%q]
+%s
+[daemon]
+control_socket = "%s/%s.sock"
+`, endpoint, storeLines, dir, name))
+	return p
 }
