@@ -20,7 +20,7 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"ha", "run the home agent (-c ha.conf [--check]); ha show policy IDENTITY", runHA},
 		{"mn", "run the mobile node (-c mn.conf [--check]); mn solicit-prefixes [-s SOCKET]", runMN},
-		{"demo", "run HA, MN, correspondent and DNS on the in-process lab and show the timeline (--pcap DIR, --keys FILE)", runDemo},
+		{"demo", "run HA, MN, correspondent and DNS on the in-process lab and show the timeline (--wire-form transport|tunnel, --pcap DIR, --keys DIR)", runDemo},
 		{"status", "show a running daemon's bindings, SAs and counters (-s SOCKET, --json)", runStatus},
 	}
 }
