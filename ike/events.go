@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -195,11 +194,6 @@ func (e *DropError) Error() string {
 func (e *DropError) Unwrap() error { return e.Err }
 
 func dropErr(r DropReason, err error) error { return &DropError{Reason: r, Err: err} }
-
-func isDrop(err error, r DropReason) bool {
-	var d *DropError
-	return errors.As(err, &d) && d.Reason == r
-}
 
 // ChildSA is one negotiated pair of ESP SAs, with what the SAD needs.
 type ChildSA struct {

@@ -1,10 +1,8 @@
 package node
 
 import (
-	"errors"
 	"net"
 	"net/netip"
-	"sync"
 
 	"golang.org/x/net/ipv6"
 )
@@ -64,43 +62,4 @@ func (c *HostConn) ReadFromTo(b []byte) (int, netip.AddrPort, netip.Addr, error)
 func (c *HostConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
 	n, from, _, err := c.ReadFromTo(b)
 	return n, from, err
-}
-
-// IKETransport carries a mobile node's IKE over a HostConn: it sends from
-// the IKE SA's local address and reports the address each datagram came
-// to, so the IKE SA can move with the care-of address (K flag).
-type IKETransport struct {
-	Conn *HostConn
-	wg   sync.WaitGroup
-}
-
-func (t *IKETransport) WriteTo(b []byte, local, remote netip.AddrPort) error {
-	_, err := t.Conn.WriteFrom(b, local.Addr(), remote)
-	return err
-}
-
-// Serve reads in one goroutine until Close.
-func (t *IKETransport) Serve(recv func(local, remote netip.AddrPort, b []byte)) {
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		port := uint16(t.Conn.LocalAddr().(*net.UDPAddr).Port)
-		buf := make([]byte, maxPacket)
-		for {
-			n, from, to, err := t.Conn.ReadFromTo(buf)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if err != nil {
-				continue // ICMP errors surface as read errors
-			}
-			recv(netip.AddrPortFrom(to, port), from, buf[:n])
-		}
-	}()
-}
-
-func (t *IKETransport) Close() error {
-	err := t.Conn.Close()
-	t.wg.Wait()
-	return err
 }
